@@ -1,0 +1,1 @@
+"""Composition roots: the HTTP app (create_app) and the `undertow` CLI."""

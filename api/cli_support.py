@@ -1,0 +1,135 @@
+"""What every `undertow` command shares: settings and store access, output, error mapping.
+
+Each command prints a human summary to stderr and, with ``--json``, one JSON object on
+stdout. Exit codes are decided here and only here: 0 success, 2 usage or input error
+(one line that says what to fix), 1 internal failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy import Engine
+
+from ingest.errors import InputError, NotFoundError, UndertowError
+from ingest.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliState:
+    """Per-invocation state: the settings, and the store opened on first use."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ingest.db.engine import open_store
+
+            self._engine = open_store(self.settings)
+        return self._engine
+
+
+def state(ctx: click.Context | None = None) -> CliState:
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = CliState(Settings.from_env())
+    return root.obj  # type: ignore[no-any-return]
+
+
+def console() -> Console:
+    """The human channel: stderr, so stdout stays clean for --json."""
+    return Console(stderr=True, highlight=False)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if isinstance(o, set | tuple):
+        return list(o)
+    return str(o)
+
+
+def emit(payload: dict[str, Any], as_json: bool, summary: str | None = None) -> None:
+    """Print the human summary to stderr and, if asked, the JSON object to stdout."""
+    if summary:
+        console().print(summary)
+    if as_json:
+        sys.stdout.write(json.dumps(payload, default=_default, allow_nan=False) + "\n")
+        sys.stdout.flush()
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on stderr; yields ``advance(n)``. Quiet when stderr is no TTY
+    unless UNDERTOW_PROGRESS=1."""
+    import os
+
+    show = sys.stderr.isatty() or os.environ.get("UNDERTOW_PROGRESS") == "1"
+    if not show:
+        yield lambda n=1: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """Map library errors to the contract's exit codes with a one-line message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, NotFoundError) as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 2)
+        except UndertowError as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an internal failure: exit 1, one line, no traceback
+            import os
+
+            if os.environ.get("UNDERTOW_DEBUG"):
+                raise
+            fail(f"internal error ({type(exc).__name__}): {exc}", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")

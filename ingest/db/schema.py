@@ -1,0 +1,297 @@
+"""Every table of the store, as SQLAlchemy Core tables on one MetaData.
+
+The bottom layer owns the whole schema so that migrations have one home; upper layers
+(nlp, risk, api) read and write their own tables through their own modules. Every
+ingested record carries its provenance: ``source``, ``source_file``, ``source_line``,
+``row_hash`` (sha256 of the original row) and ``ingest_run_id``.
+
+Timestamps are stored as naive UTC datetimes; dates as DATE.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _provenance() -> list[Column]:
+    return [
+        Column("source_file", String(512), nullable=False),
+        Column("source_line", Integer, nullable=False),
+        Column("row_hash", String(64), nullable=False),
+        Column("ingest_run_id", Integer, ForeignKey("ingest_runs.id"), nullable=True),
+    ]
+
+
+# ---------------------------------------------------------------- ingest
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("mapping", String(128), nullable=True),
+    Column("status", String(16), nullable=False, default="running"),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("read", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("unresolved", Integer, nullable=False, default=0),
+    Column("seconds", Float, nullable=True),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(128), primary_key=True),
+    Column("name", String(512), nullable=False),
+    Column("name_norm", String(512), nullable=False, index=True),
+    Column("domain", String(255), nullable=True, index=True),
+    Column("segment", String(64), nullable=True),
+    Column("arr", Float, nullable=False),
+    Column("currency", String(3), nullable=False, default="USD"),
+    Column("contract_start", Date, nullable=False),
+    Column("churned_at", Date, nullable=True),
+    Column("tracked_source", String(128), nullable=True),
+    Column("source", String(64), nullable=False),
+    *_provenance(),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# Reviews, tickets, survey comments and attribution answers: every text Undertow reads.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # review | ticket | survey | attribution
+    Column("source", String(64), nullable=False),  # g2, zendesk, typeform, hubspot, csv ...
+    Column("source_id", String(256), nullable=False),  # review_id, ticket_id, response_id
+    Column("account_id", String(128), nullable=True, index=True),
+    Column("resolved_by", String(16), nullable=True),  # account_id | email | domain | name
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("title", Text, nullable=True),
+    Column("text", Text, nullable=False),  # masked text, the one scored and served
+    Column("text_hash", String(64), nullable=False, index=True),  # sha256 of `text`
+    Column("content_hash", String(64), nullable=False),  # kind + account key + date + text
+    Column("text_chars", Integer, nullable=False),  # length before any cut
+    Column("truncated", Boolean, nullable=False, default=False),
+    Column("rating", Float, nullable=True),  # review stars, ticket CSAT, survey score
+    Column("attrs", JSON, nullable=True),  # kind-specific extras (status, priority, question ...)
+    *_provenance(),
+    UniqueConstraint("kind", "source", "source_id", name="uq_documents_source_id"),
+    UniqueConstraint("kind", "content_hash", name="uq_documents_content"),
+)
+
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("response_id", String(256), nullable=False),
+    Column("account_id", String(128), nullable=True, index=True),
+    Column("resolved_by", String(16), nullable=True),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("survey_type", String(8), nullable=False),  # nps | csat
+    Column("score", Float, nullable=False),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=True),
+    *_provenance(),
+    UniqueConstraint("source", "response_id", name="uq_surveys_response"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("opportunity_id", String(256), nullable=False),
+    Column("account_id", String(128), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("stage", String(128), nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+    Column("is_won", Boolean, nullable=True),
+    Column("tracked_source", String(128), nullable=True),
+    *_provenance(),
+    UniqueConstraint("source", "opportunity_id", name="uq_opportunities_source_id"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ingest_run_id", Integer, ForeignKey("ingest_runs.id"), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("source_file", String(512), nullable=False),
+    Column("source_line", Integer, nullable=False),
+    Column("raw", Text, nullable=False),  # the original row, as read (JSON of the cells)
+    Column("row_hash", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "source_file", "row_hash", "source_line", name="uq_quarantine_row"),
+)
+
+# ---------------------------------------------------------------- nlp
+# Keyed on the text's hash and the model version: an unchanged text is never scored twice.
+sentiment_scores = Table(
+    "sentiment_scores",
+    metadata,
+    Column("text_hash", String(64), primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("p_negative", Float, nullable=False),
+    Column("p_neutral", Float, nullable=False),
+    Column("p_positive", Float, nullable=False),
+    Column("sentiment", Float, nullable=False),  # p_positive - p_negative
+    Column("n_chunks", Integer, nullable=False, default=1),
+    Column("scored_at", DateTime, nullable=False),
+)
+
+aspect_scores = Table(
+    "aspect_scores",
+    metadata,
+    Column("text_hash", String(64), primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("aspect", String(32), primary_key=True),
+    Column("confidence", Float, nullable=False),
+    Column("sentiment", Float, nullable=True),
+    Column("method", String(32), nullable=False),
+)
+
+channel_labels = Table(
+    "channel_labels",
+    metadata,
+    Column("document_id", Integer, ForeignKey("documents.id"), primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("weight", Float, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("method", String(64), nullable=False),  # the rule or model that decided
+)
+
+model_registry = Table(
+    "model_registry",
+    metadata,
+    Column("model_version", String(64), primary_key=True),
+    Column("task", String(32), nullable=False),  # sentiment | aspects | channels
+    Column("created_at", DateTime, nullable=False),
+    Column("card", JSON, nullable=True),
+    Column("metrics", JSON, nullable=True),
+)
+
+# ---------------------------------------------------------------- risk
+risk_runs = Table(
+    "risk_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("sentiment_model_version", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("n_accounts", Integer, nullable=False, default=0),
+    Column("params", JSON, nullable=True),  # discount rate, horizon, features ...
+    Column("metrics", JSON, nullable=True),  # back-test: c_index, integrated_brier, auc ...
+)
+
+risk_predictions = Table(
+    "risk_predictions",
+    metadata,
+    Column("run_id", String(36), ForeignKey("risk_runs.run_id"), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("arr", Float, nullable=False),
+    Column("segment", String(64), nullable=True),
+    Column("sentiment", Float, nullable=True),
+    Column("sentiment_trend", Float, nullable=True),
+    Column("p_churn_90d", Float, nullable=False),
+    Column("p_churn_90d_low", Float, nullable=False),
+    Column("p_churn_90d_high", Float, nullable=False),
+    Column("p_churn_180d", Float, nullable=False),
+    Column("p_churn_180d_low", Float, nullable=False),
+    Column("p_churn_180d_high", Float, nullable=False),
+    Column("p_churn_365d", Float, nullable=False),
+    Column("p_churn_365d_low", Float, nullable=False),
+    Column("p_churn_365d_high", Float, nullable=False),
+    Column("expected_ltv", Float, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("drivers", JSON, nullable=True),  # [{feature, value, contribution, text}]
+    Index("ix_risk_predictions_run_p90", "run_id", "p_churn_90d"),
+)
+
+# The monthly trajectory a run was built from (what the account view and sparklines show).
+risk_trajectories = Table(
+    "risk_trajectories",
+    metadata,
+    Column("run_id", String(36), ForeignKey("risk_runs.run_id"), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("sentiment", Float, nullable=True),
+    Column("n_texts", Integer, nullable=False, default=0),
+    Column("features", JSON, nullable=True),
+)
+
+# Every fit's forecasts; later fits score them against what happened.
+forecast_ledger = Table(
+    "forecast_ledger",
+    metadata,
+    Column("run_id", String(36), ForeignKey("risk_runs.run_id"), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("horizon_days", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("p_churn", Float, nullable=False),
+    Column("outcome", Boolean, nullable=True),  # None until a later fit can judge it
+    Column("judged_in_run", String(36), nullable=True),
+)
+
+scenarios = Table(
+    "scenarios",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), ForeignKey("risk_runs.run_id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("assumptions", JSON, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------- api
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_id", String(32), nullable=False, unique=True),  # public prefix of the key
+    Column("role", String(16), nullable=False),
+    Column("name", String(128), nullable=True),
+    Column("salt", String(64), nullable=False),
+    Column("key_hash", String(128), nullable=False),  # scrypt(secret, salt)
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("last_used_at", DateTime, nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Texts to signals: sentiment scoring, aspects and attribution-channel classification."""

@@ -1,0 +1,1 @@
+"""Account trajectories, survival models, LTV, revenue at risk, back-tests, dark-funnel measurement."""
