@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import click
 
-from api.commands import db, demo, fitting, ingesting, keys, reports, scoring, serving
+from api.commands import (
+    aspects,
+    channels,
+    db,
+    demo,
+    fitting,
+    groups,
+    ingesting,
+    keys,
+    reports,
+    scoring,
+    serving,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +29,20 @@ def cli() -> None:
     """Undertow: customer sentiment, churn risk and dark-funnel intelligence."""
 
 
-for module in (db, ingesting, demo, scoring, fitting, reports, serving, keys):
+# Area modules register subcommands on the shared groups when imported, above.
+for module in (
+    groups,
+    db,
+    ingesting,
+    demo,
+    scoring,
+    aspects,
+    channels,
+    fitting,
+    reports,
+    serving,
+    keys,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 
