@@ -106,6 +106,9 @@ documents = Table(
     Column("rating", Float, nullable=True),  # review stars, ticket CSAT, survey score
     Column("attrs", JSON, nullable=True),  # kind-specific extras (status, priority, question ...)
     *_provenance(),
+    # resolution keys as given (account_id, e-mail/reviewer domain, normalized company);
+    # kept so that records ingested before their account resolve when it arrives
+    Column("account_ref", JSON, nullable=True),
     UniqueConstraint("kind", "source", "source_id", name="uq_documents_source_id"),
     UniqueConstraint("kind", "content_hash", name="uq_documents_content"),
 )
@@ -123,6 +126,7 @@ surveys = Table(
     Column("score", Float, nullable=False),
     Column("document_id", Integer, ForeignKey("documents.id"), nullable=True),
     *_provenance(),
+    Column("account_ref", JSON, nullable=True),  # resolution keys, as in documents
     UniqueConstraint("source", "response_id", name="uq_surveys_response"),
 )
 

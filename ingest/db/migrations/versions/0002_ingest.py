@@ -1,4 +1,7 @@
-"""Reserved for schema changes of the ingest area (empty until it needs one).
+"""ingest: resolution keys of unresolved records (documents.account_ref, surveys.account_ref)
+
+Records ingested before their account keep the keys they were resolved with, so that a
+later accounts ingest resolves them.
 
 Revision ID: 0002
 Revises: 0001
@@ -7,6 +10,9 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -14,8 +20,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("documents") as batch:
+        batch.add_column(sa.Column("account_ref", sa.JSON(), nullable=True))
+    with op.batch_alter_table("surveys") as batch:
+        batch.add_column(sa.Column("account_ref", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("surveys") as batch:
+        batch.drop_column("account_ref")
+    with op.batch_alter_table("documents") as batch:
+        batch.drop_column("account_ref")
