@@ -1,0 +1,504 @@
+"""Ingest: read -> map -> validate -> resolve -> store, chunk by chunk, in transactions.
+
+``ingest_paths`` ingests files (CSV, JSON Lines, JSON); ``ingest_records`` ingests a list
+of canonical records (the HTTP API). Both return an ``IngestSummary`` for which always
+``read = inserted + duplicates + rejected``:
+
+- *inserted*: new rows stored (for accounts also rows whose values changed and were
+  updated in place; those are counted again in *updated*);
+- *duplicates*: rows whose source id or content is already stored (decided by the
+  database's unique constraints, so concurrent ingests of one file double nothing);
+- *rejected*: rows sent to quarantine with their original content, file, line and reason;
+- *unresolved*: accepted rows (inserted or duplicate) that resolve to no account.
+
+Each chunk commits in one transaction together with its ``ingest_runs`` counters: a
+killed ingest leaves the store consistent and a rerun completes it, inserting only what
+is missing. After an accounts ingest, stored documents and surveys that were unresolved
+are resolved again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, select, update
+
+from ingest.db.schema import accounts, documents, ingest_runs, opportunities, quarantine, surveys
+from ingest.errors import InputError
+from ingest.mapping import (
+    Mapping,
+    check_columns,
+    check_mapping,
+    identity_mapping,
+    load_mapping,
+    to_frame,
+)
+from ingest.readers import (
+    DEFAULT_CHUNK_ROWS,
+    BadRow,
+    RawChunk,
+    cells_as_json,
+    open_source,
+    read_chunks,
+)
+from ingest.records import KindSpec, spec_for
+from ingest.resolve import AccountIndex, account_refs, ref_dicts, reresolve, resolve
+from ingest.rows import (
+    Provenance,
+    account_rows,
+    document_rows,
+    opportunity_rows,
+    survey_rows,
+)
+from ingest.settings import Settings
+from ingest.validate import validate
+from ingest.writer import Columns, insert_ignore
+
+ProgressFn = Callable[[int], None]
+_MAX_SOURCE = 64
+_ACCOUNT_FIELDS = (
+    "name", "domain", "segment", "arr", "currency", "contract_start", "churned_at", "tracked_source",
+)  # fmt: skip
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did; ``read == inserted + duplicates + rejected``."""
+
+    kind: str
+    read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unresolved: int = 0
+    updated: int = 0
+    reresolved: int = 0
+    files: list[str] = field(default_factory=list)
+    run_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, other: IngestSummary) -> None:
+        for name in (
+            "read",
+            "inserted",
+            "duplicates",
+            "rejected",
+            "unresolved",
+            "updated",
+            "reresolved",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.files += other.files
+        self.run_ids += other.run_ids
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        out["rows_per_second"] = round(self.read / self.seconds, 1) if self.seconds > 0 else None
+        return out
+
+
+@dataclass
+class _Context:
+    spec: KindSpec
+    mapping: Mapping
+    source: str
+    source_file: str
+    run_id: int | None
+    max_chars: int
+    index: AccountIndex
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _default_source(source: str | None, mapping: Mapping, fmt: str) -> str:
+    name = (source or mapping.vendor or fmt).strip().lower()
+    if not name or len(name) > _MAX_SOURCE:
+        raise InputError(f"--source must be 1 to {_MAX_SOURCE} characters, got {name!r}")
+    return name
+
+
+# ----------------------------------------------------------------- one chunk
+def _quarantine(conn: Connection, ctx: _Context, items: list[tuple[int, str, str]]) -> None:
+    if not items:
+        return
+    now = _now()
+    insert_ignore(
+        conn,
+        quarantine,
+        {
+            "ingest_run_id": [ctx.run_id] * len(items),
+            "kind": [ctx.spec.kind] * len(items),
+            "source_file": [ctx.source_file] * len(items),
+            "source_line": [line for line, _, _ in items],
+            "raw": [raw for _, raw, _ in items],
+            "row_hash": [_sha(raw) for _, raw, _ in items],
+            "reason": [reason[:2000] for _, _, reason in items],
+            "created_at": [now] * len(items),
+        },
+    )
+
+
+def _row_hashes(chunk: RawChunk, positions: list[int]) -> list[str]:
+    if chunk.header is not None:
+        return [_sha("\x1f".join(chunk.rows[i])) for i in positions]
+    return [_sha(json.dumps(chunk.rows[i], sort_keys=True, default=str)) for i in positions]
+
+
+def _sources(good: pd.DataFrame, ctx: _Context) -> list[str]:
+    if "source" in good:
+        return [s.lower() if s else ctx.source for s in good["source"].tolist()]
+    return [ctx.source] * len(good)
+
+
+@dataclass
+class _Counts:
+    inserted: int = 0
+    duplicates: int = 0
+    unresolved: int = 0
+    updated: int = 0
+
+
+def _store_documents(
+    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> _Counts:
+    refs = account_refs(good)
+    account, how = resolve(refs, ctx.index)
+    acc, by = account.tolist(), how.tolist()
+    rows = document_rows(good, ctx.spec, prov, acc, by, ref_dicts(refs), ctx.max_chars)
+    inserted = insert_ignore(conn, documents, rows)
+    unresolved = sum(a is None for a in acc)
+    return _Counts(inserted, len(good) - inserted, unresolved)
+
+
+def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    ids, hashes = docs["source_id"], docs["content_hash"]
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for r in conn.execute(
+            select(documents.c.id, documents.c.source, documents.c.source_id).where(
+                documents.c.kind == "survey", documents.c.source_id.in_(part)
+            )
+        ):
+            found[(r.source, r.source_id)] = r.id
+    missing = [
+        (s, i, h)
+        for s, i, h in zip(docs["source"], ids, hashes, strict=True)
+        if (s, i) not in found
+    ]
+    by_hash = {h: (s, i) for s, i, h in missing}
+    hlist = list(by_hash)
+    for start in range(0, len(hlist), 500):
+        for hit in conn.execute(
+            select(documents.c.id, documents.c.content_hash).where(
+                documents.c.kind == "survey",
+                documents.c.content_hash.in_(hlist[start : start + 500]),
+            )
+        ):
+            found[by_hash[hit.content_hash]] = hit.id
+    return found
+
+
+def _store_surveys(
+    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> _Counts:
+    refs = account_refs(good)
+    account, how = resolve(refs, ctx.index)
+    acc, by, ref = account.tolist(), how.tolist(), ref_dicts(refs)
+    with_comment = [i for i, c in enumerate(good["comment"].tolist()) if c.strip()]
+    doc_ids: list[int | None] = [None] * len(good)
+    if with_comment:
+        docs = document_rows(good, ctx.spec, prov, acc, by, ref, ctx.max_chars, keep=with_comment)
+        insert_ignore(conn, documents, docs)
+        found = _survey_document_ids(conn, docs)
+        for pos, key in zip(
+            with_comment, zip(docs["source"], docs["source_id"], strict=True), strict=True
+        ):
+            doc_ids[pos] = found.get(key)
+    rows = survey_rows(good, prov, acc, by, ref, doc_ids)
+    inserted = insert_ignore(conn, surveys, rows)
+    return _Counts(inserted, len(good) - inserted, sum(a is None for a in acc))
+
+
+def _same_account(old: Any, new: dict[str, Any]) -> bool:
+    for name in _ACCOUNT_FIELDS:
+        a, b = getattr(old, name), new[name]
+        if isinstance(a, float) or isinstance(b, float):
+            if a is None or b is None or abs(float(a) - float(b)) > 1e-9:
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def _store_accounts(
+    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> _Counts:
+    rows = account_rows(good, prov, _now())
+    names = list(rows)
+    records = [dict(zip(names, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
+    last: dict[str, dict[str, Any]] = {}
+    for rec in records:  # the last row of an account within the chunk wins
+        last[rec["account_id"]] = rec
+    counts = _Counts(duplicates=len(records) - len(last))
+    ids = list(last)
+    existing: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        for r in conn.execute(
+            select(accounts).where(accounts.c.account_id.in_(ids[start : start + 500]))
+        ):
+            existing[r.account_id] = r
+    fresh = [rec for aid, rec in last.items() if aid not in existing]
+    changed = [
+        rec
+        for aid, rec in last.items()
+        if aid in existing and not _same_account(existing[aid], rec)
+    ]
+    counts.duplicates += len(last) - len(fresh) - len(changed)
+    if fresh:
+        new = insert_ignore(conn, accounts, {n: [rec[n] for rec in fresh] for n in names})
+        counts.inserted += new
+        counts.duplicates += len(fresh) - new
+    for rec in changed:
+        conn.execute(
+            update(accounts).where(accounts.c.account_id == rec["account_id"]).values(**rec)
+        )
+    counts.inserted += len(changed)
+    counts.updated = len(changed)
+    return counts
+
+
+def _store_opportunities(
+    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> _Counts:
+    inserted = insert_ignore(conn, opportunities, opportunity_rows(good, prov))
+    unresolved = int((~good["account_id"].isin(ctx.index.ids)).sum())
+    return _Counts(inserted, len(good) - inserted, unresolved)
+
+
+_STORE = {
+    "accounts": _store_accounts,
+    "reviews": _store_documents,
+    "tickets": _store_documents,
+    "attribution": _store_documents,
+    "surveys": _store_surveys,
+    "opportunities": _store_opportunities,
+}
+
+
+def _ingest_chunk(conn: Connection, ctx: _Context, chunk: RawChunk) -> IngestSummary:
+    out = IngestSummary(ctx.spec.kind, read=chunk.size)
+    bad: list[tuple[int, str, str]] = [(b.line, b.raw, b.reason) for b in chunk.bad]
+    if chunk.rows:
+        frame = to_frame(chunk, ctx.mapping, ctx.spec)
+        checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
+        for pos, reason in checked.rejected.items():
+            bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
+        good = checked.frame
+        if len(good):
+            positions = good.index.tolist()
+            good = good.reset_index(drop=True)
+            prov = Provenance(
+                source=_sources(good, ctx),
+                source_file=ctx.source_file,
+                lines=[chunk.lines[i] for i in positions],
+                row_hashes=_row_hashes(chunk, positions),
+                run_id=ctx.run_id,
+            )
+            counts = _STORE[ctx.spec.kind](conn, ctx, good, prov)
+            out.inserted, out.duplicates = counts.inserted, counts.duplicates
+            out.unresolved, out.updated = counts.unresolved, counts.updated
+    _quarantine(conn, ctx, bad)
+    out.rejected = len(bad)
+    assert out.read == out.inserted + out.duplicates + out.rejected, "unaccounted rows"
+    return out
+
+
+# ----------------------------------------------------------------- runs
+def _start_run(
+    engine: Engine, kind: str, source: str, file_name: str, file_hash: str, mapping: Mapping
+) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(
+            ingest_runs.insert().values(
+                kind=kind,
+                source=source,
+                file_name=file_name[-512:],
+                file_hash=file_hash,
+                mapping=mapping.name[-128:],
+                status="running",
+                started_at=_now(),
+                read=0,
+                inserted=0,
+                duplicates=0,
+                rejected=0,
+                unresolved=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def _run_counts(
+    conn: Connection, run_id: int, total: IngestSummary, started: float, status: str
+) -> None:
+    values: dict[str, Any] = {
+        "read": total.read,
+        "inserted": total.inserted,
+        "duplicates": total.duplicates,
+        "rejected": total.rejected,
+        "unresolved": total.unresolved,
+        "seconds": time.perf_counter() - started,
+        "status": status,
+    }
+    if status != "running":
+        values["finished_at"] = _now()
+    conn.execute(update(ingest_runs).where(ingest_runs.c.id == run_id).values(**values))
+
+
+def _ingest_stream(
+    engine: Engine,
+    ctx: _Context,
+    chunks: Iterable[RawChunk],
+    file_label: str,
+    on_progress: ProgressFn | None,
+) -> IngestSummary:
+    total = IngestSummary(
+        ctx.spec.kind, files=[file_label], run_ids=[ctx.run_id] if ctx.run_id else []
+    )
+    started = time.perf_counter()
+    first = True
+    try:
+        for chunk in chunks:
+            if first:
+                check_columns(chunk, ctx.mapping, ctx.spec, file_label)
+                first = False
+            with engine.begin() as conn:
+                part = _ingest_chunk(conn, ctx, chunk)
+                total.add(part)
+                if ctx.run_id is not None:
+                    _run_counts(conn, ctx.run_id, total, started, "running")
+            if on_progress is not None:
+                on_progress(part.read)
+        if ctx.spec.kind == "accounts":
+            with engine.begin() as conn:
+                total.reresolved = reresolve(conn)
+    except BaseException:
+        if ctx.run_id is not None:
+            try:
+                with engine.begin() as conn:
+                    _run_counts(conn, ctx.run_id, total, started, "failed")
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+        raise
+    total.seconds = time.perf_counter() - started
+    if ctx.run_id is not None:
+        with engine.begin() as conn:
+            _run_counts(conn, ctx.run_id, total, started, "done")
+    return total
+
+
+def _account_index(engine: Engine, spec: KindSpec) -> AccountIndex:
+    if spec.kind == "accounts":
+        return AccountIndex()
+    with engine.connect() as conn:
+        return AccountIndex.load(conn)
+
+
+def ingest_paths(
+    engine: Engine,
+    kind: str,
+    paths: Iterable[Path | str],
+    *,
+    settings: Settings,
+    mapping: str | Mapping | None = None,
+    source: str | None = None,
+    on_progress: ProgressFn | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> IngestSummary:
+    """Ingest files of one kind; every path is checked before the first is read."""
+    spec = spec_for(kind)
+    if mapping is None:
+        mapper = identity_mapping(spec)
+    else:
+        mapper = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+        check_mapping(mapper, spec)
+        # canonical columns the mapping does not name come from same-named columns
+        merged = {**identity_mapping(spec).columns, **mapper.columns}
+        mapper = Mapping(**{**mapper.__dict__, "columns": merged})
+    files = [open_source(p) for p in paths]
+    if not files:
+        raise InputError("give at least one file to ingest")
+    summary = IngestSummary(spec.kind)
+    started = time.perf_counter()
+    for src in files:
+        label = str(src.path.resolve())
+        name = _default_source(source, mapper, src.format)
+        run_id = _start_run(engine, spec.kind, name, label, src.file_hash, mapper)
+        ctx = _Context(
+            spec,
+            mapper,
+            name,
+            label[-512:],
+            run_id,
+            settings.max_text_chars,
+            _account_index(engine, spec),
+        )
+        chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
+        summary.add(_ingest_stream(engine, ctx, chunks, label, on_progress))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def ingest_records(
+    engine: Engine,
+    kind: str,
+    records: list[dict[str, Any]],
+    *,
+    settings: Settings,
+    source: str = "api",
+) -> IngestSummary:
+    """Ingest canonical records (e.g. a JSON array posted to the HTTP API)."""
+    spec = spec_for(kind)
+    if not isinstance(records, list):
+        raise InputError("records must be a list of objects")
+    mapper = identity_mapping(spec)
+    name = _default_source(source, mapper, "api")
+    payload = json.dumps(records, sort_keys=True, default=str)
+    label = f"<{name}:{kind}>"
+    run_id = _start_run(engine, spec.kind, name, label, _sha(payload), mapper)
+    rows: list[Any] = []
+    lines: list[int] = []
+    bad: list[BadRow] = []
+    for i, rec in enumerate(records, start=1):
+        if isinstance(rec, dict):
+            rows.append(rec)
+            lines.append(i)
+        else:
+            bad.append(BadRow(i, json.dumps(rec, default=str), "a record must be a JSON object"))
+    chunks = [
+        RawChunk(None, rows[s : s + DEFAULT_CHUNK_ROWS], lines[s : s + DEFAULT_CHUNK_ROWS])
+        for s in range(0, max(len(rows), 1), DEFAULT_CHUNK_ROWS)
+    ]
+    chunks[0].bad = bad
+    ctx = _Context(
+        spec, mapper, name, label, run_id, settings.max_text_chars, _account_index(engine, spec)
+    )
+    summary = _ingest_stream(engine, ctx, chunks, label, None)
+    return summary

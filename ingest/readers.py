@@ -1,0 +1,304 @@
+"""Streamed readers for CSV, JSON Lines and JSON files, in chunks, with true source lines.
+
+A reader never holds a whole CSV or JSON Lines file: it yields ``RawChunk`` objects of at
+most ``chunk_rows`` records. Every record carries the 1-based physical line it starts on,
+also when earlier records contain quoted newlines. A record that cannot be read at all
+(invalid JSON, a CSV row with more cells than the header) is yielded as a ``BadRow`` so
+the pipeline quarantines it and goes on.
+
+Encodings: UTF-8 with or without BOM, UTF-16 with BOM, and Latin-1 for anything that is
+not valid UTF-8 (decided by one pass over the bytes that also computes the file hash).
+CRLF, CR and LF line ends are all accepted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import InputError
+
+DEFAULT_CHUNK_ROWS = 20_000
+MAX_FIELD_CHARS = 64 * 1024 * 1024
+_BLOCK = 1 << 20
+
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest: its format, encoding and content hash (sha256 of the bytes)."""
+
+    path: Path
+    format: str  # csv | jsonl | json
+    encoding: str
+    file_hash: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A record that could not be parsed; ``raw`` is its original content as text."""
+
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class RawChunk:
+    """Up to ``chunk_rows`` records as read.
+
+    CSV: ``header`` is the header row and each row a list of cells. JSON: ``header`` is
+    None and each row a dict (nested values kept).
+    """
+
+    header: list[str] | None
+    rows: list[Any]
+    lines: list[int]
+    bad: list[BadRow] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + len(self.bad)
+
+
+def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    size = 0
+    head = b""
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            if not head:
+                head = block[:4]
+            digest.update(block)
+            size += len(block)
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8" if utf8 else "latin-1"
+    return encoding, digest.hexdigest(), size
+
+
+def _first_char(path: Path, encoding: str) -> str:
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        while chunk := fh.read(4096):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[0]
+    return ""
+
+
+def open_source(path: Path | str) -> SourceFile:
+    """Inspect ``path``: format from the extension (or the first character), encoding,
+    hash. An unreadable path is an InputError."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file (give the path of a CSV or JSON Lines file)")
+    try:
+        encoding, file_hash, size = _sniff_encoding_and_hash(p)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the file ({exc.strerror or exc})") from exc
+    suffix = p.suffix.lower()
+    if suffix in {".jsonl", ".ndjson"}:
+        fmt = "jsonl"
+    elif suffix == ".json":
+        fmt = "json" if _first_char(p, encoding) == "[" else "jsonl"
+    elif suffix in {".csv", ".tsv", ".txt"}:
+        fmt = "csv"
+    else:
+        first = _first_char(p, encoding)
+        fmt = "json" if first == "[" else "jsonl" if first == "{" else "csv"
+    return SourceFile(p, fmt, encoding, file_hash, size)
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def read_csv_chunks(
+    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS, skip_rows: int = 0
+) -> Iterator[RawChunk]:
+    """CSV records in chunks; ``skip_rows`` rows after the header are not records
+    (e.g. the question-text and import-id rows of a Qualtrics export)."""
+    with source.path.open("r", encoding=source.encoding, newline="") as fh:
+        first = fh.readline()
+        fh.seek(0)
+        if source.encoding == "utf-8-sig" or first.startswith("\ufeff"):
+            first = first.lstrip("\ufeff")
+        reader = csv.reader(fh, delimiter=_sniff_delimiter(first), strict=False)
+        header: list[str] | None = None
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        bad: list[BadRow] = []
+        prev = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if header is None:
+                    raise InputError(f"{source.path}: unreadable CSV header ({exc})") from exc
+                bad.append(BadRow(prev + 1, "", f"unreadable CSV row: {exc}"))
+                prev = reader.line_num
+                continue
+            start, prev = prev + 1, reader.line_num
+            if not row or (len(row) == 1 and row[0] == "" and header is not None):
+                continue  # a blank line is no record
+            if header is None:
+                header = [c.lstrip("\ufeff").strip() for c in row]
+                continue
+            if skip_rows > 0:
+                skip_rows -= 1
+                continue
+            if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+                raw = json.dumps(row, ensure_ascii=False)
+                bad.append(
+                    BadRow(start, raw, f"row has {len(row)} cells, header has {len(header)}")
+                )
+            else:
+                if len(row) != len(header):
+                    row = (row + [""] * len(header))[: len(header)]
+                rows.append(row)
+                lines.append(start)
+            if len(rows) + len(bad) >= chunk_rows:
+                yield RawChunk(header, rows, lines, bad)
+                rows, lines, bad = [], [], []
+        if header is None:
+            header = []
+        yield RawChunk(header, rows, lines, bad)
+
+
+def _parse_object(text: str, line: int) -> dict[str, Any] | BadRow:
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+        return BadRow(line, text, f"invalid JSON: {reason}")
+    if not isinstance(obj, dict):
+        return BadRow(line, text, f"a record must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def read_jsonl_chunks(
+    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[RawChunk]:
+    """JSON Lines: one object per line; blank lines are skipped."""
+    with source.path.open("r", encoding=source.encoding, newline=None) as fh:
+        chunk = RawChunk(None, [], [])
+        for number, text in enumerate(fh, start=1):
+            text = text.lstrip("\ufeff").strip()
+            if not text:
+                continue
+            obj = _parse_object(text, number)
+            if isinstance(obj, BadRow):
+                chunk.bad.append(obj)
+            else:
+                chunk.rows.append(obj)
+                chunk.lines.append(number)
+            if chunk.size >= chunk_rows:
+                yield chunk
+                chunk = RawChunk(None, [], [])
+        yield chunk
+
+
+def _array_start(text: str, records_key: str | None) -> int:
+    """Offset just after the '[' that opens the record list."""
+    stripped = len(text) - len(text.lstrip())
+    if text[stripped : stripped + 1] == "[":
+        return stripped + 1
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON document: {exc.msg} at line {exc.lineno}") from exc
+    if not isinstance(doc, dict):
+        raise InputError("a JSON file must hold an array of records or an object with one")
+    keys = [records_key] if records_key else [k for k, v in doc.items() if isinstance(v, list)]
+    if not keys or not isinstance(doc.get(keys[0]), list):
+        raise InputError("the JSON object holds no list of records (set `records:` in the mapping)")
+    match = re.search(rf'"{re.escape(keys[0])}"\s*:\s*\[', text)
+    if match is None:
+        raise InputError(f"cannot locate the record list '{keys[0]}' in the JSON document")
+    return match.end()
+
+
+def read_json_chunks(
+    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS, records_key: str | None = None
+) -> Iterator[RawChunk]:
+    """A JSON array of objects (or an object wrapping one, e.g. ``{"tickets": [...]}``).
+    Such a document is parsed whole, element by element, keeping each element's line."""
+    text = source.path.read_text(encoding=source.encoding).lstrip("\ufeff")
+    pos = _array_start(text, records_key)
+    decoder = json.JSONDecoder()
+    line, counted = 1, 0
+    chunk = RawChunk(None, [], [])
+    ws = re.compile(r"[\s,]*")
+    while True:
+        pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= len(text) or text[pos] == "]":
+            break
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            chunk.bad.append(BadRow(line, text[pos : pos + 2000], f"invalid JSON: {exc.msg}"))
+            break  # the rest of the array cannot be located reliably
+        if isinstance(obj, dict):
+            chunk.rows.append(obj)
+            chunk.lines.append(line)
+        else:
+            raw = text[pos:end]
+            chunk.bad.append(
+                BadRow(line, raw, f"a record must be a JSON object, got {type(obj).__name__}")
+            )
+        pos = end
+        if chunk.size >= chunk_rows:
+            yield chunk
+            chunk = RawChunk(None, [], [])
+    yield chunk
+
+
+def read_chunks(
+    source: SourceFile,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    skip_rows: int = 0,
+    records_key: str | None = None,
+) -> Iterator[RawChunk]:
+    """Chunks of ``source`` in its format."""
+    if source.format == "csv":
+        return read_csv_chunks(source, chunk_rows, skip_rows)
+    if source.format == "json":
+        return read_json_chunks(source, chunk_rows, records_key)
+    return read_jsonl_chunks(source, chunk_rows)
+
+
+def cells_as_json(header: list[str] | None, row: Any) -> str:
+    """The original content of a record as JSON (header -> cell for CSV rows)."""
+    if header is not None:
+        return json.dumps(dict(zip(header, row, strict=False)), ensure_ascii=False)
+    return json.dumps(row, ensure_ascii=False, default=str)

@@ -1,0 +1,200 @@
+"""Validated canonical rows -> rows of the store's tables, one builder per kind.
+
+Texts are PII-masked (``mask_pii``) and then cut to ``max_text_chars``; ``text_chars``
+records the masked length before the cut and ``truncated`` whether a cut happened.
+``text_hash`` is sha256 of the stored text; ``content_hash`` is sha256 of kind, the
+record's first account key, its date and its text, so the same text re-exported under
+another id is a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest.masking import mask_pii
+from ingest.records import KindSpec
+from ingest.writer import Columns
+
+
+@dataclass
+class Provenance:
+    """Where the chunk's valid rows came from (aligned with the validated frame)."""
+
+    source: list[str]
+    source_file: str
+    lines: list[int]
+    row_hashes: list[str]
+    run_id: int | None
+
+
+def sha256_texts(texts: list[str]) -> list[str]:
+    return [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+
+
+def _py_datetimes(series: pd.Series) -> list[datetime | None]:
+    arr = series.to_numpy(dtype="datetime64[us]")
+    out = arr.astype(object)
+    out[np.isnat(arr)] = None
+    return list(out)
+
+
+def _py_dates(series: pd.Series) -> list[Any]:
+    return [None if v is None else v.date() for v in _py_datetimes(series)]
+
+
+def _floats(series: pd.Series) -> list[float | None]:
+    return [None if v != v else float(v) for v in series.tolist()]
+
+
+def _opt(series: pd.Series) -> list[str | None]:
+    return [v if v else None for v in series.tolist()]
+
+
+def prepare_texts(texts: list[str], max_chars: int) -> tuple[list[str], list[int], list[bool]]:
+    """(stored texts, lengths before the cut, whether cut) of masked ``texts``."""
+    masked = [mask_pii(t) for t in texts]
+    chars = [len(t) for t in masked]
+    cut = [n > max_chars for n in chars]
+    if any(cut):
+        masked = [t[:max_chars] if c else t for t, c in zip(masked, cut, strict=True)]
+    return masked, chars, cut
+
+
+def _provenance(prov: Provenance, keep: list[int] | None = None) -> Columns:
+    pick = (lambda xs: [xs[i] for i in keep]) if keep is not None else (lambda xs: list(xs))
+    n = len(pick(prov.lines))
+    return {
+        "source_file": [prov.source_file] * n,
+        "source_line": pick(prov.lines),
+        "row_hash": pick(prov.row_hashes),
+        "ingest_run_id": [prov.run_id] * n,
+    }
+
+
+def document_rows(
+    frame: pd.DataFrame,
+    spec: KindSpec,
+    prov: Provenance,
+    account: list[str | None],
+    resolved_by: list[str | None],
+    refs: list[dict[str, str] | None],
+    max_chars: int,
+    keep: list[int] | None = None,
+) -> Columns:
+    """``documents`` rows of a chunk; ``keep`` selects positions (survey comments)."""
+    assert spec.doc_kind and spec.text_column
+    sel = (lambda xs: [xs[i] for i in keep]) if keep is not None else (lambda xs: list(xs))
+    f = frame.iloc[keep] if keep is not None else frame
+    texts, chars, cut = prepare_texts(f[spec.text_column].tolist(), max_chars)
+    created = _py_datetimes(f[spec.date_column])
+    refs_sel = sel(refs)
+    keys = [
+        (r or {}).get("account_id") or (r or {}).get("domain") or (r or {}).get("company") or ""
+        for r in refs_sel
+    ]
+    content = [
+        f"{spec.doc_kind}\x1f{k}\x1f{c.isoformat() if c else ''}\x1f{t}"
+        for k, c, t in zip(keys, created, texts, strict=True)
+    ]
+    n = len(texts)
+    title: list[str | None] = [None] * n
+    rating: list[float | None] = [None] * n
+    attrs: list[dict[str, Any] | None] = [None] * n
+    if spec.kind == "reviews":
+        title = [mask_pii(t) if t else None for t in f["title"].tolist()]
+        rating = _floats(f["rating"])
+    elif spec.kind == "tickets":
+        title = [mask_pii(t) if t else None for t in f["subject"].tolist()]
+        rating = _floats(f["csat"])
+        attrs = [
+            {k: v for k, v in (("status", s), ("priority", p)) if v} or None
+            for s, p in zip(f["status"].tolist(), f["priority"].tolist(), strict=True)
+        ]
+    elif spec.kind == "surveys":
+        rating = _floats(f["score"])
+        attrs = [{"survey_type": t} for t in f["survey_type"].tolist()]
+    elif spec.kind == "attribution":
+        attrs = [{"question": q} if q else None for q in f["question"].tolist()]
+    return {
+        "kind": [spec.doc_kind] * n,
+        "source": sel(prov.source),
+        "source_id": f[spec.id_column].tolist(),
+        "account_id": sel(account),
+        "resolved_by": sel(resolved_by),
+        "created_at": created,
+        "title": title,
+        "text": texts,
+        "text_hash": sha256_texts(texts),
+        "content_hash": sha256_texts(content),
+        "text_chars": chars,
+        "truncated": cut,
+        "rating": rating,
+        "attrs": attrs,
+        "account_ref": refs_sel,
+        **_provenance(prov, keep),
+    }
+
+
+def survey_rows(
+    frame: pd.DataFrame,
+    prov: Provenance,
+    account: list[str | None],
+    resolved_by: list[str | None],
+    refs: list[dict[str, str] | None],
+    document_ids: list[int | None],
+) -> Columns:
+    return {
+        "source": list(prov.source),
+        "response_id": frame["response_id"].tolist(),
+        "account_id": list(account),
+        "resolved_by": list(resolved_by),
+        "submitted_at": _py_datetimes(frame["submitted_at"]),
+        "survey_type": frame["survey_type"].tolist(),
+        "score": _floats(frame["score"]),
+        "document_id": document_ids,
+        "account_ref": list(refs),
+        **_provenance(prov),
+    }
+
+
+def account_rows(frame: pd.DataFrame, prov: Provenance, now: datetime) -> Columns:
+    from ingest.resolve import normalize_company
+
+    names = frame["name"].tolist()
+    n = len(names)
+    return {
+        "account_id": frame["account_id"].tolist(),
+        "name": names,
+        "name_norm": [normalize_company(x) for x in names],
+        "domain": _opt(frame["domain"]),
+        "segment": _opt(frame["segment"]),
+        "arr": _floats(frame["arr"]),
+        "currency": frame["currency"].tolist(),
+        "contract_start": _py_dates(frame["contract_start"]),
+        "churned_at": _py_dates(frame["churned_at"]),
+        "tracked_source": _opt(frame["tracked_source"]),
+        "source": list(prov.source),
+        **_provenance(prov),
+        "updated_at": [now] * n,
+    }
+
+
+def opportunity_rows(frame: pd.DataFrame, prov: Provenance) -> Columns:
+    return {
+        "source": list(prov.source),
+        "opportunity_id": frame["opportunity_id"].tolist(),
+        "account_id": frame["account_id"].tolist(),
+        "created_at": _py_datetimes(frame["created_at"]),
+        "amount": _floats(frame["amount"]),
+        "stage": _opt(frame["stage"]),
+        "closed_at": _py_datetimes(frame["closed_at"]),
+        "is_won": frame["is_won"].tolist(),
+        "tracked_source": _opt(frame["tracked_source"]),
+        **_provenance(prov),
+    }

@@ -1,0 +1,187 @@
+"""Row checks of canonical records, vectorized over a chunk (a DataFrame of strings).
+
+``validate(frame, spec)`` returns the valid rows with typed columns and, for every
+rejected row, the reasons (all of them, joined by '; '). Nothing is evaluated: a
+spreadsheet formula such as ``=HYPERLINK(...)`` is a string like any other, which fails
+a number or date check and is stored verbatim in a text.
+
+Dates are ISO 8601, a date or a datetime; a datetime with ``Z`` or an offset becomes
+naive UTC, one without is taken as UTC. Vendor mappings may name a strptime format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from ingest.records import ISO_4217, MAX_ID_CHARS, SURVEY_RANGES, KindSpec
+
+# Width limits of the store's string columns (PostgreSQL enforces VARCHAR lengths).
+_WIDTH = {
+    "account_id": 128,
+    "source": 64,
+    "segment": 64,
+    "tracked_source": 128,
+    "stage": 128,
+    "status": 128,
+    "priority": 128,
+    "domain": 255,
+    "reviewer_domain": 255,
+    "name": 512,
+    "reviewer_company": 512,
+}
+_TRUE = {"true", "t", "yes", "y", "1", "won"}
+_FALSE = {"false", "f", "no", "n", "0", "lost"}
+_OFFSET = re.compile(r"(?:[Zz]|\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-]\d{2}(?::?\d{2})?)$")
+
+
+@dataclass
+class Validated:
+    """Valid rows (typed, original index kept) and the reasons of the rejected ones."""
+
+    frame: pd.DataFrame
+    rejected: dict[int, str] = field(default_factory=dict)
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """ISO 8601 strings -> naive UTC datetime64 (NaT where unparseable or empty)."""
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    filled = values != ""
+    if not filled.any():
+        return out
+    if fmt:
+        parsed = pd.to_datetime(values[filled], format=fmt, errors="coerce")
+        out[filled] = parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
+        return out
+    has_offset = values.str.contains(_OFFSET, regex=True) & filled
+    naive = filled & ~has_offset
+    if naive.any():
+        out[naive] = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
+    if has_offset.any():
+        aware = pd.to_datetime(values[has_offset], format="ISO8601", utc=True, errors="coerce")
+        out[has_offset] = aware.dt.tz_convert(None)
+    return out
+
+
+def email_domain(value: str) -> str:
+    """The lower-cased domain of an e-mail address ('' if it is none)."""
+    _, at, domain = value.strip().rpartition("@")
+    domain = domain.strip().strip(".").lower()
+    return domain if at and "." in domain and " " not in domain else ""
+
+
+def normalize_domain(value: str) -> str:
+    """'https://www.Acme.com/pricing' -> 'acme.com'; an e-mail gives its domain."""
+    value = value.strip().lower()
+    if not value:
+        return ""
+    if "@" in value and "/" not in value:
+        return email_domain(value)
+    try:
+        host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    except ValueError:
+        return ""
+    host = host.strip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _strip_all(frame: pd.DataFrame, spec: KindSpec) -> pd.DataFrame:
+    out = {}
+    for col in spec.names:
+        s = frame[col].astype(object).fillna("").astype(str)
+        if s.str.contains("\x00", regex=False).any():
+            s = s.str.replace("\x00", "", regex=False)
+        if spec.columns[col] == "text":
+            s = s.str.replace("\r\n", "\n", regex=False)
+        else:
+            s = s.str.strip()
+        out[col] = s
+    return pd.DataFrame(out, index=frame.index)
+
+
+def validate(
+    frame: pd.DataFrame, spec: KindSpec, date_formats: dict[str, str] | None = None
+) -> Validated:
+    """Check every row of ``frame`` (canonical string columns) against ``spec``."""
+    date_formats = date_formats or {}
+    cells = _strip_all(frame, spec)
+    typed: dict[str, pd.Series] = {}
+    problems: list[tuple[pd.Series, str]] = []
+
+    for col in spec.required:
+        empty = cells[col].str.strip() == ""
+        problems.append((empty, f"missing required '{col}'"))
+
+    for col, ctype in spec.columns.items():
+        s = cells[col]
+        filled = s.str.strip() != ""
+        if ctype in {"datetime", "date"}:
+            parsed = parse_datetimes(s, date_formats.get(col))
+            problems.append((filled & parsed.isna(), f"'{col}' is not an ISO 8601 date"))
+            typed[col] = parsed.dt.normalize() if ctype == "date" else parsed
+        elif ctype == "float":
+            num = pd.to_numeric(s.where(filled, None), errors="coerce").astype(float)
+            bad = filled & ~np.isfinite(num.to_numpy())
+            problems.append((bad, f"'{col}' is not a number"))
+            if col in spec.ranges:
+                lo, hi = spec.ranges[col]
+                out = filled & ~bad & ((num < lo) | (num > hi))
+                span = f">= {lo:g}" if hi == float("inf") else f"between {lo:g} and {hi:g}"
+                problems.append((out, f"'{col}' must be {span}"))
+            typed[col] = num
+        elif ctype == "bool":
+            low = s.str.lower()
+            problems.append((filled & ~low.isin(_TRUE | _FALSE), f"'{col}' is not true/false"))
+            typed[col] = low.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+        elif ctype == "email":
+            typed[col] = s.map(email_domain)
+        elif ctype == "domain":
+            typed[col] = s.map(normalize_domain)
+        else:
+            if ctype == "id":
+                problems.append(
+                    (s.str.len() > MAX_ID_CHARS, f"'{col}' longer than {MAX_ID_CHARS} characters")
+                )
+            if col in _WIDTH:
+                width = _WIDTH[col]
+                problems.append((s.str.len() > width, f"'{col}' longer than {width} characters"))
+            typed[col] = s
+
+    if spec.kind == "accounts":
+        cur = typed["currency"].str.upper().where(typed["currency"] != "", "USD")
+        problems.append((~cur.isin(ISO_4217), "'currency' is not an ISO 4217 code"))
+        typed["currency"] = cur
+    if spec.kind == "surveys":
+        stype = typed["survey_type"].str.lower().where(typed["survey_type"] != "", "nps")
+        problems.append((~stype.isin(SURVEY_RANGES), "'survey_type' must be nps or csat"))
+        score = typed["score"]
+        for name, (lo, hi) in SURVEY_RANGES.items():
+            wrong = (stype == name) & score.notna() & ((score < lo) | (score > hi))
+            problems.append(
+                (wrong, f"'score' of a {name} survey must be between {lo:g} and {hi:g}")
+            )
+        problems.append(
+            (
+                (stype == "nps") & score.notna() & (score % 1 != 0),
+                "'score' of an nps survey must be whole",
+            )
+        )
+        typed["survey_type"] = stype
+    if spec.kind == "opportunities":
+        order = typed["closed_at"].notna() & (typed["closed_at"] < typed["created_at"])
+        problems.append((order, "'closed_at' is before 'created_at'"))
+
+    bad_any = pd.Series(False, index=frame.index)
+    for mask, _ in problems:
+        bad_any |= mask.fillna(False).astype(bool)
+    rejected: dict[int, str] = {}
+    if bad_any.any():
+        for idx in frame.index[bad_any.to_numpy()]:
+            reasons = [msg for mask, msg in problems if bool(mask.get(idx, False))]
+            rejected[int(idx)] = "; ".join(dict.fromkeys(reasons))
+    good = pd.DataFrame(typed, index=frame.index)[~bad_any.to_numpy()]
+    return Validated(good, rejected)
