@@ -1,0 +1,273 @@
+"""One risk fit, end to end: store -> panel -> back-test -> model -> forecast -> snapshot.
+
+``fit_and_store(engine, settings, as_of=None, on_progress=None)`` is what ``undertow fit``
+and the API call. It reads the store as known at ``as_of`` (default: the latest event
+date in the store, see ``risk.inputs``), back-tests out of time, fits the final model on
+all history up to ``as_of``, forecasts every active account, and writes one snapshot:
+``risk_runs`` (params incl. the persisted model, metrics incl. the back-test and the
+revenue risk), ``risk_predictions``, ``risk_trajectories`` and ``forecast_ledger`` (and
+judges earlier forecasts that have come due). Everything is deterministic for a given
+store and ``as_of``: data dated after ``as_of`` cannot change the snapshot.
+
+``on_progress(n)`` is called with 1 after each of ``FIT_STEPS`` stages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert
+
+from ingest.db.schema import risk_predictions, risk_runs, risk_trajectories
+from risk import ledger
+from risk.backtest import BacktestConfig, fit_group, run_backtest
+from risk.errors import NotEnoughDataError
+from risk.forecast import Forecast, ForecastConfig, forecast
+from risk.inputs import RiskInputs, load_inputs
+from risk.ltv import LtvConfig
+from risk.survival.base import SurvivalModel
+from risk.survival.pem import PiecewiseExponentialModel
+from risk.trajectories import Panel, TrajectoryConfig, build_panel
+
+FIT_STEPS = 5
+BATCH = 5_000
+TRAJECTORY_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    trajectories: TrajectoryConfig = field(default_factory=TrajectoryConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    ltv: LtvConfig = field(default_factory=LtvConfig)
+    penalty: float = 2.0
+    sentiment_model_version: str | None = None
+
+    def factory(self, features: list[str]) -> SurvivalModel:
+        return PiecewiseExponentialModel(features, penalty=self.penalty)
+
+
+@dataclass
+class FitResult:
+    """Everything a fit computed, before it is stored."""
+
+    inputs: RiskInputs
+    panel: Panel
+    model: SurvivalModel
+    forecast: Forecast
+    backtest: dict[str, Any] | None
+    model_version: str
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def compute_fit(
+    inputs: RiskInputs,
+    config: FitConfig | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> FitResult:
+    """The fit without the store: panel, back-test, final model, forecast."""
+    cfg = config or FitConfig()
+    step = on_progress or (lambda n: None)
+    panel = build_panel(inputs, cfg.trajectories)
+    step(1)
+    try:
+        bt: dict[str, Any] | None = run_backtest(
+            inputs, cfg.factory, cfg.trajectories, cfg.backtest, panel
+        )
+    except NotEnoughDataError as exc:
+        bt = {"status": "skipped", "reason": str(exc)}
+    step(1)
+    if int(panel.rows["event"].sum()) < 5:
+        raise NotEnoughDataError(
+            f"need at least 5 churn events before {inputs.as_of.date()} to fit, "
+            f"got {int(panel.rows['event'].sum())}: ingest more account history"
+        )
+    model = fit_group(cfg.factory, panel, ("text", "activity", "crm"))
+    step(1)
+    fc = forecast(model, panel.current, cfg.forecast, cfg.ltv)
+    step(1)
+    state = json.dumps(
+        [model.to_dict(), inputs.sentiment_model_version, inputs.as_of.isoformat()],
+        sort_keys=True,
+        default=str,
+    )
+    version = f"{model.kind}-v{model.version}-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
+    return FitResult(inputs, panel, model, fc, bt, version)
+
+
+def metrics_of(result: FitResult) -> dict[str, Any]:
+    """The run's metrics: headline back-test figures of the full model, the whole back-test,
+    revenue risk and expected churn counts."""
+    bt = result.backtest or {}
+    full = bt.get("models", {}).get("full", {})
+    h = bt.get("horizon_days", 180)
+    pred = result.forecast.predictions
+    out: dict[str, Any] = {
+        "c_index": full.get("c_index"),
+        "integrated_brier": full.get("integrated_brier"),
+        f"auc_{h}d": full.get(f"auc_{h}d"),
+        "auc_180d": full.get("auc_180d"),
+        "auc_90d": full.get("auc_90d"),
+        "ici": full.get("ici"),
+        "lead_time_days": full.get("lead_time_days"),
+        "backtest": bt,
+        "revenue_risk": result.forecast.revenue_risk,
+        "expected_churns": {
+            str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in (90, 180, 365)
+        },
+        "events_in_history": int(result.panel.rows["event"].sum()),
+    }
+    return _clean(out)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def store(engine: Engine, result: FitResult, config: FitConfig) -> dict[str, Any]:
+    """Write the snapshot, record its forecasts, judge earlier ones; returns run id + metrics."""
+    run_id = str(uuid.uuid4())
+    as_of = result.inputs.as_of.date()
+    metrics = metrics_of(result)
+    params = _clean(
+        {
+            "model": result.model.to_dict(),
+            "trajectories": asdict(config.trajectories),
+            "forecast": config.forecast.as_dict(),
+            "ltv": config.ltv.as_dict(),
+            "backtest": config.backtest.as_dict(),
+            "feature_groups": result.panel.groups,
+            "as_of_rule": "latest event date in the store unless --as-of is given",
+        }
+    )
+    pred = result.forecast.predictions
+    rows = []
+    for r in pred.to_dict("records"):
+        row = {k: r[k] for k in ("account_id", "segment", "reason")}
+        row.update(run_id=run_id, arr=float(r["arr"]), expected_ltv=float(r["expected_ltv"]))
+        row["sentiment"] = None if pd.isna(r.get("sentiment")) else float(r["sentiment"])
+        row["sentiment_trend"] = (
+            None if pd.isna(r.get("sentiment_trend")) else float(r["sentiment_trend"])
+        )
+        for h in (90, 180, 365):
+            for suffix in ("", "_low", "_high"):
+                row[f"p_churn_{h}d{suffix}"] = float(r[f"p_churn_{h}d{suffix}"])
+        row["drivers"] = _clean(r["drivers"])
+        rows.append(row)
+    monthly = result.panel.monthly
+    start = result.inputs.as_of.to_period("M").to_timestamp() - pd.DateOffset(
+        months=TRAJECTORY_MONTHS - 1
+    )
+    monthly = monthly[monthly["month"] >= start]
+    traj_rows = [
+        {
+            "run_id": run_id,
+            "account_id": m.account_id,
+            "month": m.month.date(),
+            "sentiment": None if pd.isna(m.sentiment) else round(float(m.sentiment), 4),
+            "n_texts": int(m.n_texts),
+            "features": {
+                "tickets": int(m.tickets),
+                "sentiment_level": round(float(m.sentiment_level), 4),
+                "nps_level": round(float(m.nps_level), 3),
+            },
+        }
+        for m in monthly.itertuples(index=False)
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(risk_runs),
+            [
+                {
+                    "run_id": run_id,
+                    "as_of": as_of,
+                    "created_at": _now(),
+                    "model_version": result.model_version,
+                    "sentiment_model_version": result.inputs.sentiment_model_version,
+                    "status": "complete",
+                    "n_accounts": len(pred),
+                    "params": params,
+                    "metrics": metrics,
+                }
+            ],
+        )
+        for lo in range(0, len(rows), BATCH):
+            conn.execute(insert(risk_predictions), rows[lo : lo + BATCH])
+        for lo in range(0, len(traj_rows), BATCH):
+            conn.execute(insert(risk_trajectories), traj_rows[lo : lo + BATCH])
+        ledger.record(conn, run_id, as_of, pred, config.forecast.horizons)
+        churn = result.inputs.accounts.set_index("account_id")["churned_at"]
+        judged = ledger.judge_open(conn, run_id, as_of, churn)
+        history = ledger.summary(conn)
+    return {"run_id": run_id, "metrics": metrics, "ledger": {"judged_now": judged, "runs": history}}
+
+
+def fit_and_store(
+    engine: Engine,
+    settings: Any,
+    as_of: Any = None,
+    on_progress: Callable[[int], None] | None = None,
+    *,
+    config: FitConfig | None = None,
+) -> dict[str, Any]:
+    """Fit and store a risk snapshot; returns the `undertow fit --json` object."""
+    cfg = config or FitConfig()
+    inputs = load_inputs(
+        engine, as_of, settings=settings, sentiment_model_version=cfg.sentiment_model_version
+    )
+    if inputs.accounts.empty:
+        raise NotEnoughDataError(
+            f"no accounts known at {inputs.as_of.date()}: ingest accounts first"
+        )
+    result = compute_fit(inputs, cfg, on_progress)
+    stored = store(engine, result, cfg)
+    if on_progress:
+        on_progress(1)
+    m = stored["metrics"]
+    bt = result.backtest or {}
+    compare = {
+        name: {k: v for k, v in res.items() if k != "calibration"}
+        for name, res in bt.get("models", {}).items()
+    }
+    return _clean(
+        {
+            "as_of": result.inputs.as_of.date().isoformat(),
+            "accounts": int(len(result.forecast.predictions)),
+            "model_version": result.model_version,
+            "c_index": m["c_index"],
+            "integrated_brier": m["integrated_brier"],
+            "auc_180d": m["auc_180d"],
+            "auc_90d": m["auc_90d"],
+            "ici": m["ici"],
+            "lead_time_days": m["lead_time_days"],
+            "run_id": stored["run_id"],
+            "sentiment_model_version": result.inputs.sentiment_model_version,
+            "backtest_horizon_days": bt.get("horizon_days"),
+            "backtest_origins": bt.get("origins"),
+            "backtest": compare,
+            "expected_churns": m["expected_churns"],
+            "revenue_risk": {h: v["total"] for h, v in m["revenue_risk"].items()},
+            "ledger": stored["ledger"],
+        }
+    )

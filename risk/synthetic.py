@@ -1,0 +1,255 @@
+"""A synthetic account world with a known truth, for tests and benchmarks of the risk layer.
+
+Not the product's demo world (that is ``ingest.demo``): a small, fast generator whose
+mechanics are stated here so tests can check that the survival model recovers them.
+Each account has a latent health that follows an AR(1) walk month by month; texts carry
+a noisy reading of it (sentiment), unhealthy accounts open more tickets and give lower
+NPS, and the monthly churn hazard rises as health falls. The world runs on for
+``future_months`` after ``as_of`` so forecasts can be judged against churn the data has
+not seen yet (``truth['churned_at_true']``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert
+
+from ingest.db.schema import accounts, documents, sentiment_scores, surveys
+from risk.inputs import RiskInputs
+
+SEGMENTS = ("smb", "mid_market", "enterprise")
+SEGMENT_HAZARD = {"smb": 0.35, "mid_market": 0.0, "enterprise": -0.5}
+ARR_MEDIAN = {"smb": 9_000.0, "mid_market": 48_000.0, "enterprise": 210_000.0}
+
+
+@dataclass(frozen=True)
+class SyntheticWorld:
+    inputs: RiskInputs
+    truth: pd.DataFrame  # account_id, segment, arr, churned_at_true, health_end
+
+
+def make_world(
+    n_accounts: int = 400,
+    months: int = 24,
+    *,
+    seed: int = 0,
+    as_of: str = "2026-10-31",
+    future_months: int = 12,
+    texts_per_month: float = 1.2,
+    text_signal: float = 1.0,
+) -> SyntheticWorld:
+    """Build accounts, texts (with sentiment), surveys and the latent truth."""
+    rng = np.random.default_rng(seed)
+    as_of_ts = pd.Timestamp(as_of)
+    data_start = (as_of_ts - pd.DateOffset(months=months - 1)).to_period("M").to_timestamp()
+    total = months + future_months
+    month_starts = pd.date_range(data_start, periods=total + 1, freq="MS")
+
+    seg = rng.choice(SEGMENTS, size=n_accounts, p=[0.52, 0.31, 0.17])
+    arr = np.array([ARR_MEDIAN[s] for s in seg]) * np.exp(rng.normal(0, 0.5, n_accounts))
+    start_month = rng.integers(-36, months - 3, n_accounts)  # relative to data_start
+    contract_start = [
+        (data_start + pd.DateOffset(months=int(m))) + pd.Timedelta(days=int(d))
+        for m, d in zip(start_month, rng.integers(0, 28, n_accounts), strict=True)
+    ]
+    seg_h = np.array([SEGMENT_HAZARD[s] for s in seg])
+    drift = np.where(rng.random(n_accounts) < 0.3, rng.normal(-0.12, 0.05, n_accounts), 0.0)
+    health = rng.normal(0.3, 0.8, n_accounts)
+    intent = health.copy()  # the decision to leave builds up over months (an EWMA of health)
+    churn_month = np.full(n_accounts, -1)
+    churn_day = rng.integers(0, 28, n_accounts)
+
+    rows_t: list[np.ndarray] = []
+    rows_s: list[np.ndarray] = []
+    health_end = health.copy()
+    for t in range(total):
+        active = (start_month <= t) & (churn_month < 0)
+        health = 0.9 * health + 0.1 * 0.3 + drift + rng.normal(0, 0.25, n_accounts)
+        if t == months - 1:
+            health_end = health.copy()
+        intent = 0.8 * intent + 0.2 * health
+        tenure = np.maximum(t - start_month, 0)
+        log_h = -4.2 - 1.6 * intent + seg_h - 0.25 * np.log1p(tenure / 12)
+        p = 1 - np.exp(-np.exp(log_h))
+        churn = active & (rng.random(n_accounts) < p) & (start_month < t)
+        churn_month[churn] = t
+        if t >= months:
+            continue
+        # texts: reviews and survey comments at a steady rate, tickets more often when unhealthy
+        alive = np.flatnonzero(active | churn)
+        n_txt = rng.poisson(texts_per_month, alive.size)
+        n_tk = rng.poisson(0.6 * np.exp(-0.6 * health[alive]))
+        for n, kind in ((n_txt, 0), (n_tk, 1)):
+            idx = np.repeat(alive, n)
+            if idx.size == 0:
+                continue
+            noise = rng.normal(0, 0.45, idx.size)
+            s = np.tanh(text_signal * 0.9 * health[idx] - 0.4 * kind + noise)
+            day = rng.integers(0, 28, idx.size)
+            rows_t.append(
+                np.column_stack([idx, np.full(idx.size, t), day, s, np.full(idx.size, kind)])
+            )
+        surveyed = alive[rng.random(alive.size) < 0.15]
+        if surveyed.size:
+            score = np.clip(
+                np.round(7 + 1.6 * health[surveyed] + rng.normal(0, 1.5, surveyed.size)), 0, 10
+            )
+            day = rng.integers(0, 28, surveyed.size)
+            rows_s.append(np.column_stack([surveyed, np.full(surveyed.size, t), day, score]))
+
+    ids = np.array([f"ACC-{i:06d}" for i in range(n_accounts)])
+    churn_dates = [
+        (month_starts[m] + pd.Timedelta(days=int(d))) if m >= 0 else pd.NaT
+        for m, d in zip(churn_month, churn_day, strict=True)
+    ]
+    truth = pd.DataFrame(
+        {
+            "account_id": ids,
+            "segment": seg,
+            "arr": arr.round(2),
+            "churned_at_true": pd.to_datetime(churn_dates),
+            "health_end": health_end,
+        }
+    )
+    acc = pd.DataFrame(
+        {
+            "account_id": ids,
+            "name": [f"Firm {i}" for i in range(n_accounts)],
+            "segment": seg,
+            "arr": arr.round(2),
+            "contract_start": pd.to_datetime(contract_start).normalize(),
+            "churned_at": truth["churned_at_true"].where(truth["churned_at_true"] <= as_of_ts),
+        }
+    )
+    tx = np.concatenate(rows_t) if rows_t else np.zeros((0, 5))
+    created = month_starts[tx[:, 1].astype(int)] + pd.to_timedelta(tx[:, 2], unit="D")
+    s = tx[:, 3]
+    kinds = np.where(tx[:, 4] == 1, "ticket", "review")
+    texts = pd.DataFrame(
+        {
+            "account_id": ids[tx[:, 0].astype(int)],
+            "created_at": created + pd.Timedelta(hours=10),
+            "kind": kinds,
+            "rating": np.where(kinds == "review", np.clip(np.round(3 + 2 * s), 1, 5), np.nan),
+            "text_hash": [f"h{i}" for i in range(len(s))],
+            "sentiment": s,
+            "p_negative": np.clip((1 - s) / 2, 0, 1) ** 2,
+        }
+    )
+    sv = np.concatenate(rows_s) if rows_s else np.zeros((0, 4))
+    srv = pd.DataFrame(
+        {
+            "account_id": ids[sv[:, 0].astype(int)],
+            "submitted_at": month_starts[sv[:, 1].astype(int)]
+            + pd.to_timedelta(sv[:, 2], unit="D"),
+            "survey_type": "nps",
+            "score": sv[:, 3],
+        }
+    )
+    # whatever happened after as_of is not in the inputs
+    cut = as_of_ts + pd.Timedelta(days=1)
+    texts = texts[(texts["created_at"] < cut)]
+    churned = acc.set_index("account_id")["churned_at"]
+    texts = texts[texts["created_at"] <= texts["account_id"].map(churned).fillna(cut)]
+    srv = srv[srv["submitted_at"] < cut].reset_index(drop=True)
+    inputs = RiskInputs(
+        as_of=as_of_ts,
+        accounts=acc,
+        texts=texts.reset_index(drop=True),
+        surveys=srv,
+        aspects=pd.DataFrame(columns=["account_id", "created_at", "aspect", "sentiment"]),
+        sentiment_model_version="synthetic",
+    )
+    return SyntheticWorld(inputs=inputs, truth=truth)
+
+
+def write_to_store(engine: Engine, world: SyntheticWorld, model_version: str = "synthetic") -> None:
+    """Insert the world's accounts, texts, their scores and surveys into a store (tests only)."""
+    inp = world.inputs
+    now = datetime(2026, 1, 1)
+    prov = {"source_file": "synthetic", "row_hash": "0" * 64, "ingest_run_id": None}
+    acc_rows = [
+        {
+            "account_id": r.account_id,
+            "name": r.name,
+            "name_norm": r.name.lower(),
+            "domain": None,
+            "segment": r.segment,
+            "arr": float(r.arr),
+            "currency": "USD",
+            "contract_start": r.contract_start.date(),
+            "churned_at": None if pd.isna(r.churned_at) else r.churned_at.date(),
+            "tracked_source": None,
+            "source": "synthetic",
+            "source_line": i + 2,
+            "updated_at": now,
+            **prov,
+        }
+        for i, r in enumerate(inp.accounts.itertuples())
+    ]
+    doc_rows, score_rows = [], []
+    for i, r in enumerate(inp.texts.itertuples()):
+        text = f"synthetic text {i}"
+        h = hashlib.sha256(text.encode()).hexdigest()
+        doc_rows.append(
+            {
+                "kind": r.kind,
+                "source": "synthetic",
+                "source_id": str(i),
+                "account_id": r.account_id,
+                "resolved_by": "account_id",
+                "created_at": r.created_at.to_pydatetime(),
+                "title": None,
+                "text": text,
+                "text_hash": h,
+                "content_hash": h,
+                "text_chars": len(text),
+                "truncated": False,
+                "rating": None if pd.isna(r.rating) else float(r.rating),
+                "attrs": None,
+                "source_line": i + 2,
+                **prov,
+            }
+        )
+        s = float(r.sentiment)
+        pn = float(r.p_negative)
+        pp = min(max(s + pn, 0.0), 1.0)
+        score_rows.append(
+            {
+                "text_hash": h,
+                "model_version": model_version,
+                "p_negative": pn,
+                "p_positive": pp,
+                "p_neutral": max(0.0, 1 - pn - pp),
+                "sentiment": s,
+                "n_chunks": 1,
+                "scored_at": now,
+            }
+        )
+    srv_rows = [
+        {
+            "source": "synthetic",
+            "response_id": str(i),
+            "account_id": r.account_id,
+            "resolved_by": "account_id",
+            "submitted_at": r.submitted_at.to_pydatetime(),
+            "survey_type": r.survey_type,
+            "score": float(r.score),
+            "document_id": None,
+            "source_line": i + 2,
+            **prov,
+        }
+        for i, r in enumerate(inp.surveys.itertuples())
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(accounts), acc_rows)
+        if doc_rows:
+            conn.execute(insert(documents), doc_rows)
+            conn.execute(insert(sentiment_scores), score_rows)
+        if srv_rows:
+            conn.execute(insert(surveys), srv_rows)
