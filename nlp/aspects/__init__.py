@@ -9,7 +9,16 @@ Public interface (see the team contract):
 
 from __future__ import annotations
 
+from nlp.aspects.store import NO_ASPECT, account_aspect_sentiment, tag_store
 from nlp.aspects.tagger import MODEL_VERSION, AspectTagger, tag_texts
 from nlp.aspects.taxonomy import ASPECTS
 
-__all__ = ["ASPECTS", "MODEL_VERSION", "AspectTagger", "tag_texts"]
+__all__ = [
+    "ASPECTS",
+    "MODEL_VERSION",
+    "NO_ASPECT",
+    "AspectTagger",
+    "account_aspect_sentiment",
+    "tag_store",
+    "tag_texts",
+]
