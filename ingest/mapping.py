@@ -173,11 +173,22 @@ def _present_in_keys(path: str, keys: set[str]) -> bool:
     return path in keys or path.split(".")[0] in keys or _norm_header(path) in keys
 
 
+def _position(index: dict[str, int], source: str) -> int | None:
+    """Where ``source`` is in the header: exact, then case/space-insensitive; a trailing
+    ``*`` matches the first header starting with the rest (G2 and Typeform put the
+    product name into their question columns)."""
+    if source.endswith("*"):
+        prefix = _norm_header(source[:-1])
+        hits = [i for name, i in index.items() if name.startswith(prefix)]
+        return min(hits) if hits else None
+    return index.get(source, index.get(_norm_header(source)))
+
+
 def check_columns(chunk: RawChunk, mapping: Mapping, spec: KindSpec, file: str) -> None:
     """Raise MissingColumnError for the first required column the file lacks."""
     if chunk.header is not None:
         index = _header_index(chunk.header)
-        present = lambda col: col in index or _norm_header(col) in index  # noqa: E731
+        present = lambda col: _position(index, col) is not None  # noqa: E731
     else:
         if not chunk.rows:
             return  # nothing to judge by; rows are checked one by one
@@ -228,7 +239,7 @@ def _cell_text(value: Any) -> str:
 def _column_values(chunk: RawChunk, source: str, index: dict[str, int] | None) -> list[str] | None:
     if chunk.header is not None:
         assert index is not None
-        pos = index.get(source, index.get(_norm_header(source)))
+        pos = _position(index, source)
         if pos is None:
             return None
         return list(map(itemgetter(pos), chunk.rows)) if chunk.rows else []

@@ -110,6 +110,18 @@ def _first_char(path: Path, encoding: str) -> str:
     return ""
 
 
+def _first_line_is_object(path: Path, encoding: str) -> bool:
+    """JSON Lines, or one JSON document (e.g. ``{"tickets": [...]}``) spread over lines?"""
+    with path.open("r", encoding=encoding, errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    return isinstance(json.loads(line.lstrip("\ufeff")), dict)
+                except json.JSONDecodeError:
+                    return False
+    return True
+
+
 def open_source(path: Path | str) -> SourceFile:
     """Inspect ``path``: format from the extension (or the first character), encoding,
     hash. An unreadable path is an InputError."""
@@ -124,7 +136,11 @@ def open_source(path: Path | str) -> SourceFile:
     if suffix in {".jsonl", ".ndjson"}:
         fmt = "jsonl"
     elif suffix == ".json":
-        fmt = "json" if _first_char(p, encoding) == "[" else "jsonl"
+        fmt = (
+            "json"
+            if _first_char(p, encoding) == "[" or not _first_line_is_object(p, encoding)
+            else "jsonl"
+        )
     elif suffix in {".csv", ".tsv", ".txt"}:
         fmt = "csv"
     else:

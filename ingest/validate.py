@@ -36,6 +36,7 @@ _WIDTH = {
 }
 _TRUE = {"true", "t", "yes", "y", "1", "won"}
 _FALSE = {"false", "f", "no", "n", "0", "lost"}
+_MONEY_NOISE = r"^[A-Z]{3}\s+|\s+[A-Z]{3}$|[$€£¥\s]|,(?=\d{3}(?:\D|$))"
 _OFFSET = re.compile(r"(?:[Zz]|\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-]\d{2}(?::?\d{2})?)$")
 
 
@@ -53,9 +54,12 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
     filled = values != ""
     if not filled.any():
         return out
-    if fmt:
+    if fmt:  # a vendor's own format first; ISO 8601 for what it does not parse
         parsed = pd.to_datetime(values[filled], format=fmt, errors="coerce")
-        out[filled] = parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
+        out[filled] = parsed.dt.tz_convert(None) if parsed.dt.tz is not None else parsed
+        rest = filled & out.isna()
+        if rest.any():
+            out[rest] = parse_datetimes(values.where(rest, ""))[rest]
         return out
     has_offset = values.str.contains(_OFFSET, regex=True) & filled
     naive = filled & ~has_offset
@@ -125,6 +129,10 @@ def validate(
             typed[col] = parsed.dt.normalize() if ctype == "date" else parsed
         elif ctype == "float":
             num = pd.to_numeric(s.where(filled, None), errors="coerce").astype(float)
+            retry = filled & num.isna()
+            if retry.any():  # "USD 48,000.00", "$1,200": currency marks, thousands commas
+                cleaned = s[retry].str.replace(_MONEY_NOISE, "", regex=True)
+                num[retry] = pd.to_numeric(cleaned, errors="coerce").astype(float)
             bad = filled & ~np.isfinite(num.to_numpy())
             problems.append((bad, f"'{col}' is not a number"))
             if col in spec.ranges:
