@@ -1,0 +1,203 @@
+"""``build_world``: a deterministic demo world in the contract's canonical columns.
+
+The world is built in four independent random streams spawned from the seed (accounts,
+dynamics, texts and activity, attribution), so swapping the text source (phrase bank or
+``--corpus``) changes the words but not who churns when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest.demo import attribution as attr
+from ingest.demo.activity import Records, simulate_activity
+from ingest.demo.corpus import load_corpus
+from ingest.demo.dynamics import Panel, simulate
+from ingest.demo.firms import Firm, draw_firms
+from ingest.demo.phrasebank import ASPECTS
+from ingest.demo.texts import CorpusTexts, PhraseBankTexts, TextSource
+from ingest.demo.timeline import Timeline, parse_end
+from ingest.errors import InputError
+
+MAX_ACCOUNTS = 200_000
+MAX_MONTHS = 120
+
+COLUMNS = {
+    "accounts": ["account_id", "name", "domain", "segment", "arr", "currency",
+                 "contract_start", "churned_at", "tracked_source"],
+    "reviews": ["review_id", "source", "account_id", "reviewer_domain", "reviewer_company",
+                "published_at", "rating", "title", "body"],
+    "tickets": ["ticket_id", "account_id", "requester_email", "created_at", "subject", "body",
+                "status", "priority", "csat"],
+    "surveys": ["response_id", "account_id", "respondent_email", "submitted_at", "survey_type",
+                "score", "comment"],
+    "attribution": ["response_id", "account_id", "respondent_email", "submitted_at", "answer",
+                    "question"],
+    "opportunities": ["opportunity_id", "account_id", "created_at", "amount", "stage",
+                      "closed_at", "is_won", "tracked_source"],
+    "truth": ["account_id", "segment", "arr", "contract_start", "churned_at_true",
+              "health_end", "health_mean_3m", "fit_end", "mood_end", "hazard_end",
+              "answered", "reported_channels", "true_channel", "tracked_source"],
+}  # fmt: skip
+KINDS = ("accounts", "reviews", "tickets", "surveys", "attribution", "opportunities")
+
+
+@dataclass
+class World:
+    """The files of a demo world as DataFrames (canonical columns), plus its truth.
+
+    Reviews, tickets and surveys also carry ``_valence``, the tone each text was written
+    with (never written to disk): a check of how much the words can tell.
+    """
+
+    frames: dict[str, pd.DataFrame]
+    seed: int
+    end: date
+    months: int
+    panel: Panel = field(repr=False)
+
+    @property
+    def documents(self) -> int:
+        """Texts the store will hold: tickets, reviews, survey comments, answers."""
+        f = self.frames
+        comments = int((f["surveys"]["comment"].fillna("").str.strip() != "").sum())
+        return len(f["tickets"]) + len(f["reviews"]) + comments + len(f["attribution"])
+
+    @property
+    def accounts(self) -> int:
+        return len(self.frames["accounts"])
+
+    def __getitem__(self, kind: str) -> pd.DataFrame:
+        return self.frames[kind]
+
+
+def _iso_day(d: date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def _attribution(rng: np.random.Generator, firms: list[Firm], timeline: Timeline) -> pd.DataFrame:
+    rows = []
+    for firm in firms:
+        channel = attr.first_touch(rng, firm.segment)
+        tracked = attr.tracked_source(rng, channel)
+        signed = timeline.day(firm.start_month, firm.start_day)
+        when = signed + timedelta(days=int(rng.integers(0, 31)))
+        answered = bool(rng.random() < attr.RESPONSE_RATE[firm.segment]) and when <= timeline.end
+        named = attr.reported(rng, channel, firm.segment) if answered else []
+        answer = attr.write_answer(rng, named) if answered else ""
+        by_email = rng.random() < 0.5
+        rows.append({
+            "account_id": firm.account_id, "true_channel": channel, "tracked_source": tracked,
+            "answered": answered, "reported_channels": "|".join(named or ["other"]) if answered else "",
+            "answer": answer, "submitted_at": f"{when.isoformat()}T{int(rng.integers(8, 19)):02d}:15:00Z",
+            "respondent_email": firm.contacts[0], "by_email": by_email,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _check(accounts: int, months: int) -> None:
+    if not 1 <= accounts <= MAX_ACCOUNTS:
+        raise InputError(f"--accounts must be between 1 and {MAX_ACCOUNTS}, got {accounts}")
+    if not 1 <= months <= MAX_MONTHS:
+        raise InputError(f"--months must be between 1 and {MAX_MONTHS}, got {months}")
+
+
+def build_world(
+    accounts: int = 400,
+    months: int = 24,
+    seed: int = 7,
+    corpus: str | Path | None = None,
+    end: date | str | None = None,
+) -> World:
+    """A demo world of ``accounts`` customers over ``months`` months ending at ``end``
+    (default: today), texts from the phrase bank or from a labeled ``corpus`` CSV."""
+    _check(accounts, months)
+    texts: TextSource = CorpusTexts(load_corpus(corpus)) if corpus else PhraseBankTexts()
+    timeline = Timeline(parse_end(end), months)
+    r_firms, r_dyn, r_act, r_attr = (np.random.default_rng(s)
+                                     for s in np.random.SeedSequence(seed).spawn(4))  # fmt: skip
+    firms = draw_firms(r_firms, accounts, months)
+    panel = simulate(r_dyn, firms, months)
+    records, arr_end = simulate_activity(r_act, firms, panel, timeline, texts, ASPECTS)
+    answers = _attribution(r_attr, firms, timeline)
+    frames = _frames(firms, panel, timeline, records, arr_end, answers)
+    return World(frames=frames, seed=seed, end=timeline.end, months=months, panel=panel)
+
+
+def _frames(
+    firms: list[Firm],
+    panel: Panel,
+    timeline: Timeline,
+    records: Records,
+    arr_end: np.ndarray,
+    answers: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    last = panel.months - 1
+    acc_rows, truth_rows = [], []
+    for i, firm in enumerate(firms):
+        t_churn = int(panel.churn_month[i])
+        churn = timeline.day(t_churn, int(panel.churn_day[i])) if t_churn >= 0 else None
+        seen = np.flatnonzero(panel.alive[i, : last + 1])
+        t_end = int(seen[-1]) if len(seen) else last
+        tracked = answers.at[i, "tracked_source"]
+        acc_rows.append({
+            "account_id": firm.account_id, "name": firm.name, "domain": firm.domain,
+            "segment": firm.segment, "arr": float(arr_end[i]), "currency": "USD",
+            "contract_start": _iso_day(timeline.day(firm.start_month, firm.start_day)),
+            "churned_at": _iso_day(churn if churn and churn <= timeline.end else None),
+            "tracked_source": tracked,
+        })  # fmt: skip
+        recent = panel.health[i, max(t_end - 2, 0) : t_end + 1]
+        truth_rows.append({
+            "account_id": firm.account_id, "segment": firm.segment, "arr": float(arr_end[i]),
+            "contract_start": acc_rows[-1]["contract_start"], "churned_at_true": _iso_day(churn),
+            "health_end": round(float(panel.health[i, t_end]), 4),
+            "health_mean_3m": round(float(np.nanmean(recent)), 4) if np.isfinite(recent).any() else None,
+            "fit_end": round(float(panel.fit[i, t_end]), 4),
+            "mood_end": round(float(panel.mood[i, t_end]), 4),
+            "hazard_end": round(float(panel.hazard[i, t_end]), 5),
+            "answered": "true" if answers.at[i, "answered"] else "false",
+            "reported_channels": answers.at[i, "reported_channels"],
+            "true_channel": answers.at[i, "true_channel"], "tracked_source": tracked,
+        })  # fmt: skip
+    accounts = pd.DataFrame(acc_rows, columns=COLUMNS["accounts"])
+    source_of = dict(zip(accounts["account_id"], accounts["tracked_source"], strict=True))
+    opps = pd.DataFrame(records.opportunities)
+    opps["tracked_source"] = opps["account_id"].map(source_of)
+    given = answers[answers["answered"]].reset_index(drop=True)
+    attribution = pd.DataFrame({
+        "response_id": [f"HDYHAU-{k + 400001}" for k in range(len(given))],
+        "account_id": np.where(given["by_email"], "", given["account_id"]),
+        "respondent_email": given["respondent_email"],
+        "submitted_at": given["submitted_at"],
+        "answer": given["answer"],
+        "question": attr.QUESTION,
+    })  # fmt: skip
+    frames = {
+        "accounts": accounts,
+        "reviews": pd.DataFrame(records.reviews, columns=COLUMNS["reviews"] + ["_valence"]),
+        "tickets": pd.DataFrame(records.tickets, columns=COLUMNS["tickets"] + ["_valence"]),
+        "surveys": pd.DataFrame(records.surveys, columns=COLUMNS["surveys"] + ["_valence"]),
+        "attribution": attribution.reindex(columns=COLUMNS["attribution"]),
+        "opportunities": opps.reindex(columns=COLUMNS["opportunities"]),
+        "truth": pd.DataFrame(truth_rows, columns=COLUMNS["truth"]),
+    }
+    for kind, (date_col, prefix, first) in _CHRONOLOGICAL.items():
+        frame = frames[kind].sort_values(date_col, kind="stable").reset_index(drop=True)
+        frame[COLUMNS[kind][0]] = [f"{prefix}-{first + k}" for k in range(len(frame))]
+        frames[kind] = frame
+    return frames
+
+
+# exports list records in time order, ids rising with time
+_CHRONOLOGICAL = {
+    "reviews": ("published_at", "REV", 50001),
+    "tickets": ("created_at", "TCK", 100001),
+    "surveys": ("submitted_at", "NPS", 200001),
+    "attribution": ("submitted_at", "HDYHAU", 400001),
+}
