@@ -1,0 +1,143 @@
+"""Dependencies of the routes, as ``Annotated`` aliases.
+
+- ``SettingsDep``: the store settings, from the overridable ``get_settings`` (the app
+  factory overrides it when given settings; tests may too).
+- ``EngineDep``: the engine the lifespan opened (``app.state.engine``).
+- ``CurrentKey``: the verified caller (401 without a valid key; 429 over its rate).
+- ``require_roles(*roles)``: 403 unless the key has one of ``roles`` (admin always may).
+- ``SentimentVersionDep`` / ``BackgroundScorerDep``: seams onto the nlp layer, overridable
+  in tests so no model is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from api.errors import ApiError
+from api.keys import ApiKey, KeyVerifier
+from api.ratelimit import TokenBucketLimiter, retry_after_header
+from api.settings import ApiSettings
+from ingest.settings import Settings
+
+log = logging.getLogger("undertow.api")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The store settings from the environment (override in ``app.dependency_overrides``)."""
+    return Settings.from_env()
+
+
+def get_api_settings(request: Request) -> ApiSettings:
+    return request.app.state.api_settings  # type: ignore[no-any-return]
+
+
+def get_engine(request: Request) -> Engine:
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        raise RuntimeError("the app's lifespan has not run: no engine on app.state")
+    return engine  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `undertow keys create --role ROLE`: `Authorization: Bearer ut_...`",
+)
+
+
+def get_current_key(
+    request: Request,
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise ApiError(
+            401, "unauthorized", "missing API key: send Authorization: Bearer <key>", challenge
+        )
+    verifier: KeyVerifier = request.app.state.key_verifier
+    key = verifier.verify(engine, credentials.credentials)
+    if key is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key", challenge)
+    state = request.scope.setdefault("state", {})
+    state["key_id"], state["role"] = key.key_id, key.role
+    limiter: TokenBucketLimiter = request.app.state.rate_limiter
+    wait = limiter.take(key.key_id)
+    if wait > 0:
+        raise ApiError(
+            429, "rate_limited", "rate limit exceeded for this key", retry_after_header(wait)
+        )
+    return key
+
+
+CurrentKey = Annotated[ApiKey, Depends(get_current_key)]
+
+
+def ensure_role(key: ApiKey, roles: tuple[str, ...]) -> None:
+    if not key.may(*roles):
+        allowed = ", ".join((*roles, "admin"))
+        raise ApiError(403, "forbidden", f"role '{key.role}' may not use this; allowed: {allowed}")
+
+
+def require_roles(*roles: str) -> Callable[[ApiKey], ApiKey]:
+    """A dependency that lets through keys of ``roles`` (and admin), else 403."""
+
+    def dependency(key: CurrentKey) -> ApiKey:
+        ensure_role(key, roles)
+        return key
+
+    return dependency
+
+
+SalesKey = Annotated[ApiKey, Depends(require_roles("sales"))]
+FinanceKey = Annotated[ApiKey, Depends(require_roles("finance"))]
+MarketingKey = Annotated[ApiKey, Depends(require_roles("marketing"))]
+AdminKey = Annotated[ApiKey, Depends(require_roles("admin"))]
+
+
+def get_sentiment_version(settings: SettingsDep) -> str | None:
+    """The sentiment model version new texts are scored with (None when unknown)."""
+    try:
+        from nlp.sentiment import current_model_version
+    except ImportError:  # the sentiment package is not installed yet
+        return None
+    try:
+        return str(current_model_version(settings))
+    except Exception as exc:  # a missing model must not break a status page
+        log.warning("cannot read the current sentiment model version: %s", exc)
+        return None
+
+
+SentimentVersionDep = Annotated[str | None, Depends(get_sentiment_version)]
+
+
+def score_new_texts(engine: Engine, settings: Settings, kind: str) -> dict[str, Any]:
+    """Score every unscored text (and classify attribution answers); runs after a response."""
+    from nlp.scoring import score_store
+
+    result: dict[str, Any] = {"score": score_store(engine, settings)}
+    if kind == "attribution":
+        from nlp.channels import classify_store
+
+        result["channels"] = classify_store(engine, settings)
+    return result
+
+
+def get_background_scorer() -> Callable[[Engine, Settings, str], Any]:
+    return score_new_texts
+
+
+BackgroundScorerDep = Annotated[
+    Callable[[Engine, Settings, str], Any], Depends(get_background_scorer)
+]

@@ -1,0 +1,185 @@
+"""API keys: one role each, stored only as salted scrypt hashes.
+
+A key reads ``ut_<key_id>_<secret>``: ``key_id`` (16 hex characters) is public and names
+the key in lists, logs and revocations; ``secret`` is shown once at creation and never
+stored. The ``api_keys`` row keeps a random salt and ``scrypt$n$r$p$<hex digest>`` of the
+secret, so parameters can be raised later without breaking old keys.
+
+Verifying a key costs one scrypt (tens of milliseconds, on purpose). ``KeyVerifier``
+remembers, per process, a keyed HMAC of secrets it has already verified, so repeated
+requests with the same key skip scrypt; the ``api_keys`` row is still read on every
+request, so a revocation takes effect at once on every worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from ingest.db.schema import api_keys
+from ingest.errors import InputError, NotFoundError
+
+ROLES = ("sales", "finance", "marketing", "admin")
+PREFIX = "ut"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+LAST_USED_EVERY_S = 60.0  # write last_used_at at most this often per key and worker
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _scrypt(
+    secret: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+) -> str:
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=64 << 20)
+    return f"scrypt${n}${r}${p}${digest.hex()}"
+
+
+def _matches(secret: str, salt_hex: str, stored: str) -> bool:
+    try:
+        algo, n, r, p, _ = stored.split("$")
+        assert algo == "scrypt"
+        candidate = _scrypt(secret, bytes.fromhex(salt_hex), int(n), int(r), int(p))
+    except (ValueError, AssertionError):
+        return False
+    return hmac.compare_digest(candidate.encode(), stored.encode())
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed key, else None."""
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    key_id, secret = parts[1], parts[2]
+    if len(key_id) > 32 or len(secret) > 256 or not key_id.isalnum():
+        return None
+    return key_id, secret
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    return role
+
+
+def create_key(engine: Engine, role: str, name: str | None = None) -> dict[str, Any]:
+    """Store a new key for ``role``; the returned ``key`` is the only copy of the secret."""
+    check_role(role)
+    if name is not None and len(name) > 128:
+        raise InputError("key name must be at most 128 characters")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_bytes(16)
+    created = _now()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(api_keys).values(
+                key_id=key_id,
+                role=role,
+                name=name,
+                salt=salt.hex(),
+                key_hash=_scrypt(secret, salt),
+                created_at=created,
+            )
+        )
+    return {
+        "key_id": key_id,
+        "role": role,
+        "name": name,
+        "created_at": created,
+        "key": f"{PREFIX}_{key_id}_{secret}",
+    }
+
+
+def list_keys(engine: Engine, include_revoked: bool = True) -> list[dict[str, Any]]:
+    """Every key's public fields (never a hash or salt), oldest first."""
+    c = api_keys.c
+    stmt = select(c.key_id, c.role, c.name, c.created_at, c.revoked_at, c.last_used_at).order_by(
+        c.id
+    )
+    if not include_revoked:
+        stmt = stmt.where(c.revoked_at.is_(None))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def revoke_key(engine: Engine, key_id: str) -> dict[str, Any]:
+    """Mark a key revoked (idempotent); NotFoundError for an unknown key id."""
+    c = api_keys.c
+    with engine.begin() as conn:
+        row = conn.execute(select(c.key_id, c.role, c.revoked_at).where(c.key_id == key_id)).first()
+        if row is None:
+            raise NotFoundError(f"no API key with id '{key_id}' (see `undertow keys list`)")
+        revoked_at = row.revoked_at or _now()
+        if row.revoked_at is None:
+            conn.execute(update(api_keys).where(c.key_id == key_id).values(revoked_at=revoked_at))
+    return {"key_id": key_id, "role": row.role, "revoked_at": revoked_at}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """The verified caller."""
+
+    key_id: str
+    role: str
+    name: str | None = None
+
+    def may(self, *roles: str) -> bool:
+        return self.role == "admin" or self.role in roles
+
+
+class KeyVerifier:
+    """Checks presented keys against the store (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._pepper = secrets.token_bytes(32)  # per-process; cache entries die with it
+        self._verified: dict[str, bytes] = {}
+        self._last_used: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _mac(self, key_id: str, secret: str, key_hash: str) -> bytes:
+        msg = f"{key_id}\0{secret}\0{key_hash}".encode()
+        return hmac.new(self._pepper, msg, hashlib.sha256).digest()
+
+    def verify(self, engine: Engine, presented: str) -> ApiKey | None:
+        parsed = parse_key(presented)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        c = api_keys.c
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(c.role, c.name, c.salt, c.key_hash, c.revoked_at).where(c.key_id == key_id)
+            ).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        mac = self._mac(key_id, secret, row.key_hash)
+        cached = self._verified.get(key_id)
+        if cached is None or not hmac.compare_digest(cached, mac):
+            if not _matches(secret, row.salt, row.key_hash):
+                return None
+            with self._lock:
+                if len(self._verified) > 10_000:
+                    self._verified.clear()
+                self._verified[key_id] = mac
+        self._touch(engine, key_id)
+        return ApiKey(key_id=key_id, role=row.role, name=row.name)
+
+    def _touch(self, engine: Engine, key_id: str) -> None:
+        now = time.monotonic()
+        if now - self._last_used.get(key_id, -1e9) < LAST_USED_EVERY_S:
+            return
+        self._last_used[key_id] = now
+        with engine.begin() as conn:
+            conn.execute(
+                update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now())
+            )

@@ -1,0 +1,109 @@
+"""GET /v1/churn-risk (the finance feed) and GET /v1/revenue-risk."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import EngineDep, FinanceKey
+from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
+from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, to_csv, to_parquet
+from api.pagination import decode_cursor, encode_cursor
+from api.schemas.churn import ChurnPage, ChurnRow, RevenueRisk
+from ingest.errors import InputError
+from risk.feeds import churn_risk_page, revenue_risk
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["finance"],
+    responses={**AUTH_RESPONSES, **SNAPSHOT_RESPONSES, **NOT_FOUND_RESPONSES},
+)
+FEED_COLUMNS = list(ChurnRow.model_fields)
+JSON_DEFAULT_LIMIT = 100
+
+
+class Horizon(IntEnum):
+    """Churn horizons in days."""
+
+    d90 = 90
+    d180 = 180
+    d365 = 365
+
+
+FILE_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}},
+    PARQUET_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+@router.get(
+    "/churn-risk",
+    response_model=ChurnPage,
+    responses={200: {"content": FILE_CONTENT, "description": "the feed"}},
+)
+def churn_risk(
+    key: FinanceKey,
+    engine: EngineDep,
+    horizon_days: Horizon = Horizon.d90,
+    format: Literal["json", "csv", "parquet"] = "json",
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=10_000, description="rows per page; json default 100, files: all"),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> Any:
+    """Per account of the latest snapshot: p_churn within the horizon with its interval,
+    revenue at risk (arr x p_churn) and expected LTV, ordered by account id.
+
+    JSON pages carry ``next_cursor``; CSV and Parquet return the whole feed unless
+    ``limit`` is given (then the next cursor is in the ``X-Next-Cursor`` header).
+    """
+    query = f"churn:{int(horizon_days)}"
+    run_id, after = None, None
+    if cursor:
+        run_id, after = decode_cursor(cursor, query)
+        if not isinstance(after, str):
+            raise InputError("cursor is not valid for this list: pass back next_cursor unchanged")
+    page = limit or (JSON_DEFAULT_LIMIT if format == "json" else None)
+    run, rows = churn_risk_page(
+        engine,
+        int(horizon_days),
+        run_id=run_id,
+        after=after,
+        limit=None if page is None else page + 1,
+    )
+    more = page is not None and len(rows) > page
+    rows = rows[:page] if page is not None else rows
+    next_cursor = encode_cursor(query, run["run_id"], rows[-1]["account_id"]) if more else None
+    if format == "json":
+        return ChurnPage(
+            horizon_days=int(horizon_days),
+            run_id=run["run_id"],
+            as_of=run["as_of"],
+            model_version=run["model_version"],
+            limit=page or JSON_DEFAULT_LIMIT,
+            items=rows,  # type: ignore[arg-type]
+            next_cursor=next_cursor,
+        )
+    name = f"churn-risk-{int(horizon_days)}d-{run['as_of'].isoformat()}.{format}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Run-Id": run["run_id"],
+        "X-Model-Version": run["model_version"],
+    }
+    if next_cursor:
+        headers["X-Next-Cursor"] = next_cursor
+    if format == "csv":
+        return Response(to_csv(rows, FEED_COLUMNS), media_type=CSV_MEDIA_TYPE, headers=headers)
+    body = to_parquet(rows, FEED_COLUMNS)
+    return Response(body, media_type=PARQUET_MEDIA_TYPE, headers=headers)
+
+
+@router.get("/revenue-risk", response_model=RevenueRisk)
+def get_revenue_risk(
+    key: FinanceKey, engine: EngineDep, horizon_days: Horizon = Horizon.d90
+) -> dict[str, Any]:
+    """Expected churned ARR within the horizon with an interval, in total and by segment."""
+    return revenue_risk(engine, int(horizon_days))

@@ -1,0 +1,224 @@
+"""GET /v1/provenance/{metric}/{id}: how a figure was computed, down to file and line.
+
+Account metrics (``id`` = account id) come from the latest risk snapshot; their source
+texts are the account's texts up to the snapshot's as-of date, newest first. Channel
+metrics (``id`` = channel of the contract's taxonomy) come from the dark-funnel
+measurement; their source texts are the attribution answers labeled with the channel.
+A metric may be read by the roles whose routes show it (admin always).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import CurrentKey, EngineDep, ensure_role
+from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES, error_doc
+from api.pagination import decode_cursor, encode_cursor
+from api.routers.churn_risk import Horizon
+from api.routers.dark_funnel import measure_dark_funnel
+from api.schemas.provenance import Provenance
+from ingest.errors import InputError, NotFoundError
+from nlp.channels.taxonomy import CHANNELS
+from nlp.evidence import account_texts, channel_texts
+from risk.feeds import account_risk, get_run
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["provenance"],
+    responses={
+        **AUTH_RESPONSES,
+        **SNAPSHOT_RESPONSES,
+        **NOT_FOUND_RESPONSES,
+        503: error_doc("the dark-funnel measurement is not installed"),
+    },
+)
+
+
+class Metric(StrEnum):
+    sentiment = "sentiment"
+    sentiment_trend = "sentiment_trend"
+    p_churn_90d = "p_churn_90d"
+    p_churn = "p_churn"
+    revenue_at_risk = "revenue_at_risk"
+    expected_ltv = "expected_ltv"
+    self_reported_share = "self_reported_share"
+    tracked_share = "tracked_share"
+    influenced_arr = "influenced_arr"
+    pipeline = "pipeline"
+
+
+ALL = ("sales", "finance", "marketing")
+METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
+    Metric.sentiment: ALL,
+    Metric.sentiment_trend: ALL,
+    Metric.p_churn_90d: ("sales", "finance"),
+    Metric.p_churn: ("finance",),
+    Metric.revenue_at_risk: ("finance",),
+    Metric.expected_ltv: ("finance",),
+    Metric.self_reported_share: ("marketing",),
+    Metric.tracked_share: ("marketing",),
+    Metric.influenced_arr: ("marketing",),
+    Metric.pipeline: ("marketing",),
+}
+CHANNEL_METRICS = {
+    Metric.self_reported_share,
+    Metric.tracked_share,
+    Metric.influenced_arr,
+    Metric.pipeline,
+}
+METHODS = {
+    Metric.sentiment: "account sentiment at as_of: weighted mean over the account's texts of "
+    "the month of P(positive) - P(negative) from sentiment model {smv}, as stored by run {run}",
+    Metric.sentiment_trend: "change of the account's monthly sentiment over the 90 days before "
+    "as_of (texts scored by sentiment model {smv}), as stored by run {run}",
+    Metric.p_churn_90d: "P(active account churns within 90 days after as_of) from survival "
+    "model {mv} fitted on monthly sentiment trajectories (run {run}); interval in inputs",
+    Metric.p_churn: "P(active account churns within {h} days after as_of) from survival model "
+    "{mv} fitted on monthly sentiment trajectories (run {run}); interval in inputs",
+    Metric.revenue_at_risk: "arr x p_churn({h} days) = {arr} x {p}; p_churn from survival model "
+    "{mv} (run {run})",
+    Metric.expected_ltv: "ARR integrated over the predicted survival curve from as_of, "
+    "discounted (rate and horizon in inputs.params) by model {mv} (run {run})",
+    Metric.self_reported_share: "share of the period's classified attribution answers naming "
+    "the channel (risk.dark_funnel.measure; answers classified by model {cmv})",
+    Metric.tracked_share: "share of the answering accounts whose tracked_source maps onto the "
+    "channel (risk.dark_funnel.measure)",
+    Metric.influenced_arr: "ARR of the accounts whose answer names the channel "
+    "(risk.dark_funnel.measure)",
+    Metric.pipeline: "opportunity amount of the accounts whose answer names the channel "
+    "(risk.dark_funnel.measure)",
+}
+
+
+def _offset(cursor: str | None, query: str) -> tuple[str | None, int]:
+    if not cursor:
+        return None, 0
+    run_id, offset = decode_cursor(cursor, query)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InputError("cursor is not valid for this list: pass back next_cursor unchanged")
+    return run_id, offset
+
+
+def _account_provenance(
+    engine: Any, metric: Metric, account_id: str, h: int, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    query = f"prov:{metric.value}:{account_id}:{h}"
+    run_id, offset = _offset(cursor, query)
+    run = get_run(engine, run_id)
+    risk = account_risk(engine, account_id, run_id=run["run_id"])
+    if risk is None:
+        raise NotFoundError(
+            f"account '{account_id}' has no prediction in snapshot {run['run_id']} "
+            "(unknown, or churned before as_of)"
+        )
+    band = risk["horizons"][str(h if metric != Metric.p_churn_90d else 90)]
+    value = {
+        Metric.sentiment: risk["sentiment"],
+        Metric.sentiment_trend: risk["sentiment_trend"],
+        Metric.p_churn_90d: risk["p_churn_90d"],
+        Metric.p_churn: band["p_churn"],
+        Metric.revenue_at_risk: band["revenue_at_risk"],
+        Metric.expected_ltv: risk["expected_ltv"],
+    }[metric]
+    total, texts = account_texts(
+        engine,
+        account_id,
+        model_version=run["sentiment_model_version"],
+        until=run["as_of"],
+        limit=limit,
+        offset=offset,
+    )
+    method = METHODS[metric].format(
+        smv=run["sentiment_model_version"],
+        mv=run["model_version"],
+        run=run["run_id"],
+        h=h,
+        arr=risk["arr"],
+        p=band["p_churn"],
+        cmv=None,
+    )
+    more = offset + len(texts) < total
+    return {
+        "metric": metric.value,
+        "id": account_id,
+        "value": value,
+        "method": method,
+        "model_version": run["model_version"],
+        "run": run,
+        "inputs": {
+            "account_id": account_id,
+            "as_of": run["as_of"],
+            "horizon_days": h,
+            "arr": risk["arr"],
+            "segment": risk["segment"],
+            **band,
+            "sentiment": risk["sentiment"],
+            "sentiment_trend": risk["sentiment_trend"],
+            "expected_ltv": risk["expected_ltv"],
+            "reason": risk["reason"],
+            "drivers": risk["drivers"],
+            "trajectory": risk["trajectory"],
+            "sentiment_model_version": run["sentiment_model_version"],
+            "params": run["params"],
+        },
+        "source_texts": texts,
+        "source_texts_total": total,
+        "next_cursor": encode_cursor(query, run["run_id"], offset + len(texts)) if more else None,
+    }
+
+
+def _channel_provenance(
+    engine: Any,
+    metric: Metric,
+    channel: str,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    if channel not in CHANNELS:
+        raise NotFoundError(f"unknown channel '{channel}'; one of {', '.join(CHANNELS)}")
+    query = f"prov:{metric.value}:{channel}:{date_from}:{date_to}"
+    _, offset = _offset(cursor, query)
+    figures = measure_dark_funnel(engine, date_from, date_to)
+    row = next((c for c in figures.get("channels", []) if c.get("channel") == channel), None)
+    version, total, texts = channel_texts(
+        engine, channel, date_from=date_from, date_to=date_to, limit=limit, offset=offset
+    )
+    more = offset + len(texts) < total
+    summary = {k: v for k, v in figures.items() if k != "channels"}
+    return {
+        "metric": metric.value,
+        "id": channel,
+        "value": None if row is None else row.get(metric.value),
+        "method": METHODS[metric].format(cmv=version),
+        "model_version": version,
+        "run": None,
+        "inputs": {"from": date_from, "to": date_to, "channel": row, "period": summary},
+        "source_texts": texts,
+        "source_texts_total": total,
+        "next_cursor": encode_cursor(query, None, offset + len(texts)) if more else None,
+    }
+
+
+@router.get("/provenance/{metric}/{id}", response_model=Provenance)
+def provenance(
+    metric: Metric,
+    id: Annotated[str, Path(max_length=128, description="account id, or channel")],
+    key: CurrentKey,
+    engine: EngineDep,
+    horizon_days: Horizon = Horizon.d90,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="source texts per page")] = 20,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> dict[str, Any]:
+    """Method, model version, run, inputs and the source texts (file and line) of a figure."""
+    ensure_role(key, METRIC_ROLES[metric])
+    if metric in CHANNEL_METRICS:
+        return _channel_provenance(engine, metric, id, date_from, date_to, limit, cursor)
+    return _account_provenance(engine, metric, id, int(horizon_days), limit, cursor)

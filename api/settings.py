@@ -1,0 +1,47 @@
+"""Settings of the HTTP layer (limits, rate limit, CORS), read at the app factory.
+
+The store settings (``ingest.settings.Settings``) stay separate: they are shared with the
+CLI and flow down into the library; these only shape the HTTP boundary.
+
+Environment variables (all optional):
+- ``UNDERTOW_API_MAX_BODY_BYTES``: request bodies above this are refused with 413 (5 MiB).
+- ``UNDERTOW_API_MAX_RECORDS``: records per ``POST /v1/ingest/{kind}`` (5,000).
+- ``UNDERTOW_API_RATE_LIMIT``: sustained requests per second per API key (20; 0 = off).
+- ``UNDERTOW_API_RATE_BURST``: bucket size, the burst a key may spend at once (100).
+- ``UNDERTOW_API_CORS_ORIGINS``: comma-separated allowed origins (empty = CORS off).
+
+The rate limit is an in-memory token bucket per worker process: with ``--workers N`` a
+key may reach N times the limit. Put a shared limiter (the proxy, Redis) in front when
+that matters.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_records: int = 5_000
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 100
+    cors_origins: tuple[str, ...] = ()
+    access_log: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ApiSettings:
+        env = os.environ if environ is None else environ
+        d = cls()
+        origins = env.get("UNDERTOW_API_CORS_ORIGINS", "")
+        return cls(
+            max_body_bytes=int(env.get("UNDERTOW_API_MAX_BODY_BYTES", d.max_body_bytes)),
+            max_records=int(env.get("UNDERTOW_API_MAX_RECORDS", d.max_records)),
+            rate_limit_per_second=float(
+                env.get("UNDERTOW_API_RATE_LIMIT", d.rate_limit_per_second)
+            ),
+            rate_limit_burst=int(env.get("UNDERTOW_API_RATE_BURST", d.rate_limit_burst)),
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            access_log=env.get("UNDERTOW_API_ACCESS_LOG", "1") != "0",
+        )

@@ -1,0 +1,190 @@
+"""Every route, every role, every status the contract names (200, 401, 403, 404, 422)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+ROUTES_BY_ROLE = {
+    "/v1/signals?list=risk": {"sales"},
+    "/v1/accounts/A1": {"sales", "finance", "marketing"},
+    "/v1/churn-risk?horizon_days=90": {"finance"},
+    "/v1/revenue-risk?horizon_days=180": {"finance"},
+    "/v1/provenance/p_churn/A1": {"finance"},
+    "/v1/provenance/sentiment/A1": {"sales", "finance", "marketing"},
+}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES_BY_ROLE))
+@pytest.mark.parametrize("role", ["sales", "finance", "marketing", "admin"])
+def test_roles_get_200_or_403(client: TestClient, as_role: Any, route: str, role: str) -> None:
+    r = client.get(route, headers=as_role(role))
+    allowed = role == "admin" or role in ROUTES_BY_ROLE[route]
+    assert r.status_code == (200 if allowed else 403), r.text
+    if not allowed:
+        assert r.json()["error"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer ut_0123456789abcdef_nope"},
+        {"Authorization": "Bearer not-a-key"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ],
+)
+@pytest.mark.parametrize("route", ["/v1/signals", "/v1/churn-risk", "/v1/dark-funnel"])
+def test_no_or_unknown_key_is_401(client: TestClient, route: str, headers: dict) -> None:
+    r = client.get(route, headers=headers)
+    assert r.status_code == 401
+    body = r.json()
+    assert body["error"] == "unauthorized" and body["request_id"]
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_forged_secret_for_a_real_key_id_is_401(client: TestClient, store: Any) -> None:
+    key_id = store.keys["finance"].split("_")[1]
+    r = client.get("/v1/churn-risk", headers={"Authorization": f"Bearer ut_{key_id}_forged"})
+    assert r.status_code == 401
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["database"] is True
+    assert body["model_version"] == "cox-test-1"
+    assert body["sentiment_model_version"] == "sent-test-1"
+
+
+def test_signals_rank_deteriorating_and_strengthening(client: TestClient, as_role: Any) -> None:
+    risk = client.get("/v1/signals?list=risk", headers=as_role("sales")).json()
+    assert [i["account_id"] for i in risk["items"]] == ["A1", "A2"]
+    first = risk["items"][0]
+    assert first["p_churn_90d"] == pytest.approx(0.40) and first["reason"]
+    # evidence: the most negative texts of the 90 days before as_of, never after it
+    texts = [e["text"] for e in first["evidence"]]
+    assert texts[0] == "Support ignored our outage for three days."
+    assert not any("after as_of" in t for t in texts)
+    assert all(e["source_file"].endswith("reviews.csv") for e in first["evidence"])
+    expansion = client.get("/v1/signals?list=expansion", headers=as_role("sales")).json()
+    assert [i["account_id"] for i in expansion["items"]] == ["A3", "A4"]
+    assert expansion["items"][0]["evidence"][0]["sentiment"] == pytest.approx(0.9)
+
+
+def test_signal_pages_follow_the_cursor(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    first = client.get("/v1/signals?list=expansion&limit=1", headers=h).json()
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    second = client.get(
+        f"/v1/signals?list=expansion&limit=1&cursor={first['next_cursor']}", headers=h
+    ).json()
+    assert [i["account_id"] for i in second["items"]] == ["A4"]
+    assert second["next_cursor"] is None
+    # a cursor of another list is refused, not misread
+    r = client.get(f"/v1/signals?list=risk&cursor={first['next_cursor']}", headers=h)
+    assert r.status_code == 422
+
+
+def test_account_view(client: TestClient, as_role: Any) -> None:
+    body = client.get("/v1/accounts/A1", headers=as_role("marketing")).json()
+    assert body["account"]["name"] == "Acme Corp"
+    assert body["trajectory_source"] == "snapshot"
+    assert [p["month"] for p in body["trajectory"]] == ["2026-08-01", "2026-10-01"]
+    assert body["risk"]["horizons"]["90"]["revenue_at_risk"] == pytest.approx(48_000.0)
+    assert body["evidence"][0]["source_line"] >= 2
+    assert body["provenance"]["p_churn"] == "/v1/provenance/p_churn/A1"
+
+
+def test_churned_account_has_a_view_without_risk(client: TestClient, as_role: Any) -> None:
+    body = client.get("/v1/accounts/A5", headers=as_role("sales")).json()
+    assert body["risk"] is None and body["trajectory_source"] == "texts"
+    assert body["trajectory"][0]["sentiment"] == pytest.approx(-0.9)
+
+
+@pytest.mark.parametrize(
+    ("role", "route"),
+    [
+        ("sales", "/v1/accounts/NOPE"),
+        ("finance", "/v1/provenance/p_churn/NOPE"),
+        ("finance", "/v1/provenance/revenue_at_risk/A5"),
+        ("marketing", "/v1/provenance/self_reported_share/not_a_channel"),
+        ("admin", "/v1/ingest/runs/999"),
+        ("admin", "/v1/no-such-route"),
+    ],
+)
+def test_unknown_things_are_404(client: TestClient, as_role: Any, role: str, route: str) -> None:
+    r = client.get(route, headers=as_role(role))
+    assert r.status_code == 404, r.text
+    assert r.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("role", "route"),
+    [
+        ("sales", "/v1/signals?list=sideways"),
+        ("sales", "/v1/signals?limit=0"),
+        ("sales", "/v1/signals?limit=100000"),
+        ("sales", "/v1/signals?cursor=%%%"),
+        ("sales", "/v1/signals?cursor=eyJxIjoxfQ"),
+        ("finance", "/v1/churn-risk?horizon_days=30"),
+        ("finance", "/v1/churn-risk?horizon_days=abc"),
+        ("finance", "/v1/churn-risk?format=xlsx"),
+        ("finance", "/v1/revenue-risk?horizon_days=91"),
+        ("marketing", "/v1/dark-funnel?from=yesterday"),
+        ("marketing", "/v1/dark-funnel?from=2026-05-01&to=2026-01-01"),
+        ("finance", "/v1/provenance/not_a_metric/A1"),
+        ("admin", "/v1/ingest/runs/0"),
+    ],
+)
+def test_bad_parameters_are_422(client: TestClient, as_role: Any, role: str, route: str) -> None:
+    r = client.get(route, headers=as_role(role))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "invalid_input"
+
+
+def test_churn_feed_json_pages_cover_every_account_once(client: TestClient, as_role: Any) -> None:
+    h = as_role("finance")
+    seen, cursor = [], None
+    for _ in range(10):
+        url = "/v1/churn-risk?horizon_days=365&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=h).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert [r["account_id"] for r in seen] == ["A1", "A2", "A3", "A4"]
+    a1 = seen[0]
+    assert a1["p_churn"] == pytest.approx(0.88)
+    assert a1["revenue_at_risk"] == pytest.approx(120_000 * 0.88)
+    assert a1["as_of"] == "2026-10-31" and a1["model_version"] == "cox-test-1"
+    assert a1["p_churn_low"] <= a1["p_churn"] <= a1["p_churn_high"]
+
+
+def test_churn_feed_csv_is_neutralized_and_parquet_reads(client: TestClient, as_role: Any) -> None:
+    h = as_role("finance")
+    r = client.get("/v1/churn-risk?format=csv", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["account_id"] for row in rows] == ["A1", "A2", "A3", "A4"]
+    assert rows[1]["name"].startswith("'=")  # a formula never reaches a spreadsheet raw
+    assert float(rows[0]["revenue_at_risk"]) == pytest.approx(48_000.0)
+    r = client.get("/v1/churn-risk?format=parquet&horizon_days=180", headers=h)
+    table = pq.read_table(io.BytesIO(r.content))
+    assert table.num_rows == 4 and "expected_ltv" in table.column_names
+
+
+def test_revenue_risk_totals_and_segments(client: TestClient, as_role: Any) -> None:
+    body = client.get("/v1/revenue-risk?horizon_days=90", headers=as_role("finance")).json()
+    expected = 120_000 * 0.40 + 40_000 * 0.20 + 60_000 * 0.05 + 8_000 * 0.08
+    total = body["total"]
+    assert total["expected_churned_arr"] == pytest.approx(expected)
+    assert total["low"] <= total["expected_churned_arr"] <= total["high"]
+    assert total["accounts"] == 4
+    by_segment = {s["segment"]: s for s in body["segments"]}
+    assert set(by_segment) == {"enterprise", "mid", "smb"}
+    assert sum(s["expected_churned_arr"] for s in body["segments"]) == pytest.approx(expected)
