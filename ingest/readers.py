@@ -6,8 +6,10 @@ also when earlier records contain quoted newlines. A record that cannot be read 
 (invalid JSON, a CSV row with more cells than the header) is yielded as a ``BadRow`` so
 the pipeline quarantines it and goes on.
 
-Encodings: UTF-8 with or without BOM, UTF-16 with BOM, and Latin-1 for anything that is
-not valid UTF-8 (decided by one pass over the bytes that also computes the file hash).
+Encodings: UTF-8 with or without BOM, UTF-16 with BOM, and for anything that is not valid
+UTF-8 Windows-1252 (Excel's "Latin-1", with the euro sign and curly quotes) or, where
+bytes undefined in Windows-1252 occur, Latin-1, which decodes every byte. One pass over
+the bytes decides this and computes the file hash.
 CRLF, CR and LF line ends are all accepted.
 """
 
@@ -28,6 +30,7 @@ from ingest.errors import InputError
 DEFAULT_CHUNK_ROWS = 20_000
 MAX_FIELD_CHARS = 64 * 1024 * 1024
 _BLOCK = 1 << 20
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -74,6 +77,7 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    cp1252 = True  # Windows-1252 leaves five bytes undefined; Latin-1 decodes anything
     size = 0
     head = b""
     with path.open("rb") as fh:
@@ -87,6 +91,8 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
                     decoder.decode(block)
                 except UnicodeDecodeError:
                     utf8 = False
+            if cp1252 and any(b in block for b in _CP1252_UNDEFINED):
+                cp1252 = False
         if utf8:
             try:
                 decoder.decode(b"", final=True)
@@ -97,7 +103,7 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     else:
-        encoding = "utf-8" if utf8 else "latin-1"
+        encoding = "utf-8" if utf8 else "cp1252" if cp1252 else "latin-1"
     return encoding, digest.hexdigest(), size
 
 

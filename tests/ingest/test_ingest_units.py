@@ -36,8 +36,11 @@ def test_csv_lines_count_quoted_newlines_crlf_and_blank_lines(tmp_path: Path) ->
     ("payload", "encoding"),
     [
         ("id,body\n1,caf\u00e9\n".encode(), "utf-8"),
+        ("id,body\n1,caf\u00e9 \u20ac5\n".encode(), "utf-8"),
         (codecs.BOM_UTF8 + "id,body\n1,caf\u00e9\n".encode(), "utf-8-sig"),
-        ("id,body\n1,caf\u00e9\n".encode("latin-1"), "latin-1"),
+        ("id,body\n1,caf\u00e9\n".encode("latin-1"), "cp1252"),
+        ("id,body\n1,caf\u00e9 \u20ac5 \u201cok\u201d\n".encode("cp1252"), "cp1252"),
+        ("id,body\n1,caf\u00e9\x81\n".encode("latin-1"), "latin-1"),
         ("id,body\n1,caf\u00e9\n".encode("utf-16"), "utf-16"),
     ],
 )
@@ -48,7 +51,8 @@ def test_encodings_are_detected(tmp_path: Path, payload: bytes, encoding: str) -
     assert src.encoding == encoding
     chunk = next(read_chunks(src))
     assert chunk.header == ["id", "body"]
-    assert chunk.rows == [["1", "caf\u00e9"]]
+    assert chunk.rows == [["1", payload.decode(encoding).splitlines()[1][2:]]]
+    assert chunk.rows[0][1].startswith("caf\u00e9")
 
 
 def test_semicolon_csv_and_extra_cells_are_a_bad_row(tmp_path: Path) -> None:
