@@ -74,15 +74,23 @@ def _count(engine: Engine, version: str) -> tuple[int, int]:
 
 
 def sentiment_version(engine: Engine, settings: Settings) -> str | None:
-    """The sentiment model whose whole-text scores aspects fall back on: the current
-    one when the sentiment package names it, else the one that scored most recently."""
+    """The sentiment model whose whole-text scores aspects fall back on: the current one
+    (as the sentiment package names it) when it has scored anything in this store, else
+    the one that scored most recently, else None."""
+    current: str | None = None
     try:
         from nlp.sentiment import current_model_version
 
-        return str(current_model_version(settings))
+        current = str(current_model_version(settings))
     except Exception as exc:  # no sentiment model built yet: use what the store has
         log.debug("no current sentiment model (%s); using the latest scored", exc)
     with engine.connect() as conn:
+        if current is not None and conn.execute(
+            select(sentiment_scores.c.text_hash)
+            .where(sentiment_scores.c.model_version == current)
+            .limit(1)
+        ).first():
+            return current
         return conn.execute(
             select(sentiment_scores.c.model_version)
             .order_by(sentiment_scores.c.scored_at.desc())
