@@ -130,7 +130,9 @@ def report_aspects(account_id: str | None, as_of: Any, as_json: bool) -> None:
     day: date | None = as_of.date() if as_of is not None else None
     frame = account_aspect_sentiment(state().engine(), as_of=day, account_id=account_id)
     if account_id is not None and frame.empty:
-        raise NotFoundError(f"no tagged texts for account '{account_id}' (run `undertow tag-aspects`)")
+        raise NotFoundError(
+            f"no tagged texts for account '{account_id}' (run `undertow tag-aspects`)"
+        )
     rows = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     overall = (
         frame.groupby("aspect")

@@ -85,11 +85,14 @@ def sentiment_version(engine: Engine, settings: Settings) -> str | None:
     except Exception as exc:  # no sentiment model built yet: use what the store has
         log.debug("no current sentiment model (%s); using the latest scored", exc)
     with engine.connect() as conn:
-        if current is not None and conn.execute(
-            select(sentiment_scores.c.text_hash)
-            .where(sentiment_scores.c.model_version == current)
-            .limit(1)
-        ).first():
+        if (
+            current is not None
+            and conn.execute(
+                select(sentiment_scores.c.text_hash)
+                .where(sentiment_scores.c.model_version == current)
+                .limit(1)
+            ).first()
+        ):
             return current
         return conn.execute(
             select(sentiment_scores.c.model_version)
