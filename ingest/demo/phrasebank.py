@@ -127,11 +127,11 @@ SUBJECTS: dict[str, dict[str, tuple[str, ...]]] = {
 LINES: dict[str, dict[str, tuple[str, ...]]] = {
     "pricing": {
         "neg": (
-            "Our renewal quote went up {pct} and nobody explained why.",
-            "The new pricing is simply not justifiable for what we get.",
+            "Our renewal quote went up {pct} and nobody explained why, which is infuriating.",
+            "The new pricing is outrageous and simply not justifiable for what we get.",
             "We are paying more every year while the product gets worse.",
-            "Charging extra for {feature}, which used to be included, feels like a bait and switch.",
-            "Honestly the price is too high and finance is asking me to find something cheaper.",
+            "Charging extra for {feature}, which used to be included, is a shameless bait and switch.",
+            "Honestly the price is too high, and finance is angry and asking me to find something cheaper.",
             "At this price we cannot keep {seats} seats, and I am frustrated nobody offered any flexibility.",
         ),
         "neu": (
@@ -150,11 +150,11 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "support": {
         "neg": (
-            "I opened a ticket {duration} and still have not heard back.",
-            "Every answer from support is a copy-paste of the docs that does not address the problem.",
-            "We keep getting bounced between agents and nobody owns the issue.",
+            "I opened a ticket {duration} and still have not heard back, which is terrible service.",
+            "Every answer from support is a useless copy-paste of the docs that ignores the problem.",
+            "We keep getting bounced between agents and nobody owns the issue, it is exhausting.",
             "The support experience has been awful and it is hurting our team.",
-            "Your agent closed the ticket without fixing anything.",
+            "Your agent closed the ticket without fixing anything, which is just rude.",
             "Support is slow, unhelpful and frankly disappointing.",
         ),
         "neu": (
@@ -173,7 +173,7 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "reliability": {
         "neg": (
-            "{product} has been down {duration} and we cannot {task}.",
+            "{product} has been down {duration} and we cannot {task}, this is a disaster.",
             "The sync keeps failing and we lose data every time.",
             "We are seeing constant errors and the app crashes when we open {feature}.",
             "This is the third outage this month and my team is furious.",
@@ -187,19 +187,19 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
             "Could you confirm whether last night's maintenance is finished?",
         ),
         "pos": (
-            "{product} has been rock solid since the migration.",
+            "{product} has been rock solid and dependable since the migration, great work.",
             "No downtime at all this quarter, great job.",
-            "Everything has been running smoothly and reliably.",
+            "Everything has been running smoothly and reliably, we are very pleased.",
             "The fix worked and the sync has been stable ever since.",
         ),
     },
     "usability": {
         "neg": (
             "The new interface is confusing and my team keeps making mistakes.",
-            "It takes far too many clicks to do the simplest thing.",
+            "It takes far too many clicks to do the simplest thing, which is maddening.",
             "Nobody on {team} can find anything since the redesign, it is a mess.",
             "The UI is clunky and frustrating to use every day.",
-            "Honestly the usability is terrible compared to what we had before.",
+            "Honestly the usability is awful, worse than what we had before.",
         ),
         "neu": (
             "How do I change the default view for all users?",
@@ -218,10 +218,10 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     "features": {
         "neg": (
             "{feature} was removed without any notice and it broke our process.",
-            "We were promised {feature} a year ago and it still has not shipped.",
+            "We were promised {feature} a year ago and it still has not shipped, very disappointing.",
             "The product is missing basic features that every competitor has.",
             "{feature} is half-baked and useless for our needs.",
-            "We are evaluating alternatives because the features we need are not there.",
+            "We are unhappy and evaluating alternatives because the features we need are missing.",
         ),
         "neu": (
             "Feature request: could {feature} support custom date ranges?",
@@ -234,16 +234,16 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos": (
             "{feature} is fantastic and saves {team} hours every week.",
             "Thanks for shipping {feature}, it is exactly what we needed.",
-            "The new {feature} is a game changer for us.",
+            "The new {feature} is a wonderful game changer for us.",
             "We love the steady stream of useful new features.",
         ),
     },
     "onboarding": {
         "neg": (
-            "Our implementation is months behind and nobody seems to care.",
+            "Our implementation is months behind and nobody seems to care, which is a failure on your side.",
             "The onboarding was disorganized and left us on our own.",
             "Our new admin has no idea how to use {product} and the training was useless.",
-            "Since our champion left, nobody here knows how to run {product} and we get no help.",
+            "Since our champion left, nobody here knows how to run {product} and we are struggling with no help.",
         ),
         "neu": (
             "Can we schedule a training session for {seats} new users?",
@@ -261,28 +261,28 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     "performance": {
         "neg": (
             "{feature} takes {slow} to load, which is unacceptable.",
-            "Reports keep timing out and we cannot {task}.",
+            "Reports keep timing out and we cannot {task}, it is a nightmare.",
             "Performance has gotten dramatically worse since the update.",
             "Everything is painfully slow and {team} is losing hours.",
         ),
         "neu": (
             "Is there a limit on rows per export?",
             "What is the recommended way to run very large reports?",
-            "Which browsers do you recommend for the best performance?",
+            "Which browsers do you recommend for this app?",
             "Do scheduled reports run in our time zone or UTC?",
         ),
         "pos": (
             "{feature} now loads in {wait}, a huge improvement.",
             "The performance gains in the last release are great.",
-            "Everything feels fast and snappy now.",
+            "Everything feels fast and snappy now, love it.",
         ),
     },
     "integrations": {
         "neg": (
             "The {integration} sync has been broken {duration}.",
-            "Records are duplicated every time the {integration} integration runs.",
+            "Records are duplicated every time the {integration} integration runs, a total mess.",
             "We lost data because the {integration} connector failed silently.",
-            "The {integration} integration is unreliable and we waste hours fixing records by hand.",
+            "The {integration} integration is broken and unreliable, and we waste hours fixing records by hand.",
         ),
         "neu": (
             "How do I connect {integration} to our workspace?",
@@ -291,7 +291,7 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
             "How often does the {integration} sync run?",
         ),
         "pos": (
-            "The {integration} integration works flawlessly.",
+            "The {integration} integration works flawlessly, excellent job.",
             "Connecting {integration} took five minutes, brilliant.",
             "Thanks for fixing the {integration} sync, it runs perfectly now.",
         ),
@@ -300,8 +300,8 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
         "neg": (
             "We were charged twice this month and still have no refund.",
             "The invoice is wrong again and this is getting ridiculous.",
-            "Billing keeps charging us for seats we removed months ago.",
-            "I have asked three times to fix our invoice and nothing happens.",
+            "Billing keeps wrongly charging us for seats we removed months ago.",
+            "I have asked three times to fix our invoice and nothing happens, it is unacceptable.",
         ),
         "neu": (
             "Please update our billing contact to the finance mailbox.",
@@ -318,9 +318,9 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
     "security": {
         "neg": (
             "SSO stopped working and everyone is locked out.",
-            "We found users who could see data they should not, which is a serious concern.",
+            "We found users who could see data they should not, which is a serious and alarming problem.",
             "The {integration} login change broke access for {team}.",
-            "Your security team has ignored our questionnaire for weeks.",
+            "Your security team has ignored our questionnaire for weeks, which is worrying.",
         ),
         "neu": (
             "Could you share your latest SOC 2 report?",
@@ -338,14 +338,14 @@ LINES: dict[str, dict[str, tuple[str, ...]]] = {
 
 # extra sentences that make a text strongly negative or strongly positive
 ESCALATION = (
-    "If this is not fixed soon we will have to reconsider our renewal.",
+    "If this is not fixed soon we will have to cancel at renewal.",
     "This is unacceptable for a tool we pay this much for.",
-    "We are now actively looking at other vendors.",
-    "I am escalating this to our leadership.",
+    "We are fed up and actively looking at other vendors.",
+    "I am escalating this complaint to our leadership.",
     "Frankly, my patience has run out.",
     "This is seriously hurting our business.",
     "We regret choosing {product}.",
-    "Nobody on {team} trusts {product} anymore.",
+    "Nobody on {team} trusts {product} anymore, and I do not blame them.",
 )
 DELIGHT = (
     "Honestly one of the best tools we use.",
@@ -359,12 +359,12 @@ MILD_NEG = (
     "It is a bit disappointing.",
     "This is annoying.",
     "Not great.",
-    "We expected better.",
-    "Please sort this out.",
+    "We expected much better than this.",
+    "Please fix this mess.",
 )
 
 GREETINGS = ("Hi team,", "Hello,", "Hi support,", "Hi there,", "Good morning,", "Hey,", "")
-SIGNOFFS_NEG = ("Regards,", "", "Waiting for an answer.", "Please advise ASAP.")
+SIGNOFFS_NEG = ("Regards,", "", "Waiting for an answer.", "Not happy.")
 SIGNOFFS = ("Thanks,", "Best regards,", "Cheers,", "", "Thank you,", "Best,")
 
 # review titles by tone
@@ -396,9 +396,9 @@ NEUTRAL_REVIEW_LINES = (
 
 # short NPS comments by tone
 NPS_COMMENTS = {
-    "neg": ("Too expensive for what it does.", "Support is slow and unhelpful.",
-            "Too many bugs lately.", "The product keeps breaking.", "Not worth the price anymore.",
-            "We are looking at alternatives.", "Frustrating to use.", "Constant sync problems.",
+    "neg": ("Overpriced for what it does.", "Support is slow and useless.",
+            "Too many annoying bugs lately.", "The product keeps breaking, very frustrating.", "Not worth the price anymore.",
+            "Unhappy, we are looking at alternatives.", "Frustrating to use.", "Constant sync problems.",
             "Terrible experience since the last update.", "Poor reliability."),
     "neu": ("It is fine.", "Does the job.", "OK overall, some features missing.",
             "Average.", "Works, but nothing special.", "No strong opinion.",
