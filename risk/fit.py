@@ -81,6 +81,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 8 significant digits, so the version hash ignores last-bit noise."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.8g}")
+    return value
+
+
 def compute_fit(
     inputs: RiskInputs,
     config: FitConfig | None = None,
@@ -108,7 +119,7 @@ def compute_fit(
     fc = forecast(model, panel.current, cfg.forecast, cfg.ltv)
     step(1)
     state = json.dumps(
-        [model.to_dict(), inputs.sentiment_model_version, inputs.as_of.isoformat()],
+        [_rounded(model.to_dict()), inputs.sentiment_model_version, inputs.as_of.isoformat()],
         sort_keys=True,
         default=str,
     )

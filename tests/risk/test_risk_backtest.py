@@ -1,0 +1,54 @@
+"""The out-of-time back-test and the forecast ledger."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine, func, select
+
+from ingest.db.schema import forecast_ledger
+from ingest.settings import Settings
+from risk.backtest import run_backtest
+from risk.fit import fit_and_store
+from risk.survival.pem import PiecewiseExponentialModel
+from risk.synthetic import SyntheticWorld
+
+
+def test_backtest_is_out_of_time_and_text_helps(world: SyntheticWorld) -> None:
+    res = run_backtest(world.inputs, PiecewiseExponentialModel)
+    assert res["horizon_days"] == 180
+    assert all(o <= "2026-01-01" for o in res["origins"])  # origin + 180 days <= as_of
+    full, crm = res["models"]["full"], res["models"]["crm_only"]
+    for m in res["models"].values():
+        assert {
+            "c_index",
+            "auc_180d",
+            "integrated_brier",
+            "ici",
+            "calibration",
+            "lead_time_days",
+        } <= set(m)
+        assert len(m["calibration"]) == 10
+    assert full["auc_180d"] > crm["auc_180d"] + 0.05
+    assert abs(full["expected"] - full["observed"]) < 0.3 * full["observed"]
+
+
+def test_a_later_fit_judges_the_earlier_forecasts(
+    engine: Engine, settings: Settings, stored_world: SyntheticWorld
+) -> None:
+    first = fit_and_store(engine, settings, as_of=date(2025, 12, 31))
+    assert first["ledger"]["judged_now"] == 0
+    second = fit_and_store(engine, settings, as_of=date(2026, 6, 30))
+    assert second["ledger"]["judged_now"] == 2 * first["accounts"]  # 90- and 180-day forecasts due
+    with engine.connect() as conn:
+        open_365 = conn.execute(
+            select(func.count()).where(
+                forecast_ledger.c.run_id == first["run_id"], forecast_ledger.c.outcome.is_(None)
+            )
+        ).scalar()
+    assert open_365 == first["accounts"]
+    judged = {(r["run_id"], r["horizon_days"]): r for r in second["ledger"]["runs"]}
+    r180 = judged[(first["run_id"], 180)]
+    churned = stored_world.inputs.accounts["churned_at"]
+    expected_obs = int(((churned > "2025-12-31") & (churned <= "2026-06-29")).sum())
+    assert r180["observed"] == expected_obs and r180["accounts"] == first["accounts"]
