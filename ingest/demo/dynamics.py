@@ -8,8 +8,10 @@ Health is the sum of two parts:
   champion leaving; now and then a good event). It shows mostly in what customers
   *write*, so text carries information the numeric signals do not.
 
-The monthly churn hazard is ``sigmoid(base[segment] - SLOPE * health)``: it rises steeply
-as health falls and is lower for enterprise accounts. The panel runs ``months`` data
+The monthly churn hazard is ``sigmoid(base[segment] - SLOPE * intent)``, where ``intent``
+is an exponentially weighted mean of recent health (the decision to leave builds up over
+months: notice periods, budget cycles). It rises steeply as health falls and is lower for
+enterprise accounts. The panel runs ``months`` data
 months plus ``FUTURE_MONTHS`` more that are never exported: churn there appears only in
 ``truth.csv``, so a fit at the data's end can be judged against the future.
 """
