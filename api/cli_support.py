@@ -89,7 +89,11 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[i
 
     show = sys.stderr.isatty() or os.environ.get("UNDERTOW_PROGRESS") == "1"
     if not show:
-        yield lambda n=1: None
+
+        def _quiet(n: int = 1) -> None:
+            return None
+
+        yield _quiet
         return
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -101,7 +105,11 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[i
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def _advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield _advance
 
 
 def fail(message: str, code: int = 2) -> None:
