@@ -60,6 +60,18 @@ RULES: list[tuple[str, str, str, str]] = [
         STRONG,
         r"saastr (podcast|pod|episode)|(podcast|pod|episode) (from|by|of) saastr",
     ),
+    (
+        "content:named_newsletter",
+        "content",
+        STRONG,
+        r"(lenny|lennys|stratechery|morning brew|tldr|the hustle|axios) (newsletter|email|digest)",
+    ),
+    (
+        "event:suffix",
+        "event",
+        STRONG,
+        r"[a-z]+(conf|summit|fest|expo|camp|week)|[a-z]+con ?(20)?\d\d",
+    ),
     ("event:named_compound", "event", STRONG, r"techcrunch disrupt|hubspot inbound|aws re ?invent"),
     ("community:hacker_news", "community", STRONG, r"hacker ?news"),
     ("peer:business_partner", "peer_referral", STRONG, r"business partner"),
@@ -116,8 +128,13 @@ RULES: list[tuple[str, str, str, str]] = [
         "peer_referral",
         STRONG,
         r"(amig[oa]s?|amis?|amies?|freund(e|in|en)?|amic[oa]|amici|vriend(en)?|"
-        r"bouche a oreille|boca a boca|mundpropaganda|passaparola|passa parola|"
-        r"recomendacion|recomendo|recommandation|recommande|empfehlung|empfohlen|"
+        r"bouche a oreille|boca a boca|mundpropaganda|passaparola|passa parola)",
+    ),
+    (
+        "peer:foreign_recommend",
+        "peer_referral",
+        WEAK,
+        r"(recomendacion|recomendo|recommandation|recommande|empfehlung|empfohlen|"
         r"consigliato|raccomandazione|indicacao|indicou|aanbeveling)",
     ),
     (

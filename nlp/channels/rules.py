@@ -117,17 +117,35 @@ def _damerau(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=1)
+def fuzzy_targets() -> tuple[str, ...]:
+    """Words that misspellings are corrected towards: ``FUZZY_TARGETS`` plus every word of
+    5+ letters in the lexicon's patterns that a rule matches on its own."""
+    words = set(FUZZY_TARGETS)
+    for _name, _channel, _strength, pattern in RULES:
+        plain = re.sub(r"\\\w|\w\?|\(\?[!=<][^)]*\)", " ", pattern)
+        for w in re.findall(r"[a-z]{5,}", plain):
+            if any(rx.search(f" {w} ") for _n, _c, _s, rx in _COMPILED):
+                words.add(w)
+    return tuple(sorted(words))
+
+
 @lru_cache(maxsize=20000)
 def _correct_token(token: str) -> str:
-    if len(token) < 4 or not token.isalpha() or token in FUZZY_TARGETS:
+    targets = fuzzy_targets()
+    if len(token) < 4 or not token.isalpha() or token in targets:
         return token
     if token in _known_words():
         return token
     best, best_d = token, 99
-    for target in FUZZY_TARGETS:
-        if target[0] != token[0] or len(target) < 5:
+    for target in targets:
+        if len(target) < 5:
             continue
         limit = 2 if len(target) >= 7 else 1
+        if target[0] != token[0]:  # a typo in the first letter: only one, in long words
+            if len(target) < 7:
+                continue
+            limit = 1
         d = _damerau(token, target, limit)
         if d <= limit and d < best_d:
             best, best_d = target, d
