@@ -60,9 +60,9 @@ def aspect_sentiments(
         scored = {s: float(v) for s, v in zip(distinct, frame["sentiment"], strict=True)}
     out: list[float | None] = []
     for idx, aspect in zip(tags["idx"], tags["aspect"], strict=True):
-        sentences = evidence.get((int(idx), str(aspect)))
-        if sentences:
-            out.append(round(sum(scored[s] for s in sentences) / len(sentences), 4))
+        found = evidence.get((int(idx), str(aspect)))
+        if found:
+            out.append(round(sum(scored[s] for s in found) / len(found), 4))
         else:
             whole = text_sentiment[int(idx)]
             out.append(None if whole is None else round(float(whole), 4))

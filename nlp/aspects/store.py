@@ -257,7 +257,8 @@ def tag_store(
         with engine.begin() as conn:
             conn.execute(insert(aspect_scores), rows)
         for row in rows:
-            counts[row["aspect"]] = counts.get(row["aspect"], 0) + 1
+            name = str(row["aspect"])
+            counts[name] = counts.get(name, 0) + 1
         result["tagged"] += len(page)
         result["rows"] += len(rows)
         if on_progress:

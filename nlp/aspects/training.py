@@ -95,7 +95,7 @@ def train_head(
     fold_of = rng.permutation(len(texts)) % FOLDS
     say("cross-validating C and thresholds")
     oof: dict[float, np.ndarray] = {}
-    for c in C_GRID:
+    for c in map(float, C_GRID):
         probs = np.zeros(y_dev.shape, dtype=np.float32)
         for k in range(FOLDS):
             train, held = fold_of != k, fold_of == k
@@ -106,10 +106,10 @@ def train_head(
             probs[held] = head.predict_proba(x_dev[held])
         oof[c] = probs
     best: tuple[float, float, float, float] | None = None
-    for c, t, k in itertools.product(C_GRID, THRESHOLD_GRID, CORROBORATE_GRID):
-        f1 = multilabel_scores(labels, _decide(oof[c], rules, t, k))["micro_f1"]
+    for cc, t, kk in itertools.product(oof, THRESHOLD_GRID, CORROBORATE_GRID):
+        f1 = float(multilabel_scores(labels, _decide(oof[cc], rules, t, kk))["micro_f1"])
         if best is None or f1 > best[0]:
-            best = (f1, c, t, k)
+            best = (f1, cc, t, kk)
     assert best is not None
     cv_f1, c, threshold, corroborate = best
     coef, intercept = _fit(np.vstack([x_dev, x_proto]), np.vstack([y_dev, y_proto]), c)
