@@ -1,0 +1,368 @@
+"""The ``/ui`` pages: sign-in, sign-out and one view per role, rendered on the server.
+
+Access: every page but ``/ui/login`` needs a signed-in session (else a redirect to the
+login page, which returns here afterwards); ``/ui/sales``, ``/ui/finance`` and
+``/ui/marketing`` need that role or admin (else a 403 page); account and document pages
+are open to every role, like ``GET /v1/accounts/{id}``.
+
+Forms that change state (sign-in, sign-out) are POSTs carrying the session's CSRF token
+in a hidden field; a missing or wrong token, or an ``Origin`` header of another site,
+gets a 403 page. The filters of the views are GET forms and change nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from api.ui.session import SessionCodec, UiSession, new_session, still_valid
+from ingest.errors import NotFoundError
+from risk.errors import NoSnapshotError
+
+ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
+    "sales": ("/ui/sales", "Sales"),
+    "finance": ("/ui/finance", "Finance"),
+    "marketing": ("/ui/marketing", "Marketing"),
+}
+HORIZONS = (90, 180, 365)
+
+
+class UiRedirect(Exception):
+    """Answer with a 303 to ``location`` (e.g. to the login page)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class UiRefusal(Exception):
+    """Answer with an HTML error page."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+# ---------------------------------------------------------------- rendering
+def security_headers(nonce: str) -> dict[str, str]:
+    csp = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self' 'unsafe-inline'; "  # plotly.js injects its own styles
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    session: UiSession | None = None,
+    status: int = 200,
+) -> Response:
+    ui = request.app.state.ui
+    nonce = secrets.token_urlsafe(16)
+    nav = []
+    if session is not None and session.signed_in:
+        nav = [
+            {"path": path, "title": title, "active": request.url.path.startswith(path)}
+            for role, (path, title) in ROLE_PAGES.items()
+            if session.may(role)
+        ]
+    response = ui.templates.TemplateResponse(
+        request,
+        template,
+        {"session": session, "nav": nav, "nonce": nonce, **context},
+        status_code=status,
+    )
+    response.headers.update(security_headers(nonce))
+    return response
+
+
+# ---------------------------------------------------------------- access
+def _codec(request: Request) -> SessionCodec:
+    return request.app.state.ui.codec  # type: ignore[no-any-return]
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only a local /ui page may be a return address (no open redirect)."""
+    if not value or len(value) > 512 or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/ui/") or value.startswith("//"):
+        return None
+    return value
+
+
+def _home(session: UiSession) -> str:
+    if session.role in ROLE_PAGES:
+        return ROLE_PAGES[session.role][0]
+    return ROLE_PAGES["sales"][0]  # admin starts on the sales view
+
+
+def signed_in(request: Request, *roles: str) -> UiSession:
+    """The signed-in session (redirect to login if none); 403 page unless it has a role."""
+    session = _codec(request).read(request)
+    if (
+        session is None
+        or not session.signed_in
+        or not still_valid(request.app.state.engine, session)
+    ):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise UiRedirect(f"/ui/login?next={quote(target, safe='')}")
+    state = request.scope.setdefault("state", {})
+    state["key_id"], state["role"] = session.key_id, session.role  # for the access log
+    if roles and not session.may(*roles):
+        allowed = ", ".join((*roles, "admin"))
+        raise UiRefusal(
+            403,
+            "Not for your role",
+            f"The {session.role} role may not open this page (allowed: {allowed}).",
+        )
+    return session
+
+
+def check_form(request: Request, session: UiSession | None, token: str | None) -> None:
+    """CSRF: the hidden field must equal the session's token, and a browser-sent Origin
+    must be this site."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        o = urlsplit(origin)
+        if (o.scheme, o.netloc) != (request.url.scheme, request.url.netloc):
+            raise UiRefusal(403, "Refused", "This form was sent from another site.")
+    if session is None or not session.csrf_matches(token):
+        raise UiRefusal(
+            403,
+            "Form expired",
+            "The form's security token did not match: reload the page and try again.",
+        )
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UiRefusal(
+            422, "Bad date", f"{name} must be a date like 2025-03-01, got {value[:40]!r}."
+        ) from exc
+
+
+# ---------------------------------------------------------------- routes
+def build_ui_router() -> APIRouter:
+    """The router of every ``/ui`` page (``mount_ui`` adds it with its error pages)."""
+    from api.ui import charts, views
+
+    router = APIRouter(prefix="/ui", include_in_schema=False)
+
+    @router.get("")
+    @router.get("/")
+    def ui_root(request: Request) -> Response:
+        session = _codec(request).read(request)
+        if (
+            session is None
+            or not session.signed_in
+            or not still_valid(request.app.state.engine, session)
+        ):
+            return RedirectResponse("/ui/login", status_code=303)
+        return RedirectResponse(_home(session), status_code=303)
+
+    @router.get("/login")
+    def login_page(
+        request: Request, next: Annotated[str | None, Query(max_length=512)] = None
+    ) -> Response:
+        codec = _codec(request)
+        session = codec.read(request) or new_session()
+        ctx = {"next": _safe_next(next) or "", "error": None, "csrf": session.csrf}
+        response = render(request, "login.html", ctx)
+        codec.write(request, response, session)
+        return response
+
+    @router.post("/login")
+    def login(
+        request: Request,
+        key: Annotated[str, Form(max_length=512)] = "",
+        csrf_token: Annotated[str, Form(max_length=128)] = "",
+        next: Annotated[str, Form(max_length=512)] = "",
+    ) -> Response:
+        codec = _codec(request)
+        session = codec.read(request)
+        check_form(request, session, csrf_token)
+        assert session is not None
+        client = request.client.host if request.client else "unknown"
+        if request.app.state.ui.login_limiter.take(f"ui-login:{client}") > 0:
+            raise UiRefusal(
+                429, "Too many attempts", "Too many sign-in attempts: wait a few seconds."
+            )
+        verified = request.app.state.key_verifier.verify(request.app.state.engine, key.strip())
+        if verified is None:
+            response = render(
+                request,
+                "login.html",
+                {
+                    "next": _safe_next(next) or "",
+                    "error": "Unknown or revoked API key.",
+                    "csrf": session.csrf,
+                },
+                status=401,
+            )
+            codec.write(request, response, session)
+            return response
+        fresh = new_session(
+            verified.key_id, verified.role, verified.name
+        )  # new CSRF token on sign-in
+        response = RedirectResponse(_safe_next(next) or _home(fresh), status_code=303)
+        codec.write(request, response, fresh)
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
+        codec = _codec(request)
+        check_form(request, codec.read(request), csrf_token)
+        response = RedirectResponse("/ui/login", status_code=303)
+        codec.clear(response)
+        return response
+
+    @router.get("/sales")
+    def sales(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 25) -> Response:
+        session = signed_in(request, "sales")
+        data = views.sales_view(request.app.state.engine, limit=limit)
+        for rows in data["lists"].values():
+            for r in rows:
+                r["sparkline"] = charts.sparkline(r["spark"])
+        return render(request, "sales.html", data, session=session)
+
+    @router.get("/finance")
+    def finance(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
+        session = signed_in(request, "finance")
+        if horizon_days not in HORIZONS:
+            raise UiRefusal(422, "Bad horizon", f"horizon_days must be one of {list(HORIZONS)}.")
+        data = views.finance_view(request.app.state.engine, horizon_days)
+        figures = {}
+        if data["run"] is not None:
+            figures["revenue"] = charts.revenue_risk_figure(
+                data["revenue"]["segments"], horizon_days
+            )
+            if any(m.get("calibration") for m in data["models"].values()):
+                figures["calibration"] = charts.calibration_figure(
+                    data["models"], data["backtest"].get("horizon_days")
+                )
+        return render(
+            request,
+            "finance.html",
+            {**data, "figures": figures, "horizons": HORIZONS},
+            session=session,
+        )
+
+    @router.get("/finance/churn-risk.csv")
+    def finance_csv(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
+        """The finance feed as CSV, the columns of ``GET /v1/churn-risk?format=csv``."""
+        from api.feed_formats import CSV_MEDIA_TYPE, to_csv
+        from api.routers.churn_risk import FEED_COLUMNS
+        from risk.feeds import churn_risk_page
+
+        signed_in(request, "finance")
+        if horizon_days not in HORIZONS:
+            raise UiRefusal(422, "Bad horizon", f"horizon_days must be one of {list(HORIZONS)}.")
+        try:
+            run, rows = churn_risk_page(request.app.state.engine, horizon_days, limit=None)
+        except NoSnapshotError as exc:
+            raise UiRefusal(
+                409, "No risk snapshot", "No risk snapshot yet: run `undertow fit`."
+            ) from exc
+        name = f"churn-risk-{horizon_days}d-{run['as_of'].isoformat()}.csv"
+        headers = {
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Run-Id": run["run_id"],
+            "X-Model-Version": run["model_version"],
+            "Cache-Control": "no-store",
+        }
+        return Response(to_csv(rows, FEED_COLUMNS), media_type=CSV_MEDIA_TYPE, headers=headers)
+
+    @router.get("/marketing")
+    def marketing(
+        request: Request,
+        date_from: Annotated[str | None, Query(alias="from", max_length=32)] = None,
+        date_to: Annotated[str | None, Query(alias="to", max_length=32)] = None,
+    ) -> Response:
+        session = signed_in(request, "marketing")
+        lo, hi = _parse_date(date_from, "from"), _parse_date(date_to, "to")
+        if lo and hi and lo > hi:
+            raise UiRefusal(422, "Bad period", "'from' must not be after 'to'.")
+        data = views.marketing_view(request.app.state.engine, lo, hi)
+        figures = {}
+        if data["n"]:
+            figures["channels"] = charts.channel_share_figure(data["channels"])
+            if data["trends"]["month"]:
+                figures["trend"] = charts.dark_trend_figure(data["trends"]["month"])
+        return render(request, "marketing.html", {**data, "figures": figures}, session=session)
+
+    @router.get("/accounts/{account_id}")
+    def account(
+        request: Request,
+        account_id: Annotated[str, Path(max_length=128)],
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> Response:
+        session = signed_in(request)
+        try:
+            data = views.account_view(request.app.state.engine, account_id, offset)
+        except NotFoundError as exc:
+            raise UiRefusal(404, "No such account", str(exc)) from exc
+        figures = (
+            {"trajectory": charts.trajectory_figure(data["trajectory"])}
+            if data["trajectory"]
+            else {}
+        )
+        if data["risk"] and data["risk"]["drivers"]:
+            figures["drivers"] = charts.drivers_figure(data["risk"]["drivers"])
+        api_path = f"/v1/provenance/{{metric}}/{quote(account_id, safe='')}"
+        return render(
+            request,
+            "account.html",
+            {**data, "figures": figures, "api_path": api_path},
+            session=session,
+        )
+
+    @router.get("/documents/{document_id}")
+    def document(request: Request, document_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+        session = signed_in(request)
+        try:
+            data = views.document_view(request.app.state.engine, document_id)
+        except NotFoundError as exc:
+            raise UiRefusal(404, "No such text", str(exc)) from exc
+        return render(request, "document.html", data, session=session)
+
+    @router.get("/static/vendor/plotly.min.js")
+    def plotly_js() -> Response:
+        """plotly.js as shipped inside the installed ``plotly`` wheel."""
+        return FileResponse(
+            plotly_js_path(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return router
+
+
+def plotly_js_path() -> Any:
+    from importlib.resources import files
+
+    return files("plotly") / "package_data" / "plotly.min.js"
+
+
+__all__ = ["UiRedirect", "UiRefusal", "build_ui_router", "check_form", "signed_in"]
