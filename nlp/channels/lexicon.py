@@ -120,7 +120,7 @@ RULES: list[tuple[str, str, str, str]] = [
         "peer:told",
         "peer_referral",
         STRONG,
-        r"(told (me|us)|vouched|swears? by|raved|tip from|someone i (know|trust)|"
+        r"(told (me|us)|vouched|swears? by|raved|tip from|someone i (know|trust)|grapevine|"
         r"people i (know|trust)|fellow \w+)",
     ),
     (
@@ -209,7 +209,7 @@ RULES: list[tuple[str, str, str, str]] = [
         r"masters of scale|acquired fm|all in pod(cast)?|the all in|huberman|rogan|"
         r"freakonomics|planet money|data skeptic|practical ai|data engineering podcast)",
     ),
-    ("podcast:listen", "podcast", WEAK, r"(listen\w*|audio|heard you on|radio show)"),
+    ("podcast:listen", "podcast", WEAK, r"(listen\w*|audio|heard you on|radio show|the \w+ show)"),
     # ------------------------------------------------------------ ai assistant
     (
         "ai:chatgpt",
@@ -310,7 +310,7 @@ RULES: list[tuple[str, str, str, str]] = [
         STRONG,
         r"(conferences?|conf|summit|expo|trade ?shows?|trade ?fairs?|booth|conventions?|"
         r"webinars?|web seminar|meetups?|meet up|workshops?|events?|keynote|hackathon|"
-        r"roundtable|conferencia|konferenz|messe|feria|salon|salao|fiera|evento|evenement|"
+        r"roundtable|road ?shows?|kick ?off|conferencia|konferenz|messe|feria|salon|salao|fiera|evento|evenement|"
         r"veranstaltung|seminario|seminaire|seminar)",
     ),
     (
