@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# the repository root first: a benchmarks/ script named like a package must not shadow it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _vary(text: str, rng: random.Random) -> str:

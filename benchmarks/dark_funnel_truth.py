@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+
+# the repository root first: a benchmarks/ script named like a package must not shadow it
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
