@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ingest.masking import mask_pii
+from ingest.masking import mask_pii, mask_texts
 from ingest.records import KindSpec
 from ingest.writer import Columns
 
@@ -37,15 +37,14 @@ def sha256_texts(texts: list[str]) -> list[str]:
     return [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
 
 
-def _py_datetimes(series: pd.Series) -> list[datetime | None]:
-    arr = series.to_numpy(dtype="datetime64[us]")
-    out = arr.astype(object)
-    out[np.isnat(arr)] = None
-    return list(out)
+def _datetimes(series: pd.Series) -> np.ndarray:
+    """A datetime64[us] array (NaT = missing); the writer formats it per back end."""
+    return series.to_numpy(dtype="datetime64[us]")
 
 
-def _py_dates(series: pd.Series) -> list[Any]:
-    return [None if v is None else v.date() for v in _py_datetimes(series)]
+def _dates(series: pd.Series) -> list[Any]:
+    """Python dates (None = missing): accounts are compared field by field on re-ingest."""
+    return [None if pd.isna(v) else v.date() for v in series.tolist()]
 
 
 def _floats(series: pd.Series) -> list[float | None]:
@@ -58,7 +57,7 @@ def _opt(series: pd.Series) -> list[str | None]:
 
 def prepare_texts(texts: list[str], max_chars: int) -> tuple[list[str], list[int], list[bool]]:
     """(stored texts, lengths before the cut, whether cut) of masked ``texts``."""
-    masked = [mask_pii(t) for t in texts]
+    masked = mask_texts(texts)
     chars = [len(t) for t in masked]
     cut = [n > max_chars for n in chars]
     if any(cut):
@@ -92,15 +91,15 @@ def document_rows(
     sel = (lambda xs: [xs[i] for i in keep]) if keep is not None else (lambda xs: list(xs))
     f = frame.iloc[keep] if keep is not None else frame
     texts, chars, cut = prepare_texts(f[spec.text_column].tolist(), max_chars)
-    created = _py_datetimes(f[spec.date_column])
+    created = _datetimes(f[spec.date_column])
     refs_sel = sel(refs)
     keys = [
         (r or {}).get("account_id") or (r or {}).get("domain") or (r or {}).get("company") or ""
         for r in refs_sel
     ]
+    stamps = np.datetime_as_string(created, unit="s").tolist()
     content = [
-        f"{spec.doc_kind}\x1f{k}\x1f{c.isoformat() if c else ''}\x1f{t}"
-        for k, c, t in zip(keys, created, texts, strict=True)
+        f"{spec.doc_kind}\x1f{k}\x1f{c}\x1f{t}" for k, c, t in zip(keys, stamps, texts, strict=True)
     ]
     n = len(texts)
     title: list[str | None] = [None] * n
@@ -154,7 +153,7 @@ def survey_rows(
         "response_id": frame["response_id"].tolist(),
         "account_id": list(account),
         "resolved_by": list(resolved_by),
-        "submitted_at": _py_datetimes(frame["submitted_at"]),
+        "submitted_at": _datetimes(frame["submitted_at"]),
         "survey_type": frame["survey_type"].tolist(),
         "score": _floats(frame["score"]),
         "document_id": document_ids,
@@ -176,8 +175,8 @@ def account_rows(frame: pd.DataFrame, prov: Provenance, now: datetime) -> Column
         "segment": _opt(frame["segment"]),
         "arr": _floats(frame["arr"]),
         "currency": frame["currency"].tolist(),
-        "contract_start": _py_dates(frame["contract_start"]),
-        "churned_at": _py_dates(frame["churned_at"]),
+        "contract_start": _dates(frame["contract_start"]),
+        "churned_at": _dates(frame["churned_at"]),
         "tracked_source": _opt(frame["tracked_source"]),
         "source": list(prov.source),
         **_provenance(prov),
@@ -190,10 +189,10 @@ def opportunity_rows(frame: pd.DataFrame, prov: Provenance) -> Columns:
         "source": list(prov.source),
         "opportunity_id": frame["opportunity_id"].tolist(),
         "account_id": frame["account_id"].tolist(),
-        "created_at": _py_datetimes(frame["created_at"]),
+        "created_at": _datetimes(frame["created_at"]),
         "amount": _floats(frame["amount"]),
         "stage": _opt(frame["stage"]),
-        "closed_at": _py_datetimes(frame["closed_at"]),
+        "closed_at": _datetimes(frame["closed_at"]),
         "is_won": frame["is_won"].tolist(),
         "tracked_source": _opt(frame["tracked_source"]),
         **_provenance(prov),

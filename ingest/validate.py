@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -37,7 +38,7 @@ _WIDTH = {
 _TRUE = {"true", "t", "yes", "y", "1", "won"}
 _FALSE = {"false", "f", "no", "n", "0", "lost"}
 _MONEY_NOISE = r"^[A-Z]{3}\s+|\s+[A-Z]{3}$|[$€£¥\s]|,(?=\d{3}(?:\D|$))"
-_OFFSET = re.compile(r"(?:[Zz]|\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-]\d{2}(?::?\d{2})?)$")
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*[+-]\d{2}(?::?\d{2})?$")
 
 
 @dataclass
@@ -46,6 +47,18 @@ class Validated:
 
     frame: pd.DataFrame
     rejected: dict[int, str] = field(default_factory=dict)
+
+
+def _offsets(values: pd.Series) -> pd.Series:
+    """Which values carry a UTC offset ('Z' or +hh:mm after a time): only each value's
+    tail is searched."""
+    search = _OFFSET.search
+    flags = [
+        v.endswith(("Z", "z"))
+        or (len(v) > 10 and search(v, len(v) - 32 if len(v) > 32 else 0) is not None)
+        for v in values.tolist()
+    ]
+    return pd.Series(flags, index=values.index, dtype=bool)
 
 
 def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
@@ -61,7 +74,7 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
         if rest.any():
             out[rest] = parse_datetimes(values.where(rest, ""))[rest]
         return out
-    has_offset = values.str.contains(_OFFSET, regex=True) & filled
+    has_offset = _offsets(values) & filled
     naive = filled & ~has_offset
     if naive.any():
         out[naive] = pd.to_datetime(values[naive], format="ISO8601", errors="coerce")
@@ -93,18 +106,33 @@ def normalize_domain(value: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def _clean_column(values: list[Any], is_text: bool) -> list[str]:
+    """Cells as strings: NULs dropped, texts with LF line ends, other cells stripped.
+    One join per column decides whether the per-cell passes are needed at all."""
+    joined = "\x1f".join(values)
+    if "\x00" in joined:
+        values = [v.replace("\x00", "") for v in values]
+    if is_text:
+        return [v.replace("\r\n", "\n") for v in values] if "\r" in joined else values
+    return [v.strip() for v in values]
+
+
 def _strip_all(frame: pd.DataFrame, spec: KindSpec) -> pd.DataFrame:
-    out = {}
-    for col in spec.names:
-        s = frame[col].astype(object).fillna("").astype(str)
-        if s.str.contains("\x00", regex=False).any():
-            s = s.str.replace("\x00", "", regex=False)
-        if spec.columns[col] == "text":
-            s = s.str.replace("\r\n", "\n", regex=False)
-        else:
-            s = s.str.strip()
-        out[col] = s
+    out = {
+        col: pd.Series(
+            _clean_column(frame[col].tolist(), spec.columns[col] == "text"),
+            index=frame.index,
+            dtype=object,
+        )
+        for col in spec.names
+    }
     return pd.DataFrame(out, index=frame.index)
+
+
+def _filled(s: pd.Series, is_text: bool) -> pd.Series:
+    if is_text:
+        return pd.Series([bool(v.strip()) for v in s.tolist()], index=s.index, dtype=bool)
+    return s != ""
 
 
 def validate(
@@ -116,13 +144,13 @@ def validate(
     typed: dict[str, pd.Series] = {}
     problems: list[tuple[pd.Series, str]] = []
 
+    filled_by_col = {c: _filled(cells[c], t == "text") for c, t in spec.columns.items()}
     for col in spec.required:
-        empty = cells[col].str.strip() == ""
-        problems.append((empty, f"missing required '{col}'"))
+        problems.append((~filled_by_col[col], f"missing required '{col}'"))
 
     for col, ctype in spec.columns.items():
         s = cells[col]
-        filled = s.str.strip() != ""
+        filled = filled_by_col[col]
         if ctype in {"datetime", "date"}:
             parsed = parse_datetimes(s, date_formats.get(col))
             problems.append((filled & parsed.isna(), f"'{col}' is not an ISO 8601 date"))

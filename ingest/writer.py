@@ -5,50 +5,73 @@ Python, so two ingests of the same file at once double nothing. Rows come in
 column-oriented form (``{column: list}``) holding Python values (datetime, date, dict,
 bool, float with NaN for missing).
 
-On SQLite the statement is compiled once and run through the driver's ``executemany``
-with values already in SQLAlchemy's SQLite storage format (the fast path the ingest
-benchmark measures); the driver's row count is the number inserted. Elsewhere
-(PostgreSQL) the statement runs through SQLAlchemy with ``RETURNING`` of the key, and
-the returned rows are the ones inserted.
+On SQLite and PostgreSQL the dialect's statement is compiled once and run through the
+driver's ``executemany`` (SQLite with values already in SQLAlchemy's storage formats;
+psycopg batches in pipeline mode); the driver's row count, summed over the rows, is the
+number inserted. Other back ends insert row by row in savepoints.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-Columns = dict[str, list[Any]]
+Columns = dict[str, Any]  # column -> list of values (or a datetime64 array)
+SQLITE_CACHE_KIB = 262_144
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_STR = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
-def _sqlite_column(table: Table, name: str, values: list[Any]) -> list[Any]:
+def _json(value: Any) -> str:
+    """JSON text; flat dicts of strings (account_ref, attrs) take a fast path."""
+    if type(value) is dict and all(type(v) is str for v in value.values()):
+        return "{" + ", ".join(f"{_STR(k)}: {_STR(v)}" for k, v in value.items()) + "}"
+    return _JSON.encode(value)
+
+
+def _plain(values: Any) -> list[Any]:
+    """A column as Python values: datetime64 arrays become datetime/None, NaN None."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        objs = values.astype("datetime64[us]").astype(object)
+        objs[np.isnat(values)] = None
+        return list(objs)
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _driver_column(dialect: str, table: Table, name: str, values: Any) -> list[Any]:
+    """Values as the driver takes them: SQLite gets SQLAlchemy's storage formats."""
     ctype = table.c[name].type
-    if isinstance(ctype, DateTime):
-        return [None if _missing(v) else v.strftime("%Y-%m-%d %H:%M:%S.%f") for v in values]
-    if isinstance(ctype, Date):
-        return [None if _missing(v) else v.strftime("%Y-%m-%d") for v in values]
     if isinstance(ctype, JSON):
-        return [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-    if isinstance(ctype, Boolean):
-        return [None if _missing(v) else int(bool(v)) for v in values]
-    return [None if _missing(v) else v for v in values]
+        return [None if v is None else _json(v) for v in values]
+    if isinstance(ctype, DateTime | Date) and isinstance(values, np.ndarray):
+        is_date = not isinstance(ctype, DateTime)
+        if dialect == "sqlite":
+            strs = np.datetime_as_string(values, unit="D" if is_date else "us").tolist()
+            if is_date:
+                return [None if v == "NaT" else v for v in strs]
+            return [None if v == "NaT" else v.replace("T", " ") for v in strs]
+        objs = _plain(values)
+        return [v.date() if is_date and v is not None else v for v in objs]
+    if dialect == "sqlite" and isinstance(ctype, DateTime | Date):
+        fmt = "%Y-%m-%d %H:%M:%S.%f" if isinstance(ctype, DateTime) else "%Y-%m-%d"
+        return [None if v is None else v.strftime(fmt) for v in values]
+    if dialect == "sqlite" and isinstance(ctype, Boolean):
+        return [None if v is None else int(bool(v)) for v in values]
+    return values if isinstance(values, list) else _plain(values)
 
 
 def _python_rows(columns: Columns) -> list[dict[str, Any]]:
     names = list(columns)
-    out = []
-    for values in zip(*(columns[n] for n in names), strict=True):
-        out.append({n: (None if _missing(v) else v) for n, v in zip(names, values, strict=True)})
-    return out
+    plain = [_plain(columns[n]) for n in names]
+    return [dict(zip(names, vals, strict=True)) for vals in zip(*plain, strict=True)]
 
 
 def row_count(columns: Columns) -> int:
@@ -62,20 +85,25 @@ def insert_ignore(conn: Connection, table: Table, columns: Columns) -> int:
     if n == 0:
         return 0
     names = list(columns)
-    if conn.dialect.name == "sqlite":
-        stmt = (
-            sqlite_insert(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
-        )
+    dialect = conn.dialect.name
+    if dialect in {"sqlite", "postgresql"}:
+        if dialect == "sqlite":  # random-key index inserts want a bigger page cache
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        dml = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = dml(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
         compiled = stmt.compile(dialect=conn.dialect)
-        order = compiled.positiontup or names
-        data = {c: _sqlite_column(table, c, columns[c]) for c in names}
-        params = list(zip(*(data[c] for c in order), strict=True))
+        data = {c: _driver_column(dialect, table, c, columns[c]) for c in names}
+        params: list[Any]
+        if compiled.positional:
+            order = compiled.positiontup or names
+            params = list(zip(*(data[c] for c in order), strict=True))
+        else:
+            params = [
+                dict(zip(names, vals, strict=True))
+                for vals in zip(*(data[c] for c in names), strict=True)
+            ]
         result = conn.exec_driver_sql(str(compiled), params)
         return int(result.rowcount)
-    if conn.dialect.name == "postgresql":
-        key = list(table.primary_key.columns)[0]
-        returning = pg_insert(table).on_conflict_do_nothing().returning(key)
-        return len(conn.execute(returning, _python_rows(columns)).all())
     inserted = 0  # any other back end: row by row, duplicates by the unique constraints
     for row in _python_rows(columns):
         with conn.begin_nested():
@@ -85,20 +113,3 @@ def insert_ignore(conn: Connection, table: Table, columns: Columns) -> int:
             except Exception:  # noqa: BLE001 - an integrity error means "already there"
                 pass
     return inserted
-
-
-def to_python(values: Sequence[Any]) -> list[Any]:
-    """numpy / pandas scalars -> Python values (NaT/NaN -> None)."""
-    out: list[Any] = []
-    for v in values:
-        if v is None:
-            out.append(None)
-        elif hasattr(v, "to_pydatetime"):
-            out.append(None if v != v else v.to_pydatetime())
-        elif isinstance(v, float) and math.isnan(v):
-            out.append(None)
-        elif hasattr(v, "item"):
-            out.append(v.item())
-        else:
-            out.append(v)
-    return out
