@@ -1,7 +1,113 @@
-"""CLI commands of this area (filled in by the area's owner)."""
+"""Sentiment commands: ``undertow score``, ``undertow eval sentiment``, ``undertow train sentiment``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from api.cli_support import emit, handle_errors, json_option, progress, state
+from api.commands.groups import eval_group, train_group
+
+
+@click.command("score")
+@json_option
+@handle_errors
+def score(as_json: bool) -> None:
+    """Score every stored text the current sentiment model has not scored yet."""
+    from nlp.scoring import count_pending, score_store
+    from nlp.sentiment import current_model_version
+
+    st = state()
+    engine = st.engine()
+    pending, _ = count_pending(engine, current_model_version(st.settings))
+    with progress("scoring", total=pending) as advance:
+        result = score_store(engine, st.settings, on_progress=advance)
+    emit(
+        result,
+        as_json,
+        f"scored {result['scored']} texts ({result['cached']} cached) with "
+        f"{result['model_version']} at {result['texts_per_second']} texts/s",
+    )
+
+
+@eval_group.command("sentiment")
+@click.argument("csv_path", metavar="CSV", type=click.Path(path_type=Path))
+@click.option("--text-col", default="text", show_default=True, help="Column holding the text.")
+@click.option("--label-col", default="label", show_default=True, help="Column holding the label.")
+@json_option
+@handle_errors
+def eval_sentiment(csv_path: Path, text_col: str, label_col: str, as_json: bool) -> None:
+    """Score a labeled CSV (negative/neutral/positive, or two of them; also 0/1, -1/0/1)
+    and compare with the VADER lexicon on the same rows."""
+    from nlp.evaluation import evaluate_scorer, read_labeled
+    from nlp.sentiment import load_scorer
+
+    df = read_labeled(csv_path, text_col, label_col)
+    scorer = load_scorer(state().settings)
+    result = evaluate_scorer(scorer, df["text"].tolist(), df["y"].to_numpy())
+    base = result["baseline"]
+    emit(
+        result,
+        as_json,
+        f"n={result['n']} accuracy={result['accuracy']} macro_f1={result['macro_f1']} "
+        f"(VADER: accuracy={base['accuracy']} macro_f1={base['macro_f1']}) "
+        f"ece={result['ece']} {result['texts_per_second']} texts/s [{result['model_version']}]",
+    )
+
+
+@train_group.command("sentiment")
+@click.option(
+    "--from-store",
+    is_flag=True,
+    help="Adapt the current model to the store's weak labels (review stars, NPS/CSAT).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where a full rebuild writes the model (default: the committed artifacts folder).",
+)
+@click.option("--epochs", type=click.IntRange(1, 10), default=2, show_default=True)
+@json_option
+@handle_errors
+def train_sentiment(from_store: bool, out: Path | None, epochs: int, as_json: bool) -> None:
+    """Rebuild the committed sentiment model from the shared data (about 20 minutes on
+    2 cores), or with --from-store adapt it to the customer's own labels."""
+    st = state()
+    if from_store:
+        from nlp.sentiment.adapt import adapt_from_store
+
+        result = adapt_from_store(st.engine(), st.settings)
+        b, a = result["before"], result["after"]
+        emit(
+            result,
+            as_json,
+            f"held-out store texts: macro_f1 {b['macro_f1']} -> {a['macro_f1']}, accuracy "
+            f"{b['accuracy']} -> {a['accuracy']}; saved {result['model_version']}"
+            + (" (now current)" if result["activated"] else " (not activated: no better)"),
+        )
+        return
+    from nlp.sentiment.build import build_model
+    from nlp.sentiment.registry import ARTIFACTS_DIR, model_version
+
+    target = out or ARTIFACTS_DIR
+    meta = build_model(st.settings, target, epochs=epochs, log=lambda s: click.echo(s, err=True))
+    metrics = meta["metrics"]
+    result = {
+        "model_version": model_version(target),
+        "path": str(target),
+        "temperature": meta["temperature"],
+        "uci_accuracy": metrics["uci"]["accuracy"],
+        "tweets_macro_f1": metrics["vader_tweets"]["macro_f1"],
+        "metrics": metrics,
+    }
+    emit(
+        result,
+        as_json,
+        f"built {result['model_version']}: UCI accuracy {result['uci_accuracy']}, tweets "
+        f"macro-F1 {result['tweets_macro_f1']}",
+    )
+
+
+COMMANDS: list[click.Command] = [score]
