@@ -103,7 +103,7 @@ def calibration_figure(models: dict[str, dict[str, Any]], horizon_days: int | No
             name="perfect calibration",
             line={"color": MUTED, "dash": "dot"},
             hoverinfo="skip",
-        ),  # fmt: skip
+        ),
     )
     h = f"{horizon_days}-day " if horizon_days else ""
     return _json(
@@ -169,7 +169,7 @@ def dark_trend_figure(trend: list[dict[str, Any]]) -> str:
                 line={"width": 0},
                 showlegend=False,
                 hoverinfo="skip",
-            ),  # fmt: skip
+            ),
             go.Scatter(
                 x=x,
                 y=[t["dark_share_low"] for t in trend],
@@ -199,7 +199,7 @@ def dark_trend_figure(trend: list[dict[str, Any]]) -> str:
 
 
 def trajectory_figure(points: list[dict[str, Any]]) -> str:
-    """Monthly account sentiment (bars: texts that month)."""
+    """Monthly account sentiment, over faint bars of the texts written that month."""
     import plotly.graph_objects as go
 
     months = [str(p["month"])[:7] for p in points]
@@ -208,16 +208,16 @@ def trajectory_figure(points: list[dict[str, Any]]) -> str:
             go.Bar(
                 x=months,
                 y=[p.get("n_texts") or 0 for p in points],
-                name="texts",
+                name="texts written",
                 marker_color="#e5e7eb",
-                yaxis="y2",
                 hovertemplate="%{y} texts<extra></extra>",
-            ),  # fmt: skip
+            ),
             go.Scatter(
                 x=months,
                 y=[p.get("sentiment") for p in points],
                 mode="lines+markers",
                 name="sentiment",
+                yaxis="y2",
                 line={"color": INK},
                 connectgaps=False,
                 hovertemplate="%{x}: %{y:+.2f}<extra></extra>",
@@ -225,12 +225,14 @@ def trajectory_figure(points: list[dict[str, Any]]) -> str:
         ],
         {
             "title": {"text": "Monthly sentiment (P(positive) - P(negative))"},
-            "yaxis": {"range": [-1, 1], "zeroline": True, "title": {"text": "sentiment"}},
+            "yaxis": {"showgrid": False, "showticklabels": False, "rangemode": "tozero"},
             "yaxis2": {
                 "overlaying": "y",
-                "side": "right",
-                "showgrid": False,
-                "title": {"text": "texts"},
+                "side": "left",
+                "range": [-1.05, 1.05],
+                "tickvals": [-1, -0.5, 0, 0.5, 1],
+                "zeroline": True,
+                "title": {"text": "sentiment"},
             },
             "xaxis": {"type": "category"},
         },
