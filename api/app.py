@@ -39,6 +39,9 @@ with `limit` and an opaque `cursor` (pass back `next_cursor`). Errors are
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     from ingest.db.engine import open_store
 
+    if getattr(app.state, "engine", None) is not None:
+        yield  # nested start (a test client inside a running app): share the engine
+        return
     resolve = app.dependency_overrides.get(get_settings, get_settings)
     settings: Settings = resolve()
     app.state.settings = settings

@@ -5,6 +5,7 @@
 - ``ingest.errors.NotFoundError`` (unknown account, run)   -> 404 ``not_found``
 - ``ingest.errors.InputError`` and request validation      -> 422 ``invalid_input``
 - unknown route / method                                   -> 404 / 405
+- an unparsable request body                               -> 422 (not 400)
 - anything else                                            -> 500 ``internal_error``, no
   internals in the body (the traceback goes to the log with the request id)
 
@@ -86,6 +87,8 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # an unparsable body is bad input like any other: 422
+        return error_response(request, 422, "invalid_input", str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(request, exc.status_code, code, str(exc.detail), exc.headers)
 

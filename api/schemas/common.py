@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The store keeps naive UTC; on the wire every timestamp is RFC 3339 with its zone.
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ErrorBody(BaseModel):
@@ -21,7 +29,7 @@ class RunInfo(BaseModel):
 
     run_id: str
     as_of: date
-    created_at: datetime
+    created_at: UtcDatetime
     model_version: str
     sentiment_model_version: str | None = None
     status: str
@@ -37,7 +45,7 @@ class EvidenceItem(BaseModel):
     kind: str
     source: str
     source_id: str
-    created_at: datetime
+    created_at: UtcDatetime
     title: str | None = None
     text: str = Field(description="PII-masked text as stored (cut when text_cut is true)")
     text_cut: bool = False

@@ -18,14 +18,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from api.app import create_app
 from api.deps import get_background_scorer, get_sentiment_version
-from api.keys import ROLES, create_key
+from api.keys import ROLES, KeyVerifier, create_key
 from api.settings import ApiSettings
+from ingest.db.engine import open_store
 from ingest.db.schema import (
     accounts,
+    api_keys,
     documents,
     risk_predictions,
     risk_runs,
@@ -201,29 +203,81 @@ def insert_run(conn: Any, run_id: str = RUN_ID, created_at: datetime | None = No
             )
 
 
+def insert_keys(engine: Engine, rows: list[dict]) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(api_keys), [{k: v for k, v in r.items() if k != "id"} for r in rows])
+
+
 def fake_scorer(engine: Engine, settings: Settings, kind: str) -> dict[str, Any]:
     return {"scored": 0}
 
 
-def make_app(settings: Settings, **api: Any) -> FastAPI:
+def make_app(settings: Settings, verifier: KeyVerifier | None = None, **api: Any) -> FastAPI:
     app = create_app(settings, ApiSettings(**{"rate_limit_per_second": 0, **api}))
+    if verifier is not None:
+        app.state.key_verifier = verifier
     app.dependency_overrides[get_background_scorer] = lambda: fake_scorer
     app.dependency_overrides[get_sentiment_version] = lambda: SENTIMENT_VERSION
     return app
 
 
+@pytest.fixture(scope="session")
+def key_rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], list[dict]]:
+    """One key per role, hashed once per session (scrypt is slow on purpose): the keys and
+    their ``api_keys`` rows, which each test store receives as plain inserts."""
+    path = tmp_path_factory.mktemp("keys") / "keys.db"
+    eng = open_store(Settings(database_url=f"sqlite:///{path}"))
+    keys = {role: create_key(eng, role, name=f"test {role}")["key"] for role in ROLES}
+    with eng.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(api_keys))]
+    eng.dispose()
+    return keys, rows
+
+
+@pytest.fixture(scope="session")
+def verifier() -> KeyVerifier:
+    """Shared by the test apps, as one worker's verifier is shared by its requests."""
+    return KeyVerifier()
+
+
 @pytest.fixture
-def store(engine: Engine, settings: Settings, tmp_path: Path) -> Store:
+def store(engine: Engine, settings: Settings, tmp_path: Path, key_rows: Any) -> Store:
     csv_path = tmp_path / "reviews.csv"
     doc_ids = populate(engine, csv_path)
-    keys = {role: create_key(engine, role, name=f"test {role}")["key"] for role in ROLES}
-    return Store(engine, settings, csv_path, doc_ids, keys)
+    keys, rows = key_rows
+    insert_keys(engine, rows)
+    return Store(engine, settings, csv_path, doc_ids, dict(keys))
 
 
 @pytest.fixture
-def client(store: Store) -> Iterator[TestClient]:
-    with TestClient(make_app(store.settings)) as c:
-        yield c
+def no_fit_client(
+    engine: Engine, settings: Settings, tmp_path: Path, key_rows: Any, verifier: KeyVerifier
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A store with accounts and scored texts but no risk snapshot; (client, role -> key)."""
+    populate(engine, tmp_path / "reviews.csv", with_run=False)
+    keys, rows = key_rows
+    insert_keys(engine, rows)
+    with TestClient(make_app(settings, verifier)) as c:
+        yield c, keys
+
+
+@pytest.fixture
+def app_factory(store: Store, verifier: KeyVerifier) -> Any:
+    """``app_factory(**api_settings)`` -> a new app on the store (lifespan not started)."""
+    return lambda **api: make_app(store.settings, verifier, **api)
+
+
+@pytest.fixture
+def app_client(store: Store, verifier: KeyVerifier) -> Iterator[tuple[FastAPI, TestClient]]:
+    """The app with its lifespan running (engine on app.state) and a client on it."""
+    app = make_app(store.settings, verifier)
+    with TestClient(app) as c:
+        yield app, c
+
+
+@pytest.fixture
+def client(app_client: tuple[FastAPI, TestClient]) -> TestClient:
+    return app_client[1]
 
 
 @pytest.fixture
