@@ -64,10 +64,9 @@ def _run_scorer(
 
 
 def _ingest_run_id(summary: Any, engine: Engine, kind: str, started: datetime) -> int | None:
-    for attr in ("ingest_run_id", "run_id"):
-        value = getattr(summary, attr, None)
-        if isinstance(value, int):
-            return value
+    run_ids = getattr(summary, "run_ids", None)
+    if run_ids:
+        return int(run_ids[-1])
     c = ingest_runs.c
     stmt = (
         select(c.id)
