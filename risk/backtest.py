@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk.errors import NotEnoughDataError
+from risk.errors import NotEnoughDataError, RiskError
 from risk.inputs import RiskInputs
 from risk.survival.base import SurvivalModel
 from risk.trajectories import Panel, TrajectoryConfig, build_panel
@@ -179,6 +179,22 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Back-test every model of ``MODEL_GROUPS``; falls back to a 90-day horizon when the
     history is too short for the configured one. Raises NotEnoughDataError if neither fits."""
+    result = run_candidates(inputs, {"model": factory}, traj, config, panel_now)["model"]
+    if result.get("status") == "failed":
+        raise RiskError(result["reason"])
+    return result
+
+
+def run_candidates(
+    inputs: RiskInputs,
+    factories: dict[str, ModelFactory],
+    traj: TrajectoryConfig | None = None,
+    config: BacktestConfig | None = None,
+    panel_now: Panel | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Back-test several candidate models on the same rolling origins (each origin's panel
+    is built once and shared). Returns candidate -> back-test (as ``run_backtest``), or
+    ``{"status": "failed", "reason": ...}`` for a candidate whose fit failed."""
     traj, cfg = traj or TrajectoryConfig(), config or BacktestConfig()
     horizon = cfg.horizon_days
     ts = origins(inputs, horizon, cfg, traj)
@@ -189,37 +205,58 @@ def run_backtest(
         raise NotEnoughDataError("too little history for an out-of-time back-test")
     churn = inputs.accounts.set_index("account_id")["churned_at"]
     grid = sorted({*range(30, horizon + 1, 30), horizon, 90})
-    pooled: dict[str, list[pd.DataFrame]] = {m: [] for m in MODEL_GROUPS}
-    first_models: dict[str, SurvivalModel] = {}
+    pooled: dict[str, dict[str, list[pd.DataFrame]]] = {
+        c: {m: [] for m in MODEL_GROUPS} for c in factories
+    }
+    first_models: dict[str, dict[str, SurvivalModel]] = {c: {} for c in factories}
+    failed: dict[str, str] = {}
     used: list[str] = []
     for t in ts:
         panel = build_panel(inputs.restrict(t), traj)
         if int(panel.rows["event"].sum()) < 5 or panel.current.empty:
             continue
         outcome = _window_outcomes(panel.current, churn, t, horizon)
-        for name, groups in MODEL_GROUPS.items():
-            model = fit_group(factory, panel, groups)
-            first_models.setdefault(name, model)
-            f = 1 - np.exp(-model.cumulative_hazard(panel.current, grid))
-            frame = outcome.copy()
-            for k, g in enumerate(grid):
-                frame[f"F_{g}"] = f[:, k]
-            frame["origin"] = t
-            pooled[name].append(frame)
+        for cand, factory in factories.items():
+            if cand in failed:
+                continue
+            for name, groups in MODEL_GROUPS.items():
+                try:
+                    model = fit_group(factory, panel, groups)
+                except RiskError as exc:
+                    failed[cand] = f"{cand} failed at origin {t.date()} ({name}): {exc}"
+                    break
+                first_models[cand].setdefault(name, model)
+                f = 1 - np.exp(-model.cumulative_hazard(panel.current, grid))
+                frame = outcome.copy()
+                for k, g in enumerate(grid):
+                    frame[f"F_{g}"] = f[:, k]
+                frame["origin"] = t
+                pooled[cand][name].append(frame)
         used.append(t.date().isoformat())
     if not used:
         raise NotEnoughDataError("no back-test origin had at least 5 churn events before it")
-    models = {
-        name: judge(pd.concat(frames, ignore_index=True), horizon)
-        for name, frames in pooled.items()
-    }
     panel_now = panel_now or build_panel(inputs, traj)
     first_t = pd.Timestamp(used[0])
-    for name, model in first_models.items():
-        models[name].update(
-            lead_time(model, panel_now, first_t, horizon, cfg.high_risk_quantile, churn)
-        )
-    return {"horizon_days": horizon, "origins": used, "models": models, "config": cfg.as_dict()}
+    out: dict[str, dict[str, Any]] = {}
+    for cand in factories:
+        if cand in failed:
+            out[cand] = {"status": "failed", "reason": failed[cand]}
+            continue
+        models = {
+            name: judge(pd.concat(frames, ignore_index=True), horizon)
+            for name, frames in pooled[cand].items()
+        }
+        for name, model in first_models[cand].items():
+            models[name].update(
+                lead_time(model, panel_now, first_t, horizon, cfg.high_risk_quantile, churn)
+            )
+        out[cand] = {
+            "horizon_days": horizon,
+            "origins": used,
+            "models": models,
+            "config": cfg.as_dict(),
+        }
+    return out
 
 
 def lead_time(

@@ -9,6 +9,16 @@ revenue risk), ``risk_predictions``, ``risk_trajectories`` and ``forecast_ledger
 judges earlier forecasts that have come due). Everything is deterministic for a given
 store and ``as_of``: data dated after ``as_of`` cannot change the snapshot.
 
+Model choice (``choose_model``): every candidate of ``FitConfig.candidates`` (the
+piecewise-exponential hazard model ``pem`` and lifelines' Cox time-varying model
+``cox_tv``) is back-tested on the same rolling origins; the full-feature model with the
+lowest out-of-time integrated Brier score wins, and candidates within 1 % of the best
+Brier score are separated by the higher C-index (then by the order of
+``FitConfig.candidates``, simplest first). Every candidate's figures are stored in
+``risk_runs.metrics["candidates"]``. ``cox_tv`` is skipped when the panel has more than
+``FitConfig.cox_tv_max_rows`` rows (lifelines scans every row at every event time: about
+6 s a fit at 150k rows here, so a 1.5M-row panel would not fit in the 5-minute budget).
+
 ``on_progress(n)`` is called with 1 after each of ``FIT_STEPS`` stages.
 """
 
@@ -29,12 +39,13 @@ from sqlalchemy import Engine, insert
 
 from ingest.db.schema import risk_predictions, risk_runs, risk_trajectories
 from risk import ledger
-from risk.backtest import BacktestConfig, fit_group, run_backtest
-from risk.errors import NotEnoughDataError
+from risk.backtest import BacktestConfig, ModelFactory, fit_group, run_candidates
+from risk.errors import NotEnoughDataError, RiskError, RiskInputError
 from risk.forecast import Forecast, ForecastConfig, forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
 from risk.survival.base import SurvivalModel
+from risk.survival.cox_tv import CoxTimeVaryingModel
 from risk.survival.pem import PiecewiseExponentialModel
 from risk.trajectories import Panel, TrajectoryConfig, build_panel
 
@@ -51,9 +62,85 @@ class FitConfig:
     ltv: LtvConfig = field(default_factory=LtvConfig)
     penalty: float = 2.0
     sentiment_model_version: str | None = None
+    candidates: tuple[str, ...] = ("pem", "cox_tv")
+    cox_tv_max_rows: int = 400_000
 
     def factory(self, features: list[str]) -> SurvivalModel:
+        """The default model (piecewise-exponential), used when no back-test can choose."""
         return PiecewiseExponentialModel(features, penalty=self.penalty)
+
+    def factory_for(self, kind: str) -> ModelFactory:
+        """A factory of one candidate model kind (features -> unfitted model)."""
+        if kind == "pem":
+            return self.factory
+        if kind == "cox_tv":
+            return lambda f: CoxTimeVaryingModel(
+                CoxTimeVaryingModel.covariates(f), penalty=self.penalty
+            )
+        raise RiskInputError(f"unknown model kind {kind!r}; expected one of pem, cox_tv")
+
+    def usable_candidates(self, panel_rows: int) -> tuple[list[str], dict[str, str]]:
+        """The candidates to back-test at this panel size, and why the others are skipped."""
+        use, skipped = [], {}
+        for kind in self.candidates:
+            if kind == "cox_tv" and panel_rows > self.cox_tv_max_rows:
+                skipped[kind] = (
+                    f"panel has {panel_rows:,} rows > cox_tv_max_rows {self.cox_tv_max_rows:,} "
+                    "(lifelines' fit grows with rows x event times; see risk.fit)"
+                )
+            else:
+                use.append(kind)
+        return use, skipped
+
+
+IBS_TIE = 0.01
+CHOICE_RULE = (
+    "lowest out-of-time integrated Brier score of the full model; candidates within 1% of "
+    "the best are separated by the higher C-index, then by candidate order (simplest first)"
+)
+
+
+def choose_model(order: list[str], backtests: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    """(chosen kind, why) by ``CHOICE_RULE`` over the candidates' back-tests."""
+    scored = {}
+    for kind in order:
+        full = backtests.get(kind, {}).get("models", {}).get("full", {})
+        if full.get("integrated_brier") is not None:
+            scored[kind] = full
+    if not scored:
+        return order[0], f"no candidate could be back-tested: the default ({order[0]})"
+    best = min(v["integrated_brier"] for v in scored.values())
+    near = [
+        k for k in order if k in scored and scored[k]["integrated_brier"] <= best * (1 + IBS_TIE)
+    ]
+    chosen = max(near, key=lambda k: (scored[k].get("c_index") or 0.0, -order.index(k)))
+    figures = ", ".join(
+        f"{k}: IBS {v['integrated_brier']:.4f}, C-index {v.get('c_index') or float('nan'):.3f}"
+        for k, v in scored.items()
+    )
+    return chosen, f"{chosen} chosen by back-test ({figures})"
+
+
+def candidate_summary(
+    backtests: dict[str, dict[str, Any]], skipped: dict[str, str], chosen: str
+) -> dict[str, Any]:
+    """Every candidate's back-test figures (calibration tables left out) for the metrics."""
+    out: dict[str, Any] = {}
+    for kind, bt in backtests.items():
+        if bt.get("status") in ("failed", "skipped"):
+            out[kind] = {"status": bt["status"], "reason": bt.get("reason"), "chosen": False}
+            continue
+        out[kind] = {
+            "status": "ok",
+            "chosen": kind == chosen,
+            **{
+                name: {k: v for k, v in res.items() if k != "calibration"}
+                for name, res in bt.get("models", {}).items()
+            },
+        }
+    for kind, why in skipped.items():
+        out[kind] = {"status": "skipped", "reason": why, "chosen": False}
+    return out
 
 
 @dataclass
@@ -66,6 +153,8 @@ class FitResult:
     forecast: Forecast
     backtest: dict[str, Any] | None
     model_version: str
+    candidates: dict[str, Any] = field(default_factory=dict)
+    choice: dict[str, Any] = field(default_factory=dict)
 
 
 def _clean(value: Any) -> Any:
@@ -102,19 +191,33 @@ def compute_fit(
     step = on_progress or (lambda n: None)
     panel = build_panel(inputs, cfg.trajectories)
     step(1)
+    kinds, skipped = cfg.usable_candidates(len(panel.rows))
     try:
-        bt: dict[str, Any] | None = run_backtest(
-            inputs, cfg.factory, cfg.trajectories, cfg.backtest, panel
+        backtests = run_candidates(
+            inputs,
+            {k: cfg.factory_for(k) for k in kinds},
+            cfg.trajectories,
+            cfg.backtest,
+            panel,
         )
     except NotEnoughDataError as exc:
-        bt = {"status": "skipped", "reason": str(exc)}
+        backtests = {k: {"status": "skipped", "reason": str(exc)} for k in kinds}
+    chosen, why = choose_model(kinds, backtests)
+    bt: dict[str, Any] | None = backtests.get(chosen)
     step(1)
     if int(panel.rows["event"].sum()) < 5:
         raise NotEnoughDataError(
             f"need at least 5 churn events before {inputs.as_of.date()} to fit, "
             f"got {int(panel.rows['event'].sum())}: ingest more account history"
         )
-    model = fit_group(cfg.factory, panel, ("text", "activity", "crm"))
+    try:
+        model = fit_group(cfg.factory_for(chosen), panel, ("text", "activity", "crm"))
+    except RiskError as exc:  # a candidate that back-tested may still fail on all history
+        if chosen == kinds[0]:
+            raise
+        why = f"{chosen} failed on the full history ({exc}); fell back to {kinds[0]}"
+        chosen, bt = kinds[0], backtests.get(kinds[0])
+        model = fit_group(cfg.factory_for(chosen), panel, ("text", "activity", "crm"))
     step(1)
     fc = forecast(model, panel.current, cfg.forecast, cfg.ltv)
     step(1)
@@ -124,7 +227,16 @@ def compute_fit(
         default=str,
     )
     version = f"{model.kind}-v{model.version}-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
-    return FitResult(inputs, panel, model, fc, bt, version)
+    return FitResult(
+        inputs,
+        panel,
+        model,
+        fc,
+        bt,
+        version,
+        candidate_summary(backtests, skipped, chosen),
+        {"chosen": chosen, "why": why, "rule": CHOICE_RULE, "candidates": list(cfg.candidates)},
+    )
 
 
 def metrics_of(result: FitResult) -> dict[str, Any]:
@@ -148,6 +260,8 @@ def metrics_of(result: FitResult) -> dict[str, Any]:
             str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in (90, 180, 365)
         },
         "events_in_history": int(result.panel.rows["event"].sum()),
+        "model_choice": result.choice,
+        "candidates": result.candidates,
     }
     return _clean(out)
 
@@ -279,6 +393,27 @@ def fit_and_store(
             "backtest": compare,
             "expected_churns": m["expected_churns"],
             "revenue_risk": {h: v["total"] for h, v in m["revenue_risk"].items()},
+            "model_choice": {k: v for k, v in m["model_choice"].items() if k != "rule"},
+            "candidates": {
+                kind: {
+                    "status": c["status"],
+                    "chosen": c["chosen"],
+                    **({"reason": c["reason"]} if c.get("reason") else {}),
+                    **{
+                        name: {
+                            k: c[name].get(k)
+                            for k in (
+                                "c_index",
+                                "integrated_brier",
+                                f"auc_{bt.get('horizon_days')}d",
+                            )
+                        }
+                        for name in ("full", "no_text", "crm_only")
+                        if name in c
+                    },
+                }
+                for kind, c in m["candidates"].items()
+            },
             "ledger": stored["ledger"],
         }
     )

@@ -114,7 +114,7 @@ def choose_sentiment_version(
     if requested:
         return requested
     with engine.connect() as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 select(sentiment_scores.c.model_version, func.count()).group_by(
                     sentiment_scores.c.model_version

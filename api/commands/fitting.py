@@ -50,6 +50,12 @@ def fit_command(as_of: str | None, as_json: bool) -> None:
             f"expected {_fmt(m.get('expected'), '.1f')} / observed {m.get('observed')}  "
             f"lead time {_fmt(m.get('lead_time_days'), '.0f')} days"
         )
+    choice = result.get("model_choice") or {}
+    if choice:
+        lines.append(f"model choice: {choice.get('why')}")
+    for kind, c in (result.get("candidates") or {}).items():
+        if c.get("status") != "ok":
+            lines.append(f"  candidate {kind}: {c.get('status')}")
     rr = result.get("revenue_risk", {}).get("180")
     if rr:
         lines.append(

@@ -13,6 +13,7 @@ account's features at their ``as_of`` values while its tenure advances.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +35,11 @@ class SurvivalModel(ABC):
 
     kind: ClassVar[str] = "base"
     version: ClassVar[str] = "1"
+    # set by fit (declared, not assigned: hasattr() is the "is fitted" test)
+    coef_: np.ndarray
+    cov_: np.ndarray
+    mean_: np.ndarray
+    scale_: np.ndarray
 
     def __init__(self, features: list[str], penalty: float = 1.0) -> None:
         self.features = list(features)
@@ -80,7 +86,7 @@ class SurvivalModel(ABC):
     def cumulative_hazard(
         self,
         frame: pd.DataFrame,
-        days: list[float],
+        days: Sequence[float],
         coef: np.ndarray | None = None,
         shift: np.ndarray | None = None,
     ) -> np.ndarray:
@@ -108,7 +114,7 @@ class SurvivalModel(ABC):
             out += haz.T[:, :, None] * overlap[None, None, :]
         return out[0] if coef is None or np.ndim(coef) == 1 else out
 
-    def p_churn(self, frame: pd.DataFrame, days: list[float]) -> np.ndarray:
+    def p_churn(self, frame: pd.DataFrame, days: Sequence[float]) -> np.ndarray:
         """P(churn within each horizon | alive at as_of), n x len(days)."""
         return 1.0 - np.exp(-self.cumulative_hazard(frame, days))
 
