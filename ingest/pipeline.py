@@ -23,6 +23,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,16 +174,22 @@ class _Counts:
     updated: int = 0
 
 
-def _store_documents(
-    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
-) -> _Counts:
+def _document_table_rows(
+    ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> tuple[Columns, int]:
+    """(documents rows, unresolved count): needs no database, so it runs ahead."""
     refs = account_refs(good)
     account, how = resolve(refs, ctx.index)
     acc, by = account.tolist(), how.tolist()
     rows = document_rows(good, ctx.spec, prov, acc, by, ref_dicts(refs), ctx.max_chars)
-    inserted = insert_ignore(conn, documents, rows)
-    unresolved = sum(a is None for a in acc)
-    return _Counts(inserted, len(good) - inserted, unresolved)
+    return rows, sum(a is None for a in acc)
+
+
+def _opportunity_table_rows(
+    ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> tuple[Columns, int]:
+    unresolved = int((~good["account_id"].isin(ctx.index.ids)).sum())
+    return opportunity_rows(good, prov), unresolved
 
 
 def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str], int]:
@@ -283,48 +290,68 @@ def _store_accounts(
     return counts
 
 
-def _store_opportunities(
-    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
-) -> _Counts:
-    inserted = insert_ignore(conn, opportunities, opportunity_rows(good, prov))
-    unresolved = int((~good["account_id"].isin(ctx.index.ids)).sum())
-    return _Counts(inserted, len(good) - inserted, unresolved)
-
-
-_STORE = {
-    "accounts": _store_accounts,
-    "reviews": _store_documents,
-    "tickets": _store_documents,
-    "attribution": _store_documents,
-    "surveys": _store_surveys,
-    "opportunities": _store_opportunities,
+# Kinds whose table rows are built without the database (ahead of the writer), and the
+# kinds whose storing needs lookups in the same transaction.
+_PREBUILT = {
+    "reviews": (documents, _document_table_rows),
+    "tickets": (documents, _document_table_rows),
+    "attribution": (documents, _document_table_rows),
+    "opportunities": (opportunities, _opportunity_table_rows),
 }
+_STORE = {"accounts": _store_accounts, "surveys": _store_surveys}
 
 
-def _ingest_chunk(conn: Connection, ctx: _Context, chunk: RawChunk) -> IngestSummary:
-    out = IngestSummary(ctx.spec.kind, read=chunk.size)
-    bad: list[tuple[int, str, str]] = [(b.line, b.raw, b.reason) for b in chunk.bad]
-    if chunk.rows:
-        frame = to_frame(chunk, ctx.mapping, ctx.spec)
-        checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
-        for pos, reason in checked.rejected.items():
-            bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
-        good = checked.frame
-        if len(good):
-            positions = good.index.tolist()
-            good = good.reset_index(drop=True)
-            prov = Provenance(
-                source=_sources(good, ctx),
-                source_file=ctx.source_file,
-                lines=[chunk.lines[i] for i in positions],
-                row_hashes=_row_hashes(chunk, positions),
-                run_id=ctx.run_id,
-            )
-            counts = _STORE[ctx.spec.kind](conn, ctx, good, prov)
-            out.inserted, out.duplicates = counts.inserted, counts.duplicates
-            out.unresolved, out.updated = counts.unresolved, counts.updated
-    _quarantine(conn, ctx, bad)
-    out.rejected = len(bad)
+@dataclass
+class _Prepared:
+    """A chunk read, mapped and validated; what is left is the transaction."""
+
+    read: int
+    bad: list[tuple[int, str, str]]
+    good: pd.DataFrame | None = None
+    prov: Provenance | None = None
+    rows: Columns | None = None
+    unresolved: int = 0
+
+
+def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
+    """Map, validate and (where no lookup is needed) build table rows: no database."""
+    prep = _Prepared(chunk.size, [(b.line, b.raw, b.reason) for b in chunk.bad])
+    if not chunk.rows:
+        return prep
+    frame = to_frame(chunk, ctx.mapping, ctx.spec)
+    checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
+    for pos, reason in checked.rejected.items():
+        prep.bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
+    good = checked.frame
+    if not len(good):
+        return prep
+    positions = good.index.tolist()
+    prep.good = good.reset_index(drop=True)
+    prep.prov = Provenance(
+        source=_sources(prep.good, ctx),
+        source_file=ctx.source_file,
+        lines=[chunk.lines[i] for i in positions],
+        row_hashes=_row_hashes(chunk, positions),
+        run_id=ctx.run_id,
+    )
+    if ctx.spec.kind in _PREBUILT:
+        prep.rows, prep.unresolved = _PREBUILT[ctx.spec.kind][1](ctx, prep.good, prep.prov)
+    return prep
+
+
+def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSummary:
+    """The chunk's transaction: rows, quarantine; returns its counts."""
+    out = IngestSummary(ctx.spec.kind, read=prep.read)
+    if prep.rows is not None and prep.good is not None:
+        inserted = insert_ignore(conn, _PREBUILT[ctx.spec.kind][0], prep.rows)
+        out.inserted, out.duplicates = inserted, len(prep.good) - inserted
+        out.unresolved = prep.unresolved
+    elif prep.good is not None and prep.prov is not None:
+        counts = _STORE[ctx.spec.kind](conn, ctx, prep.good, prep.prov)
+        out.inserted, out.duplicates = counts.inserted, counts.duplicates
+        out.unresolved, out.updated = counts.unresolved, counts.updated
+    _quarantine(conn, ctx, prep.bad)
+    out.rejected = len(prep.bad)
     assert out.read == out.inserted + out.duplicates + out.rejected, "unaccounted rows"
     return out
 
@@ -383,23 +410,47 @@ def _ingest_stream(
         ctx.spec.kind, files=[file_label], run_ids=[ctx.run_id] if ctx.run_id else []
     )
     started = time.perf_counter()
-    first = True
-    try:
-        for chunk in chunks:
-            if first:
-                check_columns(chunk, ctx.mapping, ctx.spec, file_label)
-                first = False
-            with engine.begin() as conn:
-                part = _ingest_chunk(conn, ctx, chunk)
-                total.add(part)
-                if ctx.run_id is not None:
-                    _run_counts(conn, ctx.run_id, total, started, "running")
+
+    def write(prep: _Prepared) -> IngestSummary:
+        with engine.begin() as conn:
+            part = _write_chunk(conn, ctx, prep)
+            running = IngestSummary(ctx.spec.kind)
+            running.add(total)
+            running.add(part)
+            if ctx.run_id is not None:
+                _run_counts(conn, ctx.run_id, running, started, "running")
+        return part
+
+    # One writer thread: while chunk k commits (the driver releases the GIL), chunk k+1
+    # is read and validated. At most one transaction is in flight, in file order.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-ingest")
+    pending: Future[IngestSummary] | None = None
+
+    def settle() -> None:
+        nonlocal pending
+        if pending is not None:
+            part, pending = pending.result(), None
+            total.add(part)
             if on_progress is not None:
                 on_progress(part.read)
+
+    try:
+        for i, chunk in enumerate(chunks):
+            if i == 0:
+                check_columns(chunk, ctx.mapping, ctx.spec, file_label)
+            prep = _prepare_chunk(ctx, chunk)
+            settle()
+            pending = pool.submit(write, prep)
+        settle()
         if ctx.spec.kind == "accounts":
             with engine.begin() as conn:
                 total.reresolved = reresolve(conn)
     except BaseException:
+        if pending is not None:  # let the transaction in flight finish (or fail) first
+            try:
+                total.add(pending.result())
+            except BaseException:  # noqa: BLE001 - the original error matters more
+                pass
         if ctx.run_id is not None:
             try:
                 with engine.begin() as conn:
@@ -407,6 +458,8 @@ def _ingest_stream(
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         raise
+    finally:
+        pool.shutdown(wait=True)
     total.seconds = time.perf_counter() - started
     if ctx.run_id is not None:
         with engine.begin() as conn:
