@@ -18,6 +18,11 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+# benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 
 
 def one(n: int) -> dict[str, float]:

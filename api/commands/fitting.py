@@ -117,4 +117,97 @@ def _is_nan(v: Any) -> bool:
     return isinstance(v, float) and v != v
 
 
-COMMANDS: list[click.Command] = [fit_command]
+@click.group("scenario")
+def scenario_group() -> None:
+    """Revenue risk under explicit, stored assumptions, beside the base case."""
+
+
+def _money(v: float) -> str:
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:,.0f}"
+
+
+def _band(block: dict[str, Any]) -> str:
+    return (
+        f"{_money(block['expected_churned_arr'])} ({_money(block['low'])}-{_money(block['high'])})"
+    )
+
+
+def _row(label: str, cmp: dict[str, Any]) -> str:
+    pct = "" if cmp.get("delta_pct") is None else f" ({cmp['delta_pct']:+.1f}%)"
+    sign = "+" if cmp["delta"] >= 0 else "-"
+    return (
+        f"  {label:15s} {_band(cmp['base']):20s} {_band(cmp['scenario']):20s} "
+        f"{sign}{_money(abs(cmp['delta']))}{pct}"
+    )
+
+
+@scenario_group.command("run")
+@click.option("--name", required=True, help="A name to find the scenario by later.")
+@click.option("--assumption", "assumptions", multiple=True, metavar="ASSUMPTION",
+              help="e.g. 'segment=smb:sentiment-=0.2', 'tickets+=30%', 'cohort=2024:nps-=1' "
+                   "(repeatable; see risk.scenarios for the syntax).")  # fmt: skip
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A YAML file with a list of assumptions (added after --assumption).")  # fmt: skip
+@click.option("--run-id", default=None, help="Risk run to use (default: the latest).")
+@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+              show_default=True, help="Horizon of the by-segment table.")  # fmt: skip
+@json_option
+@handle_errors
+def scenario_run(
+    name: str,
+    assumptions: tuple[str, ...],
+    path: Path | None,
+    run_id: str | None,
+    horizon_days: str,
+    as_json: bool,
+) -> None:
+    """Re-predict the latest run's model on shifted features; store and print the result."""
+    from risk.scenarios import load_assumption_file, run_scenario
+
+    st = state()
+    items = list(assumptions) + (load_assumption_file(path) if path else [])
+    res = run_scenario(st.engine(), st.settings, name, items, run_id=run_id)
+    lines = [
+        f"scenario #{res['id']} '{res['name']}' on run {res['run_id']} (as of {res['as_of']}, "
+        f"model {res['model_version']}): {res['affected_accounts']} of {res['accounts']} "
+        "active accounts affected",
+        *(f"  assumption: {a['text']}  ({a['accounts']} accounts)" for a in res["assumptions"]),
+        "expected churned ARR (90% interval)",
+        f"  {'':15s} {'base':20s} {'scenario':20s} change",
+        *(_row(f"{h} days total", v["total"]) for h, v in res["horizons"].items()),
+        *(
+            _row(f"{horizon_days}d {seg['segment']}"[:15], seg)
+            for seg in res["horizons"][horizon_days]["segments"]
+        ),
+    ]
+    if not res["base_reproduces_snapshot"]:
+        lines.append("note: the base case differs from the stored snapshot (the store changed "
+                     "before its as-of date since the fit); refit for a current base")  # fmt: skip
+    emit(res, as_json, "\n".join(lines))
+
+
+@scenario_group.command("list")
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@handle_errors
+def scenario_list(limit: int, as_json: bool) -> None:
+    """Stored scenarios, newest first, with their assumptions and 180-day effect."""
+    from risk.scenarios import list_scenarios
+
+    items = list_scenarios(state().engine(), limit)
+    lines = [f"{len(items)} scenario(s)"]
+    for it in items:
+        h = it["expected_churned_arr"].get("180") or {}
+        lines.append(
+            f"  #{it['id']} {it['name']} ({it['created_at'][:16]}, run {it['run_id'][:8]}): "
+            f"180-day expected churned ARR {_money(h.get('base', 0))} -> "
+            f"{_money(h.get('scenario', 0))}\n      assumptions: {'; '.join(it['assumptions'])}"
+        )
+    emit({"scenarios": items}, as_json, "\n".join(lines))
+
+
+COMMANDS: list[click.Command] = [fit_command, scenario_group]

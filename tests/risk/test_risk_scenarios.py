@@ -1,0 +1,111 @@
+"""Scenarios: assumptions parsed, applied to the as-of features, stored beside the base case."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
+
+from api.cli import cli
+from ingest.db.schema import scenarios
+from ingest.settings import Settings
+from risk.errors import NoSnapshotError, RiskInputError
+from risk.fit import fit_and_store
+from risk.scenarios import apply_assumptions, parse_assumption, run_scenario
+from risk.synthetic import SyntheticWorld
+from risk.trajectories import build_panel
+
+
+def test_parse_the_documented_forms() -> None:
+    a = parse_assumption("segment=smb:sentiment-=0.2")
+    assert (a.target, a.delta, a.where) == ("sentiment", -0.2, (("segment", "smb"),))
+    assert parse_assumption("tickets+=30%").factor == pytest.approx(1.3)
+    assert parse_assumption("tickets*=1.3").factor == pytest.approx(1.3)
+    assert parse_assumption("arr-=10%").factor == pytest.approx(0.9)
+    c = parse_assumption("cohort=2024-03,segment=smb: nps -= 1")
+    assert c.where == (("cohort", "2024-03"), ("segment", "smb")) and c.delta == -1.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "sentiment", "mood-=1", "sentiment*=2", "tickets+=3", "tickets-=150%",
+     "region=eu:nps-=1", "cohort=24:nps-=1", "sentiment-=abc"],
+)  # fmt: skip
+def test_bad_assumptions_say_what_is_expected(bad: str) -> None:
+    with pytest.raises(RiskInputError, match="expected"):
+        parse_assumption(bad)
+
+
+def test_shifts_touch_only_the_matching_accounts(world: SyntheticWorld) -> None:
+    cur = build_panel(world.inputs).current
+    starts = world.inputs.accounts.set_index("account_id")["contract_start"]
+    assumptions = [parse_assumption(x) for x in ("segment=smb:sentiment-=0.2", "tickets+=50%")]
+    out, touched, hit = apply_assumptions(cur, starts, assumptions)
+    smb = (cur["segment"] == "smb").to_numpy()
+    assert touched == [int(smb.sum()), len(cur)] and hit.all()
+    d = out["sentiment_level"] - cur["sentiment_level"]
+    np.testing.assert_allclose(d[smb], -0.2)
+    np.testing.assert_allclose(d[~smb], 0.0)
+    np.testing.assert_allclose((out["sentiment_change"] - cur["sentiment_change"])[smb], -0.2)
+    np.testing.assert_allclose(np.expm1(out["ticket_volume"]), 1.5 * np.expm1(cur["ticket_volume"]))
+    np.testing.assert_allclose(out["ticket_trend"] - cur["ticket_trend"],
+                               out["ticket_volume"] - cur["ticket_volume"])  # fmt: skip
+    year = int(pd.Timestamp(starts.iloc[0]).year)
+    _, n, _ = apply_assumptions(cur, starts, [parse_assumption(f"cohort={year}:nps-=1")])
+    expected = cur["account_id"].map(starts).dt.year.eq(year).sum()
+    assert n == [int(expected)] and 0 < n[0] < len(cur)
+
+
+def test_scenario_needs_a_snapshot(engine: Engine, settings: Settings) -> None:
+    with pytest.raises(NoSnapshotError):
+        run_scenario(engine, settings, "x", ["sentiment-=0.1"])
+
+
+def test_scenarios_at_the_cli(
+    engine: Engine,
+    cli_env: dict[str, str],
+    settings: Settings,
+    stored_world: SyntheticWorld,
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    fit = fit_and_store(engine, settings, as_of="2026-06-30")
+
+    res = runner.invoke(cli, ["scenario", "run", "--name", "smb gloom", "--assumption",
+                              "segment=smb:sentiment-=0.3", "--json"], env=cli_env)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["run_id"] == fit["run_id"] and out["base_reproduces_snapshot"] is True
+    t = out["horizons"]["180"]["total"]
+    assert t["scenario"]["expected_churned_arr"] > t["base"]["expected_churned_arr"]
+    assert t["base"]["low"] <= t["base"]["expected_churned_arr"] <= t["base"]["high"]
+    segs = {s["segment"]: s for s in out["horizons"]["180"]["segments"]}
+    assert segs["smb"]["delta"] > 0
+    assert all(s["delta"] == 0 for k, s in segs.items() if k != "smb")  # paired draws: no noise
+    assert out["assumptions"][0]["where"] == {"segment": "smb"}
+    assert "base" in res.stderr and "scenario" in res.stderr and "smb" in res.stderr
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("assumptions:\n  - tickets+=30%\n  - {target: nps, op: '-=', value: 1}\n")
+    res = runner.invoke(cli, ["scenario", "run", "--name", "support storm", "--file", str(spec),
+                              "--json"], env=cli_env)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    storm = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [a["text"] for a in storm["assumptions"]] == ["tickets+=30%", "nps-=1"]
+    assert storm["horizons"]["365"]["total"]["delta"] > 0
+
+    res = runner.invoke(cli, ["scenario", "run", "--name", "bad", "--assumption", "mood-=1"],
+                        env=cli_env)  # fmt: skip
+    assert res.exit_code == 2 and "expected a target" in res.output
+
+    res = runner.invoke(cli, ["scenario", "list", "--json"], env=cli_env)
+    assert res.exit_code == 0
+    listed = json.loads(res.stdout.strip().splitlines()[-1])["scenarios"]
+    assert [s["name"] for s in listed] == ["support storm", "smb gloom"]
+    assert listed[1]["assumptions"] == ["segment=smb:sentiment-=0.3"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scenarios)).scalar() == 2
