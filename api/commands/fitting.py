@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from api.cli_support import emit, handle_errors, json_option, progress, state
-from api.commands.groups import export_group
+from api.commands.groups import eval_group, export_group
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -115,6 +115,53 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
 
 def _is_nan(v: Any) -> bool:
     return isinstance(v, float) and v != v
+
+
+@eval_group.command("churn")
+@click.option("--truth", "truth_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="truth.csv of a demo world (account_id, churned_at_true).")  # fmt: skip
+@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+              show_default=True)  # fmt: skip
+@click.option("--run-id", default=None, help="Risk run to judge (default: the latest).")
+@click.option("--no-variants", is_flag=True, help="Skip refitting the no-text and CRM-only models.")
+@json_option
+@handle_errors
+def eval_churn(
+    truth_path: Path, horizon_days: str, run_id: str | None, no_variants: bool, as_json: bool
+) -> None:
+    """Judge the latest risk snapshot against a demo world's true churn dates."""
+    from risk.truth_check import judge_against_truth, read_truth
+
+    st = state()
+    res = judge_against_truth(
+        st.engine(),
+        st.settings,
+        read_truth(truth_path),
+        int(horizon_days),
+        run_id=run_id,
+        variants=not no_variants,
+    )
+    h = res["horizon_days"]
+
+    def line(label: str, m: dict[str, Any]) -> str:
+        err = "" if m["expected_error_pct"] is None else f" ({m['expected_error_pct']:+.1f}%)"
+        return (
+            f"  {label:9s} AUC {_fmt(m['auc'])}  expected {m['expected']:.1f} / observed "
+            f"{m['observed']}{err}  Brier {_fmt(m['brier'], '.4f')}"
+        )
+
+    lines = [
+        f"run {res['run_id']} (as of {res['as_of']}, model {res['model_version']}) vs truth: "
+        f"{res['accounts']} active accounts, churn within {h} days",
+        line("snapshot", res),
+        *(line(k, v) for k, v in (res.get("variants") or {}).items()),
+    ]
+    if res.get("text_lift_auc") is not None:
+        lines.append(f"  text features add {res['text_lift_auc']:+.3f} AUC over the no-text model")
+    if not res["truth_covers_horizon"]:
+        lines.append("note: the truth's latest churn date is before as_of + horizon")
+    emit(res, as_json, "\n".join(lines))
 
 
 @click.group("scenario")
