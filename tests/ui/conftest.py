@@ -62,7 +62,7 @@ NAMES = (
     "Ridge Consulting", "Sterling Marine", "Tidal Networks", "Union Studios", "Vantage Realty",
     "Willow Apparel", "Zenith Insurance", "Arbor Biotech", "Bay Logistics", "Crest Dynamics",
     "Dune Systems", "Ember Partners", "Fjord Analytics", "Grove Health",
-    "<script>alert(1)</script> Ltd", "Indigo Labs", "Jade Software", "Kite Freight",
+    "Hale & <b>Sons</b>", "Indigo Labs", "Jade Software", "Kite Freight",
 )  # fmt: skip
 NEGATIVE = (
     "Support ignored our outage ticket for three days",

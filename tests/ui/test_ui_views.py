@@ -63,8 +63,8 @@ def test_sales_lists_rank_by_trend_with_sparklines_and_evidence(
 
 def test_account_names_are_escaped(admin: TestClient) -> None:
     page = admin.get("/ui/accounts/ACC-033").text
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Ltd" in page
+    assert "<b>Sons</b>" not in page
+    assert "Hale &amp; &lt;b&gt;Sons&lt;/b&gt;" in page
 
 
 def test_finance_shows_revenue_at_risk_calibration_ledger_and_csv(
