@@ -3,8 +3,9 @@
 Texts are PII-masked (``mask_pii``) and then cut to ``max_text_chars``; ``text_chars``
 records the masked length before the cut and ``truncated`` whether a cut happened.
 ``text_hash`` is sha256 of the stored text; ``content_hash`` is sha256 of kind, the
-record's first account key, its date and its text, so the same text re-exported under
-another id is a duplicate.
+record's author or account key (e-mail address, else account_id, reviewer domain or
+company), its timestamp and its text, so the same text re-exported under another id is
+a duplicate, while two people of one account giving the same short answer are not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 
 from ingest.masking import mask_pii, mask_texts
 from ingest.records import KindSpec
+from ingest.validate import PERSON
 from ingest.writer import Columns
 
 
@@ -93,9 +95,14 @@ def document_rows(
     texts, chars, cut = prepare_texts(f[spec.text_column].tolist(), max_chars)
     created = _datetimes(f[spec.date_column])
     refs_sel = sel(refs)
+    people = f[PERSON].tolist() if PERSON in f else [""] * len(refs_sel)
     keys = [
-        (r or {}).get("account_id") or (r or {}).get("domain") or (r or {}).get("company") or ""
-        for r in refs_sel
+        p
+        or (r or {}).get("account_id")
+        or (r or {}).get("domain")
+        or (r or {}).get("company")
+        or ""
+        for p, r in zip(people, refs_sel, strict=True)
     ]
     stamps = np.datetime_as_string(created, unit="s").tolist()
     content = [

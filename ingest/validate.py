@@ -35,6 +35,7 @@ _WIDTH = {
     "name": 512,
     "reviewer_company": 512,
 }
+PERSON = "_person"  # the e-mail address of a record's author, for deduplication only
 _TRUE = {"true", "t", "yes", "y", "1", "won"}
 _FALSE = {"false", "f", "no", "n", "0", "lost"}
 _MONEY_NOISE = r"^[A-Z]{3}\s+|\s+[A-Z]{3}$|[$€£¥\s]|,(?=\d{3}(?:\D|$))"
@@ -175,6 +176,7 @@ def validate(
             typed[col] = low.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
         elif ctype == "email":
             typed[col] = s.map(email_domain)
+            typed[PERSON] = s.str.lower()  # part of the content key, never stored
         elif ctype == "domain":
             typed[col] = s.map(normalize_domain)
         else:

@@ -233,3 +233,20 @@ def test_ingest_records_for_the_http_api(engine: Engine, settings: Settings) -> 
             select(documents.c.text).where(documents.c.kind == "survey")
         ).scalar_one()
     assert text == "Great, call [phone]"
+
+
+def test_same_answer_from_two_people_is_not_a_duplicate(
+    tmp_path: Path, engine: Engine, cli_env: dict[str, str]
+) -> None:
+    p = tmp_path / "hdyhau.csv"
+    p.write_text(
+        "response_id,respondent_email,submitted_at,answer\n"
+        "H1,ann@globex.io,2025-03-01,LinkedIn\n"
+        "H2,bob@globex.io,2025-03-01,LinkedIn\n"  # another person: kept
+        "H3,Ann@globex.io,2025-03-01,LinkedIn\n"  # the same person again: duplicate
+    )
+    out = run(cli_env, "attribution", str(p), "--json")
+    assert (out["inserted"], out["duplicates"]) == (2, 1)
+    with engine.connect() as conn:
+        texts = conn.execute(select(documents.c.source_id, documents.c.text)).all()
+    assert sorted(texts) == [("H1", "LinkedIn"), ("H2", "LinkedIn")]
