@@ -231,7 +231,7 @@ def _store_surveys(
     doc_ids: list[int | None] = [None] * len(good)
     if with_comment:
         docs = document_rows(good, ctx.spec, prov, acc, by, ref, ctx.max_chars, keep=with_comment)
-        insert_ignore(conn, documents, docs)
+        insert_ignore(conn, documents, docs, order_by="content_hash")
         found = _survey_document_ids(conn, docs)
         for pos, key in zip(
             with_comment, zip(docs["source"], docs["source_id"], strict=True), strict=True
@@ -343,7 +343,9 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
     """The chunk's transaction: rows, quarantine; returns its counts."""
     out = IngestSummary(ctx.spec.kind, read=prep.read)
     if prep.rows is not None and prep.good is not None:
-        inserted = insert_ignore(conn, _PREBUILT[ctx.spec.kind][0], prep.rows)
+        table = _PREBUILT[ctx.spec.kind][0]
+        order = "content_hash" if table is documents else None
+        inserted = insert_ignore(conn, table, prep.rows, order_by=order)
         out.inserted, out.duplicates = inserted, len(prep.good) - inserted
         out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:

@@ -78,12 +78,26 @@ def row_count(columns: Columns) -> int:
     return len(next(iter(columns.values()))) if columns else 0
 
 
-def insert_ignore(conn: Connection, table: Table, columns: Columns) -> int:
+def sort_rows(columns: Columns, key: str) -> Columns:
+    """The rows ordered by ``key``. Inserting in the order of a random-valued index
+    (a hash) touches its B-tree pages in sequence: about half the cost on SQLite."""
+    order = sorted(range(row_count(columns)), key=columns[key].__getitem__)
+    return {
+        name: values[order] if isinstance(values, np.ndarray) else [values[i] for i in order]
+        for name, values in columns.items()
+    }
+
+
+def insert_ignore(
+    conn: Connection, table: Table, columns: Columns, order_by: str | None = None
+) -> int:
     """Insert the rows, skipping any that a unique constraint rejects; returns how many
-    were inserted."""
+    were inserted. ``order_by`` names a column to insert in the order of."""
     n = row_count(columns)
     if n == 0:
         return 0
+    if order_by is not None:
+        columns = sort_rows(columns, order_by)
     names = list(columns)
     dialect = conn.dialect.name
     if dialect in {"sqlite", "postgresql"}:
