@@ -21,6 +21,7 @@ from api.deps import get_settings
 from api.errors import install_error_handlers
 from api.keys import KeyVerifier
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter
 from api.routers import accounts, churn_risk, dark_funnel, health, ingest, provenance, signals
 from api.settings import ApiSettings
@@ -68,6 +69,7 @@ def create_app(
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.api_settings = api_settings
     app.state.key_verifier = KeyVerifier()
+    app.state.page_cache = PageCache(api_settings.cache_seconds)
     app.state.rate_limiter = TokenBucketLimiter(
         api_settings.rate_limit_per_second, api_settings.rate_limit_burst
     )

@@ -3,6 +3,7 @@
 - ``SettingsDep``: the store settings, from the overridable ``get_settings`` (the app
   factory overrides it when given settings; tests may too).
 - ``EngineDep``: the engine the lifespan opened (``app.state.engine``).
+- ``PageCacheDep``: this worker's cache of rendered snapshot pages (``api.page_cache``).
 - ``CurrentKey``: the verified caller (401 without a valid key; 429 over its rate).
 - ``require_roles(*roles)``: 403 unless the key has one of ``roles`` (admin always may).
 - ``SentimentVersionDep`` / ``BackgroundScorerDep``: seams onto the nlp layer, overridable
@@ -22,6 +23,7 @@ from sqlalchemy import Engine
 
 from api.errors import ApiError
 from api.keys import ApiKey, KeyVerifier
+from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter, retry_after_header
 from api.settings import ApiSettings
 from ingest.settings import Settings
@@ -46,7 +48,12 @@ def get_engine(request: Request) -> Engine:
     return engine  # type: ignore[no-any-return]
 
 
+def get_page_cache(request: Request) -> PageCache:
+    return request.app.state.page_cache  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 

@@ -9,6 +9,8 @@ Environment variables (all optional):
 - ``UNDERTOW_API_RATE_LIMIT``: sustained requests per second per API key (20; 0 = off).
 - ``UNDERTOW_API_RATE_BURST``: bucket size, the burst a key may spend at once (100).
 - ``UNDERTOW_API_CORS_ORIGINS``: comma-separated allowed origins (empty = CORS off).
+- ``UNDERTOW_API_CACHE_SECONDS``: lifetime of rendered feed pages (30; 0 = off); see
+  ``api.page_cache``.
 
 The rate limit is an in-memory token bucket per worker process: with ``--workers N`` a
 key may reach N times the limit. Put a shared limiter (the proxy, Redis) in front when
@@ -29,6 +31,7 @@ class ApiSettings:
     rate_limit_burst: int = 100
     cors_origins: tuple[str, ...] = ()
     access_log: bool = True
+    cache_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ApiSettings:
@@ -44,4 +47,5 @@ class ApiSettings:
             rate_limit_burst=int(env.get("UNDERTOW_API_RATE_BURST", d.rate_limit_burst)),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             access_log=env.get("UNDERTOW_API_ACCESS_LOG", "1") != "0",
+            cache_seconds=float(env.get("UNDERTOW_API_CACHE_SECONDS", d.cache_seconds)),
         )

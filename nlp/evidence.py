@@ -20,7 +20,10 @@ from sqlalchemy import Engine, func, select
 from ingest.db.schema import channel_labels, documents, sentiment_scores
 
 EvidenceOrder = Literal["negative", "positive", "recent"]
-SENTIMENT_KINDS = ("review", "ticket", "survey")  # texts that carry account sentiment
+# Texts that carry account sentiment: every kind but attribution answers. Written as a
+# NOT IN on purpose: SQLite would otherwise walk the (kind, content_hash) unique index
+# over the whole table instead of the account_id index.
+NON_SENTIMENT_KINDS = ("attribution",)
 
 
 def _as_datetime(d: date | datetime | None, end_of_day: bool = False) -> datetime | None:
@@ -108,7 +111,7 @@ def evidence_for_accounts(
     inner = _base(model_version, scored_only=order != "recent").add_columns(
         func.row_number().over(partition_by=d.account_id, order_by=rank_by).label("rank")
     )
-    inner = inner.where(d.account_id.in_(list(account_ids)), d.kind.in_(SENTIMENT_KINDS))
+    inner = inner.where(d.account_id.in_(list(account_ids)), d.kind.not_in(NON_SENTIMENT_KINDS))
     if since is not None:
         inner = inner.where(d.created_at >= _as_datetime(since))
     if until is not None:
@@ -139,7 +142,7 @@ def account_texts(
     """(total, newest-first page) of the account's sentiment-bearing texts up to ``until``:
     the inputs of its monthly trajectory."""
     d = documents.c
-    where = [d.account_id == account_id, d.kind.in_(SENTIMENT_KINDS)]
+    where = [d.account_id == account_id, d.kind.not_in(NON_SENTIMENT_KINDS)]
     if until is not None:
         where.append(d.created_at <= _as_datetime(until, end_of_day=True))
     stmt = (
@@ -168,7 +171,7 @@ def monthly_sentiment(
     """
     d = documents.c
     stmt = _base(model_version, scored_only=True).where(
-        d.account_id == account_id, d.kind.in_(SENTIMENT_KINDS)
+        d.account_id == account_id, d.kind.not_in(NON_SENTIMENT_KINDS)
     )
     if until is not None:
         stmt = stmt.where(d.created_at <= _as_datetime(until, end_of_day=True))

@@ -65,23 +65,26 @@ SIGNAL_COLUMNS = [
 
 # ---------------------------------------------------------------- runs
 def _run_dict(row: Any) -> dict[str, Any]:
-    return {
-        "run_id": row.run_id,
-        "as_of": row.as_of,
-        "created_at": row.created_at,
-        "model_version": row.model_version,
-        "sentiment_model_version": row.sentiment_model_version,
-        "status": row.status,
-        "n_accounts": row.n_accounts,
-        "params": row.params or {},
-        "metrics": row.metrics or {},
-    }
+    d = dict(row._mapping)
+    d["params"] = d.get("params") or {}
+    d["metrics"] = d.get("metrics") or {}
+    return d
 
 
-def latest_run(engine: Engine) -> dict[str, Any] | None:
-    """The most recently created finished snapshot, or None before the first fit."""
+def _run_columns(details: bool) -> list[Any]:
+    c = risk_runs.c
+    light = [c.run_id, c.as_of, c.created_at, c.model_version, c.sentiment_model_version]
+    return light + [c.status, c.n_accounts] + ([c.params, c.metrics] if details else [])
+
+
+def latest_run(engine: Engine, *, details: bool = True) -> dict[str, Any] | None:
+    """The most recently created finished snapshot, or None before the first fit.
+
+    ``details=False`` leaves out the ``params`` and ``metrics`` JSON (the back-test can
+    be large), for the hot paths that only need the run's id, date and versions.
+    """
     stmt = (
-        select(risk_runs)
+        select(*_run_columns(details))
         .where(risk_runs.c.status.not_in(UNFINISHED))
         .order_by(risk_runs.c.created_at.desc(), risk_runs.c.run_id.desc())
         .limit(1)
@@ -91,15 +94,17 @@ def latest_run(engine: Engine) -> dict[str, Any] | None:
     return None if row is None else _run_dict(row)
 
 
-def get_run(engine: Engine, run_id: str | None = None) -> dict[str, Any]:
+def get_run(engine: Engine, run_id: str | None = None, *, details: bool = True) -> dict[str, Any]:
     """The named snapshot (NotFoundError if absent), or the latest (NoSnapshotError)."""
     if run_id is None:
-        run = latest_run(engine)
+        run = latest_run(engine, details=details)
         if run is None:
             raise NoSnapshotError()
         return run
     with engine.connect() as conn:
-        row = conn.execute(select(risk_runs).where(risk_runs.c.run_id == run_id)).first()
+        row = conn.execute(
+            select(*_run_columns(details)).where(risk_runs.c.run_id == run_id)
+        ).first()
     if row is None:
         raise NotFoundError(f"risk run '{run_id}' does not exist (it may have been deleted)")
     return _run_dict(row)
@@ -163,7 +168,7 @@ def churn_risk_page(
     limit: int | None = 100,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(run, rows) of the finance feed ordered by account id, starting after ``after``."""
-    run = get_run(engine, run_id)
+    run = get_run(engine, run_id, details=False)
     stmt = _churn_select(horizon_days, run["run_id"]).order_by(risk_predictions.c.account_id)
     if after is not None:
         stmt = stmt.where(risk_predictions.c.account_id > after)
@@ -250,25 +255,38 @@ def _check_list(list_kind: str) -> str:
     return list_kind
 
 
-def _signals_select(list_kind: str, run_id: str) -> Any:
+def _signals_select(
+    list_kind: str, run_id: str, after: tuple[float, str] | None = None, limit: int | None = None
+) -> Any:
+    """Rank and cut on ``risk_predictions`` alone (an index range scan on
+    ``ix_risk_predictions_run_trend``), then join the page's account names."""
     rp = risk_predictions.c
-    trend = rp.sentiment_trend
-    stmt = (
-        select(
-            rp.account_id,
-            func.coalesce(accounts.c.name, rp.account_id).label("name"),
-            rp.arr,
-            rp.sentiment,
-            rp.sentiment_trend,
-            rp.p_churn_90d,
-            rp.reason,
-        )
-        .select_from(risk_predictions.outerjoin(accounts, accounts.c.account_id == rp.account_id))
-        .where(rp.run_id == run_id)
+    trend, aid = rp.sentiment_trend, rp.account_id
+    risk = _check_list(list_kind) == "risk"
+    ranked = (
+        select(aid, rp.arr, rp.sentiment, trend, rp.p_churn_90d, rp.reason)
+        .where(rp.run_id == run_id, trend < 0 if risk else trend > 0)
+        .order_by(trend.asc() if risk else trend.desc(), aid.asc())
     )
-    if _check_list(list_kind) == "risk":
-        return stmt.where(trend < 0).order_by(trend.asc(), rp.account_id.asc())
-    return stmt.where(trend > 0).order_by(trend.desc(), rp.account_id.asc())
+    if after is not None:
+        value, account_id = after
+        beyond = trend > value if risk else trend < value
+        ranked = ranked.where(or_(beyond, and_(trend == value, aid > account_id)))
+    page = ranked.limit(limit).subquery() if limit is not None else ranked.subquery()
+    p = page.c
+    return (
+        select(
+            p.account_id,
+            func.coalesce(accounts.c.name, p.account_id).label("name"),
+            p.arr,
+            p.sentiment,
+            p.sentiment_trend,
+            p.p_churn_90d,
+            p.reason,
+        )
+        .select_from(page.outerjoin(accounts, accounts.c.account_id == p.account_id))
+        .order_by(p.sentiment_trend.asc() if risk else p.sentiment_trend.desc(), p.account_id)
+    )
 
 
 def signals_frame(engine: Engine, list_kind: str, run_id: str | None = None) -> pd.DataFrame:
@@ -288,15 +306,10 @@ def signals_page(
     limit: int = 50,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(run, rows) of a ranked sales list, starting after ``(sentiment_trend, account_id)``."""
-    run = get_run(engine, run_id)
-    stmt = _signals_select(list_kind, run["run_id"])
-    if after is not None:
-        value, account_id = after
-        trend, aid = risk_predictions.c.sentiment_trend, risk_predictions.c.account_id
-        beyond = trend > value if list_kind == "risk" else trend < value
-        stmt = stmt.where(or_(beyond, and_(trend == value, aid > account_id)))
+    run = get_run(engine, run_id, details=False)
+    stmt = _signals_select(list_kind, run["run_id"], after, limit)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt.limit(limit))]
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
     return run, rows
 
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import EngineDep, FinanceKey
+from api.deps import EngineDep, FinanceKey, PageCacheDep
 from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
 from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, to_csv, to_parquet
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.churn import ChurnPage, ChurnRow, RevenueRisk
 from ingest.errors import InputError
-from risk.feeds import churn_risk_page, revenue_risk
+from risk.feeds import churn_risk_page, get_run, revenue_risk
 
 router = APIRouter(
     prefix="/v1",
@@ -32,6 +32,7 @@ class Horizon(IntEnum):
     d365 = 365
 
 
+MEDIA_TYPES = {"json": "application/json", "csv": CSV_MEDIA_TYPE, "parquet": PARQUET_MEDIA_TYPE}
 FILE_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
     PARQUET_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -46,6 +47,7 @@ FILE_CONTENT = {
 def churn_risk(
     key: FinanceKey,
     engine: EngineDep,
+    cache: PageCacheDep,
     horizon_days: Horizon = Horizon.d90,
     format: Literal["json", "csv", "parquet"] = "json",
     limit: Annotated[
@@ -53,7 +55,7 @@ def churn_risk(
         Query(ge=1, le=10_000, description="rows per page; json default 100, files: all"),
     ] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> Any:
+) -> Response:
     """Per account of the latest snapshot: p_churn within the horizon with its interval,
     revenue at risk (arr x p_churn) and expected LTV, ordered by account id.
 
@@ -66,39 +68,52 @@ def churn_risk(
         run_id, after = decode_cursor(cursor, query)
         if not isinstance(after, str):
             raise InputError("cursor is not valid for this list: pass back next_cursor unchanged")
+    run = get_run(engine, run_id, details=False)
     page = limit or (JSON_DEFAULT_LIMIT if format == "json" else None)
+    cache_key = (query, run["run_id"], after, page, format)
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return Response(cached[0], media_type=MEDIA_TYPES[format], headers=cached[1])
     run, rows = churn_risk_page(
         engine,
         int(horizon_days),
-        run_id=run_id,
+        run_id=run["run_id"],
         after=after,
         limit=None if page is None else page + 1,
     )
     more = page is not None and len(rows) > page
     rows = rows[:page] if page is not None else rows
     next_cursor = encode_cursor(query, run["run_id"], rows[-1]["account_id"]) if more else None
+    headers: dict[str, str] = {}
     if format == "json":
-        return ChurnPage(
-            horizon_days=int(horizon_days),
-            run_id=run["run_id"],
-            as_of=run["as_of"],
-            model_version=run["model_version"],
-            limit=page or JSON_DEFAULT_LIMIT,
-            items=rows,  # type: ignore[arg-type]
-            next_cursor=next_cursor,
+        body = (
+            ChurnPage.model_validate(
+                {
+                    "horizon_days": int(horizon_days),
+                    "run_id": run["run_id"],
+                    "as_of": run["as_of"],
+                    "model_version": run["model_version"],
+                    "limit": page or JSON_DEFAULT_LIMIT,
+                    "items": rows,
+                    "next_cursor": next_cursor,
+                }
+            )
+            .model_dump_json()
+            .encode()
         )
-    name = f"churn-risk-{int(horizon_days)}d-{run['as_of'].isoformat()}.{format}"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Run-Id": run["run_id"],
-        "X-Model-Version": run["model_version"],
-    }
-    if next_cursor:
-        headers["X-Next-Cursor"] = next_cursor
-    if format == "csv":
-        return Response(to_csv(rows, FEED_COLUMNS), media_type=CSV_MEDIA_TYPE, headers=headers)
-    body = to_parquet(rows, FEED_COLUMNS)
-    return Response(body, media_type=PARQUET_MEDIA_TYPE, headers=headers)
+    else:
+        name = f"churn-risk-{int(horizon_days)}d-{run['as_of'].isoformat()}.{format}"
+        headers = {
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Run-Id": run["run_id"],
+            "X-Model-Version": run["model_version"],
+        }
+        if next_cursor:
+            headers["X-Next-Cursor"] = next_cursor
+        render = to_csv if format == "csv" else to_parquet
+        body = render(rows, FEED_COLUMNS)
+    cache.put(cache_key, body, headers)
+    return Response(body, media_type=MEDIA_TYPES[format], headers=headers)
 
 
 @router.get("/revenue-risk", response_model=RevenueRisk)

@@ -31,7 +31,7 @@ def _package_version() -> str:
 def health(engine: EngineDep, response: Response) -> Health:
     """Status, whether the database answers, and the model versions being served."""
     try:
-        run = latest_run(engine)
+        run = latest_run(engine, details=False)
     except SQLAlchemyError as exc:
         log.warning("health: database unreachable: %s", exc)
         response.status_code = 503

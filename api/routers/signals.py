@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import EngineDep, SalesKey
+from api.deps import EngineDep, PageCacheDep, SalesKey
 from api.errors import AUTH_RESPONSES, SNAPSHOT_RESPONSES
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.signals import SignalPage
 from ingest.errors import InputError
 from nlp.evidence import evidence_for_accounts
-from risk.feeds import signals_page
+from risk.feeds import get_run, signals_page
 
 router = APIRouter(prefix="/v1", tags=["sales"], responses={**AUTH_RESPONSES, **SNAPSHOT_RESPONSES})
 EVIDENCE_WINDOW = timedelta(days=90)  # the trend's window: the texts that moved it
@@ -36,11 +36,12 @@ def _after(key: object) -> tuple[float, str]:
 def list_signals(
     key: SalesKey,
     engine: EngineDep,
+    cache: PageCacheDep,
     list_kind: Annotated[Literal["risk", "expansion"], Query(alias="list")] = "risk",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     evidence: Annotated[int, Query(ge=0, le=10, description="texts per account")] = 3,
-) -> SignalPage:
+) -> Response:
     """Accounts ranked by deteriorating (risk) or strengthening (expansion) sentiment.
 
     Evidence: the account's most negative (risk) or most positive (expansion) texts of
@@ -51,7 +52,12 @@ def list_signals(
     if cursor:
         run_id, raw = decode_cursor(cursor, query)
         after = _after(raw)
-    run, rows = signals_page(engine, list_kind, run_id=run_id, after=after, limit=limit + 1)
+    run = get_run(engine, run_id, details=False)
+    cache_key = (query, run["run_id"], after, limit, evidence)
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return Response(cached[0], media_type="application/json")
+    run, rows = signals_page(engine, list_kind, run_id=run["run_id"], after=after, limit=limit + 1)
     more, rows = len(rows) > limit, rows[:limit]
     texts = (
         evidence_for_accounts(
@@ -66,18 +72,22 @@ def list_signals(
         if evidence
         else {}
     )
-    items = [{**r, "evidence": texts.get(r["account_id"], [])} for r in rows]
     last = rows[-1] if rows else None
-    return SignalPage(
-        list=list_kind,
-        run_id=run["run_id"],
-        as_of=run["as_of"],
-        model_version=run["model_version"],
-        limit=limit,
-        items=items,  # type: ignore[arg-type]
-        next_cursor=encode_cursor(
-            query, run["run_id"], [last["sentiment_trend"], last["account_id"]]
-        )
-        if more and last
-        else None,
+    page = SignalPage.model_validate(
+        {
+            "list": list_kind,
+            "run_id": run["run_id"],
+            "as_of": run["as_of"],
+            "model_version": run["model_version"],
+            "limit": limit,
+            "items": [{**r, "evidence": texts.get(r["account_id"], [])} for r in rows],
+            "next_cursor": encode_cursor(
+                query, run["run_id"], [last["sentiment_trend"], last["account_id"]]
+            )
+            if more and last
+            else None,
+        }
     )
+    body = page.model_dump_json().encode()
+    cache.put(cache_key, body)
+    return Response(body, media_type="application/json")

@@ -299,3 +299,13 @@ api_keys = Table(
     Column("revoked_at", DateTime, nullable=True),
     Column("last_used_at", DateTime, nullable=True),
 )
+
+# The sales lists of the HTTP layer walk one snapshot ordered by sentiment trend
+# (keyset pagination): an index range scan instead of a sort of the whole snapshot.
+# Owned by the api area (migration 0005).
+Index(
+    "ix_risk_predictions_run_trend",
+    risk_predictions.c.run_id,
+    risk_predictions.c.sentiment_trend,
+    risk_predictions.c.account_id,
+)

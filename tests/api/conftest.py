@@ -262,6 +262,17 @@ def no_fit_client(
 
 
 @pytest.fixture
+def add_run(store: Store) -> Any:
+    """``add_run(run_id)`` stores another snapshot, created after the first one."""
+
+    def add(run_id: str) -> None:
+        with store.engine.begin() as conn:
+            insert_run(conn, run_id=run_id, created_at=datetime(2026, 11, 2))
+
+    return add
+
+
+@pytest.fixture
 def app_factory(store: Store, verifier: KeyVerifier) -> Any:
     """``app_factory(**api_settings)`` -> a new app on the store (lifespan not started)."""
     return lambda **api: make_app(store.settings, verifier, **api)

@@ -188,3 +188,20 @@ def test_revenue_risk_totals_and_segments(client: TestClient, as_role: Any) -> N
     by_segment = {s["segment"]: s for s in body["segments"]}
     assert set(by_segment) == {"enterprise", "mid", "smb"}
     assert sum(s["expected_churned_arr"] for s in body["segments"]) == pytest.approx(expected)
+
+
+def test_a_newer_fit_is_served_at_once_despite_the_page_cache(
+    client: TestClient, as_role: Any, add_run: Any
+) -> None:
+    h = as_role("finance")
+    assert client.get("/v1/churn-risk", headers=h).json()["run_id"] == "run-0001"
+    signals = client.get("/v1/signals?limit=1", headers=as_role("sales")).json()
+    assert signals["run_id"] == "run-0001"
+    add_run("run-0002")
+    assert client.get("/v1/churn-risk", headers=h).json()["run_id"] == "run-0002"
+    assert client.get("/v1/signals", headers=as_role("sales")).json()["run_id"] == "run-0002"
+    # a cursor taken on the older snapshot keeps reading it
+    page = client.get(
+        f"/v1/signals?limit=1&cursor={signals['next_cursor']}", headers=as_role("sales")
+    )
+    assert page.json()["run_id"] == "run-0001"
