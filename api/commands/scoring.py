@@ -69,9 +69,17 @@ def eval_sentiment(csv_path: Path, text_col: str, label_col: str, as_json: bool)
     help="Where a full rebuild writes the model (default: the committed artifacts folder).",
 )
 @click.option("--epochs", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Torch threads for training (1 is faster on a machine other jobs share).",
+)
 @json_option
 @handle_errors
-def train_sentiment(from_store: bool, out: Path | None, epochs: int, as_json: bool) -> None:
+def train_sentiment(
+    from_store: bool, out: Path | None, epochs: int, threads: int | None, as_json: bool
+) -> None:
     """Rebuild the committed sentiment model from the shared data (about 20 minutes on
     2 cores), or with --from-store adapt it to the customer's own labels."""
     st = state()

@@ -103,6 +103,7 @@ def build_model(
     *,
     data_dir: Path | None = None,
     epochs: int = 2,
+    threads: int | None = None,
     log: Callable[[str], None] = print,
     skip_training: bool = False,
 ) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def build_model(
     training: dict[str, Any] = read_meta(out_dir).get("training", {})
     if not skip_training:
         t0 = time.time()
-        training = train_lora(corpus, out_dir, epochs=epochs, log=log)
+        training = train_lora(corpus, out_dir, epochs=epochs, threads=threads, log=log)
         training["seconds"] = round(time.time() - t0, 1)
     write_meta(
         out_dir,

@@ -23,7 +23,7 @@ import numpy as np
 
 ADAPTER_FILE = "adapter.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
-HEAD_FILE = "head.npz"
+HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
 TRAINED_LAYERS = (3, 4, 5)  # LoRA on the top three of six blocks; the bottom stays frozen
 LORA_TARGETS = r".*encoder\.layer\.(3|4|5)\..*(query|key|value|dense)"
@@ -105,12 +105,22 @@ class Head:
         return e / e.sum(axis=1, keepdims=True)
 
     def save(self, path: Path) -> None:
-        np.savez(path, weight=self.weight.astype(np.float32), bias=self.bias.astype(np.float32))
+        from safetensors.numpy import save_file
+
+        save_file(
+            {
+                "weight": np.ascontiguousarray(self.weight, dtype=np.float32),
+                "bias": np.ascontiguousarray(self.bias, dtype=np.float32),
+            },
+            str(path),
+        )
 
     @classmethod
     def load(cls, path: Path, temperature: float = 1.0) -> Head:
-        with np.load(path) as z:
-            return cls(z["weight"].astype(np.float32), z["bias"].astype(np.float32), temperature)
+        from safetensors.numpy import load_file
+
+        z = load_file(str(path))
+        return cls(z["weight"], z["bias"], temperature)
 
 
 def read_meta(artifacts: Path) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def make_tiny_model(folder: Path, *, max_length: int = 16, seed: int = 0) -> Pat
             shutil.copy2(src / name, base / name)
     rng = np.random.default_rng(seed)
     Head(rng.normal(0, 3.0, (3, 32)).astype(np.float32), np.zeros(3, np.float32)).save(
-        folder / "head.npz"
+        folder / "head.safetensors"
     )
     meta = {
         "name": "tiny",

@@ -187,7 +187,7 @@ def test_train_from_store_saves_a_new_version(
         texts.append(f"{words[stars]} review {i}")
         ratings.append(float(stars))
     add_documents(engine, texts, ratings)
-    committed = (tiny_model / "head.npz").read_bytes()
+    committed = (tiny_model / "head.safetensors").read_bytes()
     result = CliRunner().invoke(cli, ["train", "sentiment", "--from-store", "--json"], env=cli_env)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -195,7 +195,7 @@ def test_train_from_store_saves_a_new_version(
     assert {"accuracy", "macro_f1"} <= payload["before"].keys() & payload["after"].keys()
     assert payload["model_version"] != payload["parent_model_version"]
     assert Path(payload["path"]).is_relative_to(tiny_settings.data_dir)
-    assert (tiny_model / "head.npz").read_bytes() == committed  # the parent is untouched
+    assert (tiny_model / "head.safetensors").read_bytes() == committed  # the parent is untouched
     if payload["activated"]:
         assert current_model_version(tiny_settings) == payload["model_version"]
 
