@@ -8,7 +8,8 @@ end (the future the snapshot forecasts). For the snapshot's accounts (active at 
 * ``expected`` (sum of p_churn) vs ``observed`` churns, and ``expected_error_pct``;
 * the same for the ``no_text`` (no text features) and ``crm_only`` (tenure, ARR,
   segment) variants: the run's chosen model kind refitted on the run's own panel
-  (``risk.replay``) with those feature groups; ``text_lift_auc`` = auc - no-text auc.
+  (``risk.replay``) with those feature groups and calibrated in the large from their own
+  back-test figures, as the fit does; ``text_lift_auc`` = auc - no-text auc.
 
 Accounts the truth does not know, or says churned on or before ``as_of`` (the store
 missed a churn), are left out and counted. ``truth_covers_horizon`` is false when the
@@ -17,6 +18,7 @@ truth's latest churn date lies before as_of + h (the world may not run that long
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from risk.backtest import MODEL_GROUPS, fit_group
+from risk.backtest import MODEL_GROUPS, calibration_factor, fit_group
 from risk.errors import RiskInputError
 from risk.feeds import check_horizon, churn_risk_frame, get_run
 from risk.fit import FitConfig
@@ -127,8 +129,13 @@ def judge_against_truth(
             )
         cur = cur.reset_index()
         out["variants"] = {}
+        stored = (rp.run["metrics"].get("candidates") or {}).get(kind) or {}
         for name in ("no_text", "crm_only"):
             model = fit_group(factory, rp.panel, MODEL_GROUPS[name])
+            bt = stored.get(name) or {}  # calibrated in the large like the snapshot's model
+            model.calibration_ = math.log(
+                calibration_factor(bt.get("expected"), bt.get("observed"))
+            )
             p = model.p_churn(cur, [h])[:, 0]
             out["variants"][name] = {"model": kind, "refitted": True, **_judge(y, p)}
         no_text = out["variants"]["no_text"]["auc"]

@@ -40,6 +40,9 @@ class SurvivalModel(ABC):
     cov_: np.ndarray
     mean_: np.ndarray
     scale_: np.ndarray
+    # log of the out-of-time calibration-in-the-large factor (``risk.backtest.calibration_factor``)
+    # that scales the baseline hazard; 0 until the fit sets it from the back-test
+    calibration_: float = 0.0
 
     def __init__(self, features: list[str], penalty: float = 1.0) -> None:
         self.features = list(features)
@@ -99,7 +102,7 @@ class SurvivalModel(ABC):
         horizons = np.asarray(days, dtype=float) / DAYS_PER_MONTH
         n_steps = int(np.ceil(horizons.max()))
         t_idx = self.features.index(TENURE) if TENURE in self.features else None
-        lp0 = z @ np.atleast_2d(beta).T  # n x B
+        lp0 = z @ np.atleast_2d(beta).T + self.calibration_  # n x B
         if shift is not None:
             lp0 = lp0 + np.asarray(shift, dtype=float)[None, :]
         out = np.zeros((lp0.shape[1], len(t0), len(horizons)))
@@ -144,6 +147,7 @@ class SurvivalModel(ABC):
             "cov": self.cov_.tolist(),
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
+            "calibration": float(self.calibration_),
             **self._extra_state(),
         }
 
@@ -162,5 +166,6 @@ class SurvivalModel(ABC):
         model.cov_ = np.asarray(state["cov"], dtype=float)
         model.mean_ = np.asarray(state["mean"], dtype=float)
         model.scale_ = np.asarray(state["scale"], dtype=float)
+        model.calibration_ = float(state.get("calibration") or 0.0)
         model._load_extra(state)
         return model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from ingest.db.schema import forecast_ledger
@@ -52,3 +53,12 @@ def test_a_later_fit_judges_the_earlier_forecasts(
     churned = stored_world.inputs.accounts["churned_at"]
     expected_obs = int(((churned > "2025-12-31") & (churned <= "2026-06-29")).sum())
     assert r180["observed"] == expected_obs and r180["accounts"] == first["accounts"]
+
+
+def test_calibration_in_the_large_is_shrunk_and_bounded() -> None:
+    from risk.backtest import calibration_factor
+
+    assert calibration_factor(50.0, 60.0) == pytest.approx(70.0 / 60.0)
+    assert calibration_factor(2.0, 4.0) == pytest.approx(14.0 / 12.0)  # few events: near 1
+    assert calibration_factor(None, 3.0) == 1.0
+    assert calibration_factor(1.0, 1000.0) == 2.0 and calibration_factor(1000.0, 0.0) == 0.5

@@ -97,9 +97,11 @@ def test_fit_backtests_every_candidate_and_stores_their_figures(
 ) -> None:
     out = fit_and_store(engine, settings, as_of="2026-06-30")
     with engine.connect() as conn:
-        metrics = conn.execute(
-            select(risk_runs.c.metrics).where(risk_runs.c.run_id == out["run_id"])
-        ).scalar_one()
+        metrics, params = conn.execute(
+            select(risk_runs.c.metrics, risk_runs.c.params).where(
+                risk_runs.c.run_id == out["run_id"]
+            )
+        ).one()
     cands = metrics["candidates"]
     assert set(cands) == {"pem", "cox_tv"}
     assert [k for k, c in cands.items() if c["chosen"]] == [metrics["model_choice"]["chosen"]]
