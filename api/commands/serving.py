@@ -159,7 +159,9 @@ def quickstart(
     lines.append(
         f"try:  curl -H 'Authorization: Bearer {keys['sales']}' {result['url']}/v1/signals?list=risk"
     )
-    emit(result, as_json, "\n".join(lines))
+    emit(result, as_json)
+    for line in lines:  # unwrapped, so keys and the curl line copy-paste whole
+        console().print(line, soft_wrap=True, highlight=False)
     if no_serve:
         return
     sys.stderr.flush()
