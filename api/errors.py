@@ -90,7 +90,8 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:  # an unparsable body is bad input like any other: 422
         return error_response(request, 422, "invalid_input", str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(request, exc.status_code, code, str(exc.detail), exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(request, exc.status_code, code, str(exc.detail), headers)
 
 
 async def _undertow(request: Request, exc: Exception) -> JSONResponse:

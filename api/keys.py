@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.db.schema import api_keys
 from ingest.errors import InputError, NotFoundError
@@ -30,7 +32,8 @@ from ingest.errors import InputError, NotFoundError
 ROLES = ("sales", "finance", "marketing", "admin")
 PREFIX = "ut"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-LAST_USED_EVERY_S = 60.0  # write last_used_at at most this often per key and worker
+LAST_USED_EVERY_S = 60.0
+log = logging.getLogger("undertow.api")  # write last_used_at at most this often per key and worker
 
 
 def _now() -> datetime:
@@ -179,7 +182,10 @@ class KeyVerifier:
         if now - self._last_used.get(key_id, -1e9) < LAST_USED_EVERY_S:
             return
         self._last_used[key_id] = now
-        with engine.begin() as conn:
-            conn.execute(
-                update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now())
-            )
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(api_keys).where(api_keys.c.key_id == key_id).values(last_used_at=_now())
+                )
+        except SQLAlchemyError as exc:  # bookkeeping only: never fail a request over it
+            log.warning("cannot record last use of key %s: %s", key_id, exc)

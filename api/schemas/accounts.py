@@ -42,7 +42,7 @@ class Driver(BaseModel):
 
     feature: str
     value: Any = None
-    effect: float | None = Field(None, description="contribution to the log-hazard")
+    effect: float | None = Field(default=None, description="contribution to the log-hazard")
     text: str | None = None
 
 
@@ -67,6 +67,8 @@ class AccountView(BaseModel):
         description="snapshot: the trajectory the latest fit used; texts: computed from "
         "scored texts because no fit covers the account yet"
     )
-    risk: AccountRisk | None = Field(None, description="null before a fit covers the account")
+    risk: AccountRisk | None = Field(
+        default=None, description="null before a fit covers the account"
+    )
     evidence: list[EvidenceItem] = Field(description="the account's most recent texts")
     provenance: dict[str, str] = Field(description="metric -> URL explaining the figure")

@@ -51,7 +51,7 @@ class EvidenceItem(BaseModel):
     text_cut: bool = False
     rating: float | None = None
     sentiment: float | None = Field(
-        None, description="P(positive) - P(negative) under the snapshot's sentiment model"
+        default=None, description="P(positive) - P(negative) under the snapshot's sentiment model"
     )
     source_file: str
     source_line: int

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 class Health(BaseModel):
     status: str = Field(description="ok, or degraded when the database cannot be reached")
     database: bool = Field(description="the database answered a query")
-    model_version: str | None = Field(None, description="risk model of the latest snapshot")
+    model_version: str | None = Field(default=None, description="risk model of the latest snapshot")
     sentiment_model_version: str | None = None
-    as_of: date | None = Field(None, description="as-of date of the latest snapshot")
+    as_of: date | None = Field(default=None, description="as-of date of the latest snapshot")
     run_id: str | None = None
     version: str = Field(description="Undertow package version")

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 class Scoring(BaseModel):
     status: str = Field(description="scheduled (texts are being scored) or not_needed")
     status_url: str | None = Field(
-        None, description="GET it (admin key) until ready is true to know the texts are scored"
+        default=None,
+        description="GET it (admin key) until ready is true to know the texts are scored",
     )
 
 

@@ -12,7 +12,7 @@ from api.schemas.common import EvidenceItem, RunInfo
 class Provenance(BaseModel):
     metric: str
     id: str
-    value: float | None = Field(None, description="the figure, as the feeds serve it")
+    value: float | None = Field(default=None, description="the figure, as the feeds serve it")
     method: str = Field(description="how the figure was computed")
     model_version: str | None = None
     run: RunInfo | None = None

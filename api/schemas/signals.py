@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
 from typing import Literal
 
@@ -14,10 +15,12 @@ class Signal(BaseModel):
     account_id: str
     name: str
     arr: float
-    sentiment: float | None = Field(None, description="account sentiment at as_of, in [-1, 1]")
+    sentiment: float | None = Field(
+        default=None, description="account sentiment at as_of, in [-1, 1]"
+    )
     sentiment_trend: float = Field(description="change of account sentiment over 90 days")
     p_churn_90d: float
-    reason: str | None = Field(None, description="the top drivers, in one sentence")
+    reason: str | None = Field(default=None, description="the top drivers, in one sentence")
     evidence: list[EvidenceItem] = Field(description="the texts behind the trend")
 
 
@@ -27,5 +30,5 @@ class SignalPage(BaseModel):
     as_of: date
     model_version: str
     limit: int
-    items: list[Signal]
-    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page")
+    items: builtins.list[Signal]
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page")
