@@ -166,7 +166,7 @@ def read_csv_chunks(
 ) -> Iterator[RawChunk]:
     """CSV records in chunks; ``skip_rows`` rows after the header are not records
     (e.g. the question-text and import-id rows of a Qualtrics export)."""
-    with source.path.open("r", encoding=source.encoding, newline="") as fh:
+    with source.path.open("r", encoding=source.encoding, errors="replace", newline="") as fh:
         first = fh.readline()
         fh.seek(0)
         if source.encoding == "utf-8-sig" or first.startswith("\ufeff"):
@@ -216,6 +216,7 @@ def read_csv_chunks(
 
 
 def _parse_object(text: str, line: int) -> dict[str, Any] | BadRow:
+    """One JSON Lines record (or the reason it is none)."""
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -230,7 +231,7 @@ def read_jsonl_chunks(
     source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> Iterator[RawChunk]:
     """JSON Lines: one object per line; blank lines are skipped."""
-    with source.path.open("r", encoding=source.encoding, newline=None) as fh:
+    with source.path.open("r", encoding=source.encoding, errors="replace", newline=None) as fh:
         chunk = RawChunk(None, [], [])
         for number, text in enumerate(fh, start=1):
             text = text.lstrip("\ufeff").strip()
@@ -273,7 +274,7 @@ def read_json_chunks(
 ) -> Iterator[RawChunk]:
     """A JSON array of objects (or an object wrapping one, e.g. ``{"tickets": [...]}``).
     Such a document is parsed whole, element by element, keeping each element's line."""
-    text = source.path.read_text(encoding=source.encoding).lstrip("\ufeff")
+    text = source.path.read_text(encoding=source.encoding, errors="replace").lstrip("\ufeff")
     pos = _array_start(text, records_key)
     decoder = json.JSONDecoder()
     line, counted = 1, 0
@@ -321,6 +322,10 @@ def read_chunks(
 
 def cells_as_json(header: list[str] | None, row: Any) -> str:
     """The original content of a record as JSON (header -> cell for CSV rows)."""
-    if header is not None:
-        return json.dumps(dict(zip(header, row, strict=False)), ensure_ascii=False)
-    return json.dumps(row, ensure_ascii=False, default=str)
+    cells = dict(zip(header, row, strict=False)) if header is not None else row
+    text = json.dumps(cells, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes: keep them escaped
+        text = json.dumps(cells, ensure_ascii=True, default=str)
+    return text

@@ -111,6 +111,11 @@ def _clean_column(values: list[Any], is_text: bool) -> list[str]:
     """Cells as strings: NULs dropped, texts with LF line ends, other cells stripped.
     One join per column decides whether the per-cell passes are needed at all."""
     joined = "\x1f".join(values)
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (JSON escapes) cannot be stored
+        values = [v.encode("utf-8", "replace").decode("utf-8") for v in values]
+        joined = "\x1f".join(values)
     if "\x00" in joined:
         values = [v.replace("\x00", "") for v in values]
     if is_text:

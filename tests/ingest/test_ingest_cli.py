@@ -100,17 +100,20 @@ def test_hostile_jsonl(tmp_path: Path, engine: Engine, cli_env: dict[str, str]) 
         {"review_id": "R3", "published_at": "2025-01-02", "body": {"nested": "object"}},
         {"review_id": "R4", "published_at": None, "body": "no date"},
         {"review_id": "R5", "published_at": "2025-01-03", "body": "nul\u0000 and \u00e9", "title": "=cmd|' /C calc'!A0"},
+        {"review_id": "R6", "published_at": "2025-01-04", "body": "lone \ud800 surrogate"},
+        {"review_id": "R7", "published_at": "bad \udfff", "body": "rejected, stored escaped"},
     ]  # fmt: skip
     p.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
     out = run(cli_env, "reviews", str(p), "--source", "web", "--json")
-    assert (out["read"], out["inserted"], out["duplicates"], out["rejected"]) == (7, 3, 0, 4)
+    assert (out["read"], out["inserted"], out["duplicates"], out["rejected"]) == (9, 4, 0, 5)
     with engine.connect() as conn:
         docs = {r.source_id: r for r in conn.execute(select(documents))}
         lines_q = sorted(r.source_line for r in conn.execute(select(quarantine)))
-    assert lines_q == [2, 3, 4, 6]
+    assert lines_q == [2, 3, 4, 6, 9]
     assert docs["R1"].source == "capterra" and str(docs["R1"].created_at) == "2025-01-01 13:00:00"
     assert docs["R3"].source == "web" and json.loads(docs["R3"].text) == {"nested": "object"}
     assert docs["R5"].text == "nul and \u00e9" and docs["R5"].title == "=cmd|' /C calc'!A0"
+    assert docs["R6"].text == "lone ? surrogate"
 
 
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-8-sig", "utf-16", "cp1252"])

@@ -42,7 +42,12 @@ cell = st.one_of(
 )  # fmt: skip
 rows = st.lists(st.lists(cell, min_size=len(COLUMNS), max_size=len(COLUMNS) + 1), max_size=25)
 json_value = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | cell,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | cell
+    | st.just("lone \ud800"),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
