@@ -25,6 +25,7 @@ from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter
 from api.routers import accounts, churn_risk, dark_funnel, health, ingest, provenance, signals
 from api.settings import ApiSettings
+from api.ui import mount_ui
 from ingest.settings import Settings
 
 DESCRIPTION = """Customer sentiment, churn risk and dark-funnel measurement, per role.
@@ -75,6 +76,7 @@ def create_app(
     )
     for module in (health, signals, accounts, churn_risk, dark_funnel, provenance, ingest):
         app.include_router(module.router)
+    mount_ui(app)
     install_error_handlers(app)
     # Added last = outermost: request id and access log wrap everything.
     if api_settings.cors_origins:
