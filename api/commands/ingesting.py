@@ -45,7 +45,8 @@ def ingest_cmd(
 
     spec_for(kind)  # an unknown kind fails before the store is opened
     st = state()
-    with progress(f"ingest {kind}", _estimate_rows(paths)) as advance:
+    estimate = _estimate_rows(paths)
+    with progress(f"ingest {kind}", estimate) as advance:
         summary = ingest_paths(
             st.engine(),
             kind,
@@ -55,6 +56,8 @@ def ingest_cmd(
             source=source,
             on_progress=advance,
         )
+        if estimate and estimate > summary.read:  # quoted newlines: lines outnumber rows
+            advance(estimate - summary.read)
     payload = summary.as_dict()
     line = (
         f"{kind}: read {summary.read}, inserted {summary.inserted}, duplicates {summary.duplicates}, "

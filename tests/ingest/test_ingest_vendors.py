@@ -115,3 +115,33 @@ def test_vendor_exports_ingest_through_their_mappings(
     assert answer.account_id == initech.account_id and answer.source == "hubspot"
     assert answer.attrs == {"question": "How did you hear about us?"}
     assert answer.text == "Heard it on a podcast, then asked ChatGPT"
+
+
+def test_a_flat_contract_mapping_file(
+    tmp_path: Path, engine: Engine, cli_env: dict[str, str]
+) -> None:
+    """The contract's form: a YAML of canonical_name: vendor_column; unmapped canonical
+    columns still come from same-named columns."""
+    mapping = tmp_path / "helpdesk.yaml"
+    mapping.write_text("ticket_id: Case Number\ncreated_at: Opened\nbody: Description\n")
+    data = tmp_path / "cases.csv"
+    data.write_text(
+        "Case Number,Opened,Description,status\n00001,2025-04-01 09:30,Printer on fire,open\n"
+    )
+    res = CliRunner().invoke(
+        cli, ["ingest", "tickets", str(data), "--mapping", str(mapping), "--json"], env=cli_env
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["inserted"] == 1
+    doc = _doc(engine, "00001")
+    assert (doc.text, doc.attrs, str(doc.created_at)) == (
+        "Printer on fire",
+        {"status": "open"},
+        "2025-04-01 09:30:00",
+    )
+    assert doc.source == "csv"
+    data.write_text("Case Number,Description\n00002,x\n")
+    res = CliRunner().invoke(
+        cli, ["ingest", "tickets", str(data), "--mapping", str(mapping)], env=cli_env
+    )
+    assert res.exit_code == 2 and "'Opened'" in res.stderr and "cases.csv" in res.stderr
