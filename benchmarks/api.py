@@ -316,22 +316,20 @@ def main() -> None:
 
 def write_results(args: argparse.Namespace, results: list[tuple[str, dict[str, Any]]]) -> None:
     ref = results[0][1]
-    machine = (
-        f"{os.cpu_count()} vCPU, {platform.python_implementation()} {platform.python_version()}"
-    )
     lines = [
         "",
-        f"## API latency and throughput ({date.today().isoformat()})",
+        f"## API latency and throughput (`benchmarks/api.py`, {date.today().isoformat()})",
         "",
-        f"`.venv/bin/python benchmarks/api.py --accounts {args.accounts} --requests {args.requests} "
-        f"--seconds {args.seconds:g} --concurrency {args.concurrency} --write-results`",
+        f"Command: `.venv/bin/python benchmarks/api.py --accounts {args.accounts} --requests "
+        f"{args.requests} --seconds {args.seconds:g} --concurrency {args.concurrency} --write-results`",
         "",
-        f"Machine: {machine}, no GPU; one uvicorn worker and the load generator on the same cores, "
-        f"loopback, {args.concurrency} keep-alive connections; SQLite store of {args.accounts} "
-        "accounts (snapshot + 12 trajectory months + 3 scored texts each). Target: p99 <= 50 ms for "
-        "the 50-row signal list and >= 300 requests/s. [cached]: the default per-worker page "
-        "cache (api/page_cache.py: pages of an immutable snapshot, 30 s TTL) serves repeats; "
-        "[uncached]: UNDERTOW_API_CACHE_SECONDS=0, every request reads the store and renders.",
+        f"Machine: {os.cpu_count()} vCPU, no GPU, Python {platform.python_version()}; one uvicorn "
+        f"worker and the asyncio load generator on the same cores, loopback, {args.concurrency} "
+        f"keep-alive connections, at most {args.requests} requests or {args.seconds:g} s per "
+        f"scenario. SQLite store of {args.accounts} accounts (snapshot + 12 trajectory months + "
+        "3 scored texts each). Reference: a trivial FastAPI route returning 50 small objects, "
+        "same worker, same run. [cached]: the default per-worker page cache "
+        "(`api/page_cache.py`); [uncached]: `UNDERTOW_API_CACHE_SECONDS=0`.",
         "",
         "| scenario | requests | p50 ms | p99 ms | req/s | vs trivial |",
         "|---|---:|---:|---:|---:|---:|",

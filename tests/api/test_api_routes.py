@@ -21,31 +21,31 @@ ROUTES_BY_ROLE = {
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES_BY_ROLE))
-@pytest.mark.parametrize("role", ["sales", "finance", "marketing", "admin"])
-def test_roles_get_200_or_403(client: TestClient, as_role: Any, route: str, role: str) -> None:
-    r = client.get(route, headers=as_role(role))
-    allowed = role == "admin" or role in ROUTES_BY_ROLE[route]
-    assert r.status_code == (200 if allowed else 403), r.text
-    if not allowed:
-        assert r.json()["error"] == "forbidden"
+def test_roles_get_200_or_403(client: TestClient, as_role: Any, route: str) -> None:
+    for role in ("sales", "finance", "marketing", "admin"):
+        r = client.get(route, headers=as_role(role))
+        allowed = role == "admin" or role in ROUTES_BY_ROLE[route]
+        assert r.status_code == (200 if allowed else 403), (role, r.text)
+        if not allowed:
+            assert r.json()["error"] == "forbidden"
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"Authorization": "Bearer ut_0123456789abcdef_nope"},
-        {"Authorization": "Bearer not-a-key"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},
-    ],
-)
+BAD_AUTH = [
+    {},
+    {"Authorization": "Bearer ut_0123456789abcdef_nope"},
+    {"Authorization": "Bearer not-a-key"},
+    {"Authorization": "Basic dXNlcjpwYXNz"},
+]
+
+
 @pytest.mark.parametrize("route", ["/v1/signals", "/v1/churn-risk", "/v1/dark-funnel"])
-def test_no_or_unknown_key_is_401(client: TestClient, route: str, headers: dict) -> None:
-    r = client.get(route, headers=headers)
-    assert r.status_code == 401
-    body = r.json()
-    assert body["error"] == "unauthorized" and body["request_id"]
-    assert r.headers["www-authenticate"] == "Bearer"
+def test_no_or_unknown_key_is_401(client: TestClient, route: str) -> None:
+    for headers in BAD_AUTH:
+        r = client.get(route, headers=headers)
+        assert r.status_code == 401, headers
+        body = r.json()
+        assert body["error"] == "unauthorized" and body["request_id"]
+        assert r.headers["www-authenticate"] == "Bearer"
 
 
 def test_a_forged_secret_for_a_real_key_id_is_401(client: TestClient, store: Any) -> None:
@@ -106,45 +106,45 @@ def test_churned_account_has_a_view_without_risk(client: TestClient, as_role: An
     assert body["trajectory"][0]["sentiment"] == pytest.approx(-0.9)
 
 
-@pytest.mark.parametrize(
-    ("role", "route"),
-    [
-        ("sales", "/v1/accounts/NOPE"),
-        ("finance", "/v1/provenance/p_churn/NOPE"),
-        ("finance", "/v1/provenance/revenue_at_risk/A5"),
-        ("marketing", "/v1/provenance/self_reported_share/not_a_channel"),
-        ("admin", "/v1/ingest/runs/999"),
-        ("admin", "/v1/no-such-route"),
-    ],
-)
-def test_unknown_things_are_404(client: TestClient, as_role: Any, role: str, route: str) -> None:
-    r = client.get(route, headers=as_role(role))
-    assert r.status_code == 404, r.text
-    assert r.json()["error"] == "not_found"
+NOT_FOUND = [
+    ("sales", "/v1/accounts/NOPE"),
+    ("finance", "/v1/provenance/p_churn/NOPE"),
+    ("finance", "/v1/provenance/revenue_at_risk/A5"),
+    ("marketing", "/v1/provenance/self_reported_share/not_a_channel"),
+    ("admin", "/v1/ingest/runs/999"),
+    ("admin", "/v1/no-such-route"),
+]
 
 
-@pytest.mark.parametrize(
-    ("role", "route"),
-    [
-        ("sales", "/v1/signals?list=sideways"),
-        ("sales", "/v1/signals?limit=0"),
-        ("sales", "/v1/signals?limit=100000"),
-        ("sales", "/v1/signals?cursor=%%%"),
-        ("sales", "/v1/signals?cursor=eyJxIjoxfQ"),
-        ("finance", "/v1/churn-risk?horizon_days=30"),
-        ("finance", "/v1/churn-risk?horizon_days=abc"),
-        ("finance", "/v1/churn-risk?format=xlsx"),
-        ("finance", "/v1/revenue-risk?horizon_days=91"),
-        ("marketing", "/v1/dark-funnel?from=yesterday"),
-        ("marketing", "/v1/dark-funnel?from=2026-05-01&to=2026-01-01"),
-        ("finance", "/v1/provenance/not_a_metric/A1"),
-        ("admin", "/v1/ingest/runs/0"),
-    ],
-)
-def test_bad_parameters_are_422(client: TestClient, as_role: Any, role: str, route: str) -> None:
-    r = client.get(route, headers=as_role(role))
-    assert r.status_code == 422, r.text
-    assert r.json()["error"] == "invalid_input"
+def test_unknown_things_are_404(client: TestClient, as_role: Any) -> None:
+    for role, route in NOT_FOUND:
+        r = client.get(route, headers=as_role(role))
+        assert r.status_code == 404, (route, r.text)
+        assert r.json()["error"] == "not_found"
+
+
+BAD_PARAMETERS = [
+    ("sales", "/v1/signals?list=sideways"),
+    ("sales", "/v1/signals?limit=0"),
+    ("sales", "/v1/signals?limit=100000"),
+    ("sales", "/v1/signals?cursor=%%%"),
+    ("sales", "/v1/signals?cursor=eyJxIjoxfQ"),
+    ("finance", "/v1/churn-risk?horizon_days=30"),
+    ("finance", "/v1/churn-risk?horizon_days=abc"),
+    ("finance", "/v1/churn-risk?format=xlsx"),
+    ("finance", "/v1/revenue-risk?horizon_days=91"),
+    ("marketing", "/v1/dark-funnel?from=yesterday"),
+    ("marketing", "/v1/dark-funnel?from=2026-05-01&to=2026-01-01"),
+    ("finance", "/v1/provenance/not_a_metric/A1"),
+    ("admin", "/v1/ingest/runs/0"),
+]
+
+
+def test_bad_parameters_are_422(client: TestClient, as_role: Any) -> None:
+    for role, route in BAD_PARAMETERS:
+        r = client.get(route, headers=as_role(role))
+        assert r.status_code == 422, (route, r.text)
+        assert r.json()["error"] == "invalid_input"
 
 
 def test_churn_feed_json_pages_cover_every_account_once(client: TestClient, as_role: Any) -> None:
