@@ -205,3 +205,10 @@ def test_a_newer_fit_is_served_at_once_despite_the_page_cache(
         f"/v1/signals?limit=1&cursor={signals['next_cursor']}", headers=as_role("sales")
     )
     assert page.json()["run_id"] == "run-0001"
+
+
+def test_feed_columns_are_the_exports_columns() -> None:
+    from api.routers.churn_risk import FEED_COLUMNS
+    from risk.feeds import CHURN_COLUMNS
+
+    assert FEED_COLUMNS == CHURN_COLUMNS  # `undertow export churn-risk` writes the same file
