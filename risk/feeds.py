@@ -166,9 +166,12 @@ def churn_risk_page(
     run_id: str | None = None,
     after: str | None = None,
     limit: int | None = 100,
+    run: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(run, rows) of the finance feed ordered by account id, starting after ``after``."""
-    run = get_run(engine, run_id, details=False)
+    """(run, rows) of the finance feed ordered by account id, starting after ``after``.
+
+    ``run``: the snapshot already looked up by the caller (saves a query)."""
+    run = run or get_run(engine, run_id, details=False)
     stmt = _churn_select(horizon_days, run["run_id"]).order_by(risk_predictions.c.account_id)
     if after is not None:
         stmt = stmt.where(risk_predictions.c.account_id > after)
@@ -304,9 +307,12 @@ def signals_page(
     run_id: str | None = None,
     after: tuple[float, str] | None = None,
     limit: int = 50,
+    run: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(run, rows) of a ranked sales list, starting after ``(sentiment_trend, account_id)``."""
-    run = get_run(engine, run_id, details=False)
+    """(run, rows) of a ranked sales list, starting after ``(sentiment_trend, account_id)``.
+
+    ``run``: the snapshot already looked up by the caller (saves a query)."""
+    run = run or get_run(engine, run_id, details=False)
     stmt = _signals_select(list_kind, run["run_id"], after, limit)
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(stmt)]

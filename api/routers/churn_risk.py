@@ -75,11 +75,7 @@ def churn_risk(
     if cached is not None:
         return Response(cached[0], media_type=MEDIA_TYPES[format], headers=cached[1])
     run, rows = churn_risk_page(
-        engine,
-        int(horizon_days),
-        run_id=run["run_id"],
-        after=after,
-        limit=None if page is None else page + 1,
+        engine, int(horizon_days), after=after, limit=None if page is None else page + 1, run=run
     )
     more = page is not None and len(rows) > page
     rows = rows[:page] if page is not None else rows

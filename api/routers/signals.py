@@ -57,7 +57,7 @@ def list_signals(
     cached = cache.get(cache_key)
     if cached is not None:
         return Response(cached[0], media_type="application/json")
-    run, rows = signals_page(engine, list_kind, run_id=run["run_id"], after=after, limit=limit + 1)
+    run, rows = signals_page(engine, list_kind, after=after, limit=limit + 1, run=run)
     more, rows = len(rows) > limit, rows[:limit]
     texts = (
         evidence_for_accounts(
