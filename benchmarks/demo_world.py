@@ -5,7 +5,9 @@ texts are the UCI "Sentiment Labelled Sentences" from ``/work/shared/data/sentim
 present), the script runs the product's library path on a fresh SQLite store in a temporary
 folder: ``ingest.demo.build_world`` + ``write_world``, ``ingest.pipeline.ingest_paths`` for
 every kind, sentiment scoring, ``risk.fit.fit_and_store`` (back-test and model choice), then
-``risk.truth_check.judge_against_truth`` (what ``undertow eval churn`` prints) at 180 days.
+``risk.truth_check.judge_against_truth`` (what ``undertow eval churn`` prints) at 180 days,
+and one scenario (``undertow scenario run``: SMB sentiment falls by 0.2) as a change of the
+180-day expected churned ARR.
 
 Sentiment scorer: the product scorer (``nlp.scoring.score_store``) when the sentiment
 model's artifacts are committed (``git ls-files nlp/sentiment/artifacts``); otherwise VADER
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UCI = ROOT / "../shared/data/sentiment/uci_sentiment_labelled_sentences"
 KIND_ORDER = ("accounts", "opportunities", "reviews", "tickets", "surveys", "attribution")
 STAND_IN = "vader-dev"
+SCENARIO = "segment=smb:sentiment-=0.2"
 
 
 def product_scorer_committed() -> bool:
@@ -109,6 +112,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
     from ingest.pipeline import ingest_paths
     from ingest.settings import Settings
     from risk.fit import fit_and_store
+    from risk.scenarios import run_scenario
     from risk.truth_check import judge_against_truth, read_truth
 
     with tempfile.TemporaryDirectory(prefix="undertow-demo-") as tmp:
@@ -133,6 +137,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
         fit = fit_and_store(engine, settings)
         t3 = time.perf_counter()
         judged = judge_against_truth(engine, settings, read_truth(files["truth"]), 180)
+        scen = run_scenario(engine, settings, "smb gloom", [SCENARIO])
         engine.dispose()
     return {
         "world": f"seed {seed}" + (" corpus" if corpus else ""),
@@ -152,6 +157,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
             )
         },  # fmt: skip
         "truth": judged,
+        "scenario": {"assumption": SCENARIO, **scen["horizons"]["180"]["total"]},
         "seconds": {
             "build_ingest": round(t1 - t0, 1),
             "score": round(t2 - t1, 1),
@@ -173,7 +179,7 @@ def row(r: dict[str, Any]) -> str:
         f"{t['expected']:.1f} ({t['expected_error_pct']:+.0f}%) | {t['auc']:.3f} | "
         f"{v.get('no_text', {}).get('auc', float('nan')):.3f} | "
         f"{v.get('crm_only', {}).get('auc', float('nan')):.3f} | {t.get('text_lift_auc', 0):+.3f} | "
-        f"{r['fit']['model_choice']['chosen']} | {bt} |"
+        f"{r['fit']['model_choice']['chosen']} | {bt} | {r['scenario']['delta_pct']:+.1f}% |"
     )
 
 
@@ -205,8 +211,9 @@ def main() -> None:
         elif not args.no_corpus:
             print("NOTE: no corpus world: /work/shared/data/sentiment UCI sentences not found")
         print("| world | scorer | active | observed 180d | expected 180d | AUC | AUC no-text | "
-              "AUC CRM-only | text lift | chosen | back-test AUC 180d (full) |")  # fmt: skip
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+              "AUC CRM-only | text lift | chosen | back-test AUC 180d (full) | "
+              f"scenario '{SCENARIO}' 180d |")  # fmt: skip
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|")
         for seed, path in worlds:
             r = one_world(seed, args.accounts, path, scorer)
             print(row(r), flush=True)

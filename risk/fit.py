@@ -417,6 +417,7 @@ def fit_and_store(
             "expected_churns": m["expected_churns"],
             "revenue_risk": {h: v["total"] for h, v in m["revenue_risk"].items()},
             "model_choice": {k: v for k, v in m["model_choice"].items() if k != "rule"},
+            "calibration_factor": m["calibration_in_the_large"]["factor"],
             "candidates": {
                 kind: {
                     "status": c["status"],

@@ -53,6 +53,11 @@ def fit_command(as_of: str | None, as_json: bool) -> None:
     choice = result.get("model_choice") or {}
     if choice:
         lines.append(f"model choice: {choice.get('why')}")
+    if result.get("calibration_factor") is not None:
+        lines.append(
+            f"calibration in the large: baseline hazard x{result['calibration_factor']:.3f} "
+            "(back-test observed vs expected churns)"
+        )
     for kind, c in (result.get("candidates") or {}).items():
         if c.get("status") != "ok":
             lines.append(f"  candidate {kind}: {c.get('status')}")
