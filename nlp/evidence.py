@@ -5,7 +5,8 @@ answer) with what a reader needs to check it at the source: ``document_id``, ``k
 ``source``, ``created_at``, ``text`` (PII-masked, as stored), its ``sentiment`` under a
 given model version, and the ``source_file`` / ``source_line`` it was ingested from.
 
-Reads ``documents``, ``sentiment_scores`` and ``channel_labels`` only; writes nothing.
+Reads ``documents`` and ``sentiment_scores`` only; writes nothing. (The answers behind a
+channel figure come from ``risk.dark_funnel.channel_evidence``, consistent with its measure.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 
-from ingest.db.schema import channel_labels, documents, sentiment_scores
+from ingest.db.schema import documents, sentiment_scores
 
 EvidenceOrder = Literal["negative", "positive", "recent"]
 # Texts that carry account sentiment: every kind but attribution answers. Written as a
@@ -183,63 +184,6 @@ def monthly_sentiment(
         {"month": m, "sentiment": sum(v) / len(v), "n_texts": len(v)}
         for m, v in sorted(months.items())
     ]
-
-
-def channel_texts(
-    engine: Engine,
-    channel: str,
-    *,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    limit: int = 20,
-    offset: int = 0,
-    max_chars: int | None = None,
-) -> tuple[str | None, int, list[dict[str, Any]]]:
-    """(model version, total, page) of attribution answers labeled with ``channel``.
-
-    Uses the channel model version that labeled most recently; ``sentiment`` is None
-    (attribution answers are classified, not sentiment-scored).
-    """
-    cl = channel_labels.c
-    d = documents.c
-    with engine.connect() as conn:
-        version = conn.execute(
-            select(cl.model_version)
-            .join(documents, documents.c.id == cl.document_id)
-            .order_by(d.created_at.desc())
-            .limit(1)
-        ).scalar()
-        if version is None:
-            return None, 0, []
-        where = [cl.channel == channel, cl.model_version == version, d.kind == "attribution"]
-        if date_from is not None:
-            where.append(d.created_at >= _as_datetime(date_from))
-        if date_to is not None:
-            where.append(d.created_at <= _as_datetime(date_to, end_of_day=True))
-        joined = documents.join(channel_labels, cl.document_id == d.id)
-        total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar()
-        stmt = (
-            select(
-                *_document_columns(),
-                cl.confidence.label("sentiment"),
-                cl.weight,
-                cl.method,
-            )
-            .select_from(joined)
-            .where(*where)
-            .order_by(d.created_at.desc(), d.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        rows = []
-        for r in conn.execute(stmt):
-            item = _item(r, max_chars)
-            item["sentiment"] = None
-            item["channel_weight"] = r.weight
-            item["channel_confidence"] = r.sentiment
-            item["channel_method"] = r.method
-            rows.append(item)
-    return version, int(total or 0), rows
 
 
 def ingest_run_texts(

@@ -23,7 +23,7 @@ from api.routers.dark_funnel import measure_dark_funnel
 from api.schemas.provenance import Provenance
 from ingest.errors import InputError, NotFoundError
 from nlp.channels.taxonomy import CHANNELS
-from nlp.evidence import account_texts, channel_texts
+from nlp.evidence import account_texts
 from risk.feeds import account_risk, get_run
 
 router = APIRouter(
@@ -64,6 +64,7 @@ METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
     Metric.influenced_arr: ("marketing",),
     Metric.pipeline: ("marketing",),
 }
+MAX_CHANNEL_TEXTS = 10_000  # answers listed behind one channel figure, at most
 CHANNEL_METRICS = {
     Metric.self_reported_share,
     Metric.tracked_share,
@@ -186,11 +187,28 @@ def _channel_provenance(
     _, offset = _offset(cursor, query)
     figures = measure_dark_funnel(engine, date_from, date_to)
     row = next((c for c in figures.get("channels", []) if c.get("channel") == channel), None)
-    version, total, texts = channel_texts(
-        engine, channel, date_from=date_from, date_to=date_to, limit=limit, offset=offset
-    )
-    more = offset + len(texts) < total
-    summary = {k: v for k, v in figures.items() if k != "channels"}
+    from risk.dark_funnel import channel_evidence
+
+    answers = channel_evidence(engine, channel, date_from, date_to, limit=MAX_CHANNEL_TEXTS)
+    texts = [
+        {
+            "document_id": a["document_id"],
+            "account_id": a["account_id"],
+            "kind": "attribution",
+            "source_id": a["response_id"],
+            "created_at": a["submitted_at"],
+            "text": a["text"],
+            "source_file": a["source_file"],
+            "source_line": a["source_line"],
+            "channel_weight": a["weight"],
+            "channel_confidence": a["confidence"],
+            "channel_method": a["decided_by"],
+        }
+        for a in answers[offset : offset + limit]
+    ]
+    version = figures.get("model_version")
+    more = offset + len(texts) < len(answers)
+    summary = {k: v for k, v in figures.items() if k not in ("channels", "trends")}
     return {
         "metric": metric.value,
         "id": channel,
@@ -200,7 +218,7 @@ def _channel_provenance(
         "run": None,
         "inputs": {"from": date_from, "to": date_to, "channel": row, "period": summary},
         "source_texts": texts,
-        "source_texts_total": total,
+        "source_texts_total": len(answers),
         "next_cursor": encode_cursor(query, None, offset + len(texts)) if more else None,
     }
 

@@ -43,7 +43,7 @@ class EvidenceItem(BaseModel):
     document_id: int
     account_id: str | None = None
     kind: str
-    source: str
+    source: str | None = None
     source_id: str
     created_at: UtcDatetime
     title: str | None = None

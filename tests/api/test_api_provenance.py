@@ -59,3 +59,69 @@ def test_expected_ltv_provenance_carries_the_fit_params(client: TestClient, as_r
     prov = client.get("/v1/provenance/expected_ltv/A2", headers=as_role("finance")).json()
     assert prov["value"] == pytest.approx(40_000 * 3.1)
     assert prov["inputs"]["params"]["discount_rate"] == 0.1
+
+
+def test_channel_share_traces_to_the_attribution_answers(
+    client: TestClient, as_role: Any, store: Any, tmp_path: Path
+) -> None:
+    import hashlib
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from ingest.db.schema import channel_labels, documents, opportunities
+    from nlp.channels import current_model_version
+
+    answers = [
+        ("A1", "A colleague at another company recommended you", "peer_referral"),
+        ("A2", "Saw a thread on Reddit about it", "community"),
+        ("A3", "Somebody in our Slack community mentioned it", "community"),
+    ]
+    path = tmp_path / "attribution.csv"
+    path.write_text(
+        "response_id,account_id,submitted_at,answer\n"
+        + "".join(f"H{i},{a},2026-10-0{i + 1},{t}\n" for i, (a, t, _) in enumerate(answers)),
+        encoding="utf-8",
+    )
+    version = current_model_version()
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(opportunities).values(
+                source="crm", opportunity_id="O1", account_id="A2",
+                created_at=datetime(2026, 10, 2), amount=10_000.0, stage="proposal",
+                tracked_source="organic_search", source_file="opportunities.csv",
+                source_line=2, row_hash="o1",
+            )
+        )  # fmt: skip
+        for i, (account_id, text, channel) in enumerate(answers):
+            h = hashlib.sha256(text.encode()).hexdigest()
+            doc_id = conn.execute(
+                insert(documents).values(
+                    kind="attribution", source="hubspot", source_id=f"H{i}",
+                    account_id=account_id, resolved_by="account_id",
+                    created_at=datetime(2026, 10, i + 1), text=text, text_hash=h,
+                    content_hash=h, text_chars=len(text), truncated=False,
+                    attrs={"question": "How did you hear about us?"},
+                    source_file=str(path), source_line=i + 2, row_hash=h,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            conn.execute(
+                insert(channel_labels).values(
+                    document_id=doc_id, model_version=version, channel=channel,
+                    weight=1.0, confidence=0.9, method="test",
+                )
+            )  # fmt: skip
+
+    h = as_role("marketing")
+    funnel = client.get("/v1/dark-funnel", headers=h).json()
+    community = next(c for c in funnel["channels"] if c["channel"] == "community")
+    prov = client.get("/v1/provenance/self_reported_share/community", headers=h).json()
+    assert prov["value"] == pytest.approx(community["self_reported_share"])
+    assert prov["source_texts_total"] == 2
+    for t in prov["source_texts"]:
+        cells = _line(t["source_file"], t["source_line"])
+        assert cells[3] == t["text"] and cells[0] == t["source_id"]
+    assert (
+        client.get("/v1/provenance/pipeline/community", headers=as_role("finance")).status_code
+        == 403
+    )
