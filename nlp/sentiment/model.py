@@ -25,6 +25,7 @@ ADAPTER_FILE = "adapter.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
+EXPORT_RECIPE = "pc1"  # the int8 recipe (export.py); part of the model version and cache key
 TRAINED_LAYERS = (3, 4, 5)  # LoRA on the top three of six blocks; the bottom stays frozen
 LORA_TARGETS = r".*encoder\.layer\.(3|4|5)\..*(query|key|value|dense)"
 

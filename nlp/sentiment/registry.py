@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ingest.settings import Settings
-from nlp.sentiment.model import ADAPTER_CONFIG, ADAPTER_FILE, HEAD_FILE, META_FILE, read_meta
+from nlp.sentiment.model import (
+    ADAPTER_CONFIG,
+    ADAPTER_FILE,
+    EXPORT_RECIPE,
+    HEAD_FILE,
+    META_FILE,
+    read_meta,
+)
 
 ARTIFACTS_DIR = Path(__file__).with_name("artifacts")
 CURRENT_FILE = "current.json"
@@ -75,6 +82,7 @@ def model_version(artifacts: Path) -> str:
     extra = {
         "temperature": meta.get("temperature", 1.0),
         "variant": serving_variant(meta),
+        "recipe": EXPORT_RECIPE,
         "base": meta.get("base_model") or "all-MiniLM-L6-v2",
         "max_length": meta.get("max_length"),
     }
