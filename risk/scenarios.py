@@ -25,7 +25,11 @@ Assumption syntax: ``[FILTER[,FILTER...]:]TARGET OP VALUE``
 
 Levels are clipped to their scales. A scenario shifts only what it names: a fall in
 sentiment does not also raise the share of negative texts, so it is a lower bound of the
-full effect of such a change.
+full effect of such a change. The model's coefficients are associations conditional on
+every other feature, not causal effects: on the demo world, more tickets *at the same
+sentiment* read as engagement and lower the risk; a "support storm" is tickets up *and*
+sentiment down. ``by_assumption`` therefore shows each assumption's effect alone (point
+estimate of the expected churned ARR, no interval) so finance sees which one moves what.
 """
 
 from __future__ import annotations
@@ -231,6 +235,38 @@ def apply_assumptions(
     return out, touched, hit
 
 
+def _expected_churned_arr(model: Any, frame: pd.DataFrame, horizons: list[int]) -> np.ndarray:
+    arr = frame["arr"].to_numpy(dtype=float)
+    return arr @ model.p_churn(frame, horizons)
+
+
+def _each_alone(
+    model: Any,
+    current: pd.DataFrame,
+    starts: pd.Series,
+    parsed: list[Assumption],
+    horizons: tuple[int, ...],
+) -> list[dict[str, Any]]:
+    """Each assumption's change of the expected churned ARR when applied alone."""
+    hz = list(horizons)
+    base = _expected_churned_arr(model, current, hz)
+    out = []
+    for a in parsed:
+        alone, _, _ = apply_assumptions(current, starts, [a])
+        delta = _expected_churned_arr(model, alone, hz) - base
+        out.append(
+            {
+                "text": a.text,
+                "delta": {str(h): round(float(d), 2) for h, d in zip(hz, delta, strict=True)},
+                "delta_pct": {
+                    str(h): round(100.0 * float(d) / float(b), 2) if b else None
+                    for h, d, b in zip(hz, delta, base, strict=True)
+                },
+            }
+        )
+    return out
+
+
 def _compare(base: dict[str, Any], scen: dict[str, Any]) -> dict[str, Any]:
     b, s = base["expected_churned_arr"], scen["expected_churned_arr"]
     return {
@@ -265,6 +301,7 @@ def run_scenario(
     shifted, touched, hit = apply_assumptions(current, starts, parsed)
     base = forecast(rp.model, current, rp.forecast_config, rp.ltv_config)
     scen = forecast(rp.model, shifted, rp.forecast_config, rp.ltv_config)
+    by_assumption = _each_alone(rp.model, current, starts, parsed, rp.forecast_config.horizons)
     horizons: dict[str, Any] = {}
     for h, block in base.revenue_risk.items():
         sblock = scen.revenue_risk[h]
@@ -289,6 +326,7 @@ def run_scenario(
         "affected_accounts": int(hit.sum()),
         "base_reproduces_snapshot": reproduces,
         "horizons": horizons,
+        "by_assumption": by_assumption,
     }
     spec = [{**a.as_dict(), "accounts": n} for a, n in zip(parsed, touched, strict=True)]
     created = datetime.now(UTC).replace(tzinfo=None)

@@ -227,7 +227,13 @@ def scenario_run(
         f"scenario #{res['id']} '{res['name']}' on run {res['run_id']} (as of {res['as_of']}, "
         f"model {res['model_version']}): {res['affected_accounts']} of {res['accounts']} "
         "active accounts affected",
-        *(f"  assumption: {a['text']}  ({a['accounts']} accounts)" for a in res["assumptions"]),
+        *(
+            f"  assumption: {a['text']}  ({a['accounts']} accounts; alone "
+            f"{b['delta_pct'][horizon_days]:+.1f}% at {horizon_days} days)"
+            if b["delta_pct"].get(horizon_days) is not None
+            else f"  assumption: {a['text']}  ({a['accounts']} accounts)"
+            for a, b in zip(res["assumptions"], res["by_assumption"], strict=True)
+        ),
         "expected churned ARR (90% interval)",
         f"  {'':15s} {'base':20s} {'scenario':20s} change",
         *(_row(f"{h} days total", v["total"]) for h, v in res["horizons"].items()),

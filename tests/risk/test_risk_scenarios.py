@@ -87,6 +87,7 @@ def test_scenarios_at_the_cli(
     assert segs["smb"]["delta"] > 0
     assert all(s["delta"] == 0 for k, s in segs.items() if k != "smb")  # paired draws: no noise
     assert out["assumptions"][0]["where"] == {"segment": "smb"}
+    assert out["by_assumption"][0]["delta"]["180"] == pytest.approx(t["delta"], abs=0.05)
     assert "base" in res.stderr and "scenario" in res.stderr and "smb" in res.stderr
 
     spec = tmp_path / "s.yaml"
@@ -97,6 +98,8 @@ def test_scenarios_at_the_cli(
     storm = json.loads(res.stdout.strip().splitlines()[-1])
     assert [a["text"] for a in storm["assumptions"]] == ["tickets+=30%", "nps-=1"]
     assert storm["horizons"]["365"]["total"]["delta"] > 0
+    alone = [b["delta"]["365"] for b in storm["by_assumption"]]
+    assert len(alone) == 2 and alone[1] > 0  # an NPS fall alone raises the risk
 
     res = runner.invoke(cli, ["scenario", "run", "--name", "bad", "--assumption", "mood-=1"],
                         env=cli_env)  # fmt: skip
