@@ -166,6 +166,8 @@ def _pipeline(
         q = q.where(opportunities.c.created_at < hi)
     with engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=["account_id", "amount", "is_won"])
+    if df.empty:  # answers but no opportunities: no pipeline to attribute
+        return pd.Series(dtype=float)
     df = df[df["is_won"].map(lambda v: v is None or bool(v) or pd.isna(v))]
     return df.groupby("account_id")["amount"].sum()
 

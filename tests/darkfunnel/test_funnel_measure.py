@@ -109,3 +109,32 @@ def test_empty_store_gives_nulls_not_errors(engine: Engine) -> None:
     m = measure(engine)
     assert m["n"] == 0 and m["dark_share"] is None and m["response_rate"] is None
     assert len(m["channels"]) == 12
+
+
+def test_answers_without_any_opportunity_give_zero_pipeline(
+    engine: Engine, settings: Settings
+) -> None:
+    from ingest.pipeline import ingest_records
+
+    ingest_records(
+        engine,
+        "accounts",
+        [{"account_id": "b1", "name": "B One", "arr": 1000, "contract_start": "2024-01-01"}],
+        settings=settings,
+    )
+    ingest_records(
+        engine,
+        "attribution",
+        [
+            {
+                "response_id": "x1",
+                "account_id": "b1",
+                "submitted_at": "2025-01-02",
+                "answer": "a podcast",
+            }
+        ],  # fmt: skip
+        settings=settings,
+    )
+    result = measure(engine)
+    assert {c["channel"]: c["pipeline"] for c in result["channels"]}["podcast"] == 0.0
+    assert result["dark_share"] == 1.0
