@@ -23,11 +23,15 @@ customer with the same covariates.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# benchmarks/ingest.py would shadow the ``ingest`` package: import the repository's packages
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 DATA = Path(__file__).resolve().parents[1] / "../shared/data/churn/Telco-Customer-Churn.csv"
 CATEGORICAL = ["gender", "Partner", "Dependents", "PhoneService", "MultipleLines", "InternetService",
