@@ -39,7 +39,7 @@ def export_onnx(artifacts: Path, out: Path) -> Path:
     module = build_encoder(artifacts, base_dir_of(artifacts))
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones_like(ids)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.onnx")  # concurrent builders never collide
     axes = {"batch": 0, "tokens": 1}
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
@@ -67,7 +67,7 @@ def quantize_int8(fp32: Path, out: Path) -> Path:
     within 0.9 points of fp32, per-tensor scales and a BERT-fused graph lost 1.2-1.4."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = out.with_name(out.stem + ".tmp.onnx")
+    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.onnx")
     import onnx
 
     quantize_dynamic(
