@@ -1,7 +1,7 @@
 """Ingest throughput: rows per second for N ticket rows (default 1M) into SQLite and, if
 reachable, PostgreSQL, next to ``pandas.read_csv`` of the same file in the same run.
 
-    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--postgres-url URL] [--chunk-rows 20000]
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--postgres-url URL] [--chunk-rows N]
 
 The file is generated in a temporary directory (about 200 bytes a row: realistic ticket
 texts, ~5% with an e-mail or phone number to mask, some quoted newlines, ~1% rows that
@@ -70,11 +70,13 @@ def time_pandas(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - t
 
 
-def time_ingest(url: str, path: Path, chunk_rows: int) -> dict[str, float]:
+def time_ingest(url: str, path: Path, chunk_rows: int | None) -> dict[str, float]:
     from ingest.db.engine import open_store
     from ingest.pipeline import ingest_paths
+    from ingest.readers import DEFAULT_CHUNK_ROWS
     from ingest.settings import Settings
 
+    chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     settings = Settings(database_url=url)
     engine = open_store(settings)
     try:
@@ -98,7 +100,7 @@ def time_ingest(url: str, path: Path, chunk_rows: int) -> dict[str, float]:
     }
 
 
-def postgres_ingest(url: str, path: Path, chunk_rows: int) -> dict[str, float] | None:
+def postgres_ingest(url: str, path: Path, chunk_rows: int | None) -> dict[str, float] | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -122,7 +124,7 @@ def postgres_ingest(url: str, path: Path, chunk_rows: int) -> dict[str, float] |
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--chunk-rows", type=int, default=20_000)
+    ap.add_argument("--chunk-rows", type=int, default=None, help="default: the pipeline's")
     ap.add_argument("--postgres-url", default=os.environ.get("UNDERTOW_TEST_POSTGRES_URL"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

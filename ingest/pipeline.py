@@ -13,7 +13,9 @@ of canonical records (the HTTP API). Both return an ``IngestSummary`` for which 
 
 Each chunk commits in one transaction together with its ``ingest_runs`` counters: a
 killed ingest leaves the store consistent and a rerun completes it, inserting only what
-is missing. After an accounts ingest, stored documents and surveys that were unresolved
+is missing. A run killed outright stays 'running'; the next ingest of the same file
+marks it 'interrupted' when its process (``ingest_runs.owner``, "host:pid") is gone.
+After an accounts ingest, stored documents and surveys that were unresolved
 are resolved again.
 """
 
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Dialect, Engine, select, update
 
 from ingest.db.schema import accounts, documents, ingest_runs, opportunities, quarantine, surveys
 from ingest.errors import InputError
@@ -51,7 +55,7 @@ from ingest.readers import (
     read_chunks,
 )
 from ingest.records import KindSpec, spec_for
-from ingest.resolve import AccountIndex, account_refs, ref_dicts, reresolve, resolve
+from ingest.resolve import AccountIndex, account_refs, ref_json, reresolve, resolve
 from ingest.rows import (
     Provenance,
     account_rows,
@@ -61,7 +65,7 @@ from ingest.rows import (
 )
 from ingest.settings import Settings
 from ingest.validate import validate
-from ingest.writer import Columns, insert_ignore
+from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
 
 ProgressFn = Callable[[int], None]
 _MAX_SOURCE = 64
@@ -116,6 +120,7 @@ class _Context:
     run_id: int | None
     max_chars: int
     index: AccountIndex
+    dialect: Dialect
 
 
 def _now() -> datetime:
@@ -181,7 +186,7 @@ def _document_table_rows(
     refs = account_refs(good)
     account, how = resolve(refs, ctx.index)
     acc, by = account.tolist(), how.tolist()
-    rows = document_rows(good, ctx.spec, prov, acc, by, ref_dicts(refs), ctx.max_chars)
+    rows = document_rows(good, ctx.spec, prov, acc, by, refs, ctx.max_chars)
     return rows, sum(a is None for a in acc)
 
 
@@ -226,18 +231,18 @@ def _store_surveys(
 ) -> _Counts:
     refs = account_refs(good)
     account, how = resolve(refs, ctx.index)
-    acc, by, ref = account.tolist(), how.tolist(), ref_dicts(refs)
+    acc, by = account.tolist(), how.tolist()
     with_comment = [i for i, c in enumerate(good["comment"].tolist()) if c.strip()]
     doc_ids: list[int | None] = [None] * len(good)
     if with_comment:
-        docs = document_rows(good, ctx.spec, prov, acc, by, ref, ctx.max_chars, keep=with_comment)
+        docs = document_rows(good, ctx.spec, prov, acc, by, refs, ctx.max_chars, keep=with_comment)
         insert_ignore(conn, documents, docs, order_by="content_hash")
         found = _survey_document_ids(conn, docs)
         for pos, key in zip(
             with_comment, zip(docs["source"], docs["source_id"], strict=True), strict=True
         ):
             doc_ids[pos] = found.get(key)
-    rows = survey_rows(good, prov, acc, by, ref, doc_ids)
+    rows = survey_rows(good, prov, acc, by, ref_json(refs), doc_ids)
     inserted = insert_ignore(conn, surveys, rows)
     return _Counts(inserted, len(good) - inserted, sum(a is None for a in acc))
 
@@ -309,7 +314,7 @@ class _Prepared:
     bad: list[tuple[int, str, str]]
     good: pd.DataFrame | None = None
     prov: Provenance | None = None
-    rows: Columns | None = None
+    insert: PreparedInsert | None = None  # the table rows, ready for the driver
     unresolved: int = 0
 
 
@@ -335,17 +340,18 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
         run_id=ctx.run_id,
     )
     if ctx.spec.kind in _PREBUILT:
-        prep.rows, prep.unresolved = _PREBUILT[ctx.spec.kind][1](ctx, prep.good, prep.prov)
+        table, build = _PREBUILT[ctx.spec.kind]
+        rows, prep.unresolved = build(ctx, prep.good, prep.prov)
+        order = "content_hash" if table is documents else None
+        prep.insert = prepare_insert(ctx.dialect, table, rows, order_by=order)
     return prep
 
 
 def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSummary:
     """The chunk's transaction: rows, quarantine; returns its counts."""
     out = IngestSummary(ctx.spec.kind, read=prep.read)
-    if prep.rows is not None and prep.good is not None:
-        table = _PREBUILT[ctx.spec.kind][0]
-        order = "content_hash" if table is documents else None
-        inserted = insert_ignore(conn, table, prep.rows, order_by=order)
+    if prep.insert is not None and prep.good is not None:
+        inserted = run_insert(conn, prep.insert)
         out.inserted, out.duplicates = inserted, len(prep.good) - inserted
         out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:
@@ -359,10 +365,59 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
 
 
 # ----------------------------------------------------------------- runs
+_HOST = socket.gethostname()[:100]
+
+
+def _owner() -> str:
+    """This process as ``ingest_runs.owner``: "host:pid"."""
+    return f"{_HOST}:{os.getpid()}"
+
+
+def _process_gone(owner: str | None) -> bool:
+    """Whether ``owner`` ("host:pid") names a process of this host that no longer runs.
+    A run owned by another host (or by no one recorded) is never judged."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != _HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. it runs under another user: alive
+        return False
+    return False
+
+
+def mark_interrupted(conn: Connection, kind: str, file_name: str) -> int:
+    """Mark the 'running' runs of ``kind`` and ``file_name`` whose process on this host
+    is gone (killed outright: no chance to record 'failed') as 'interrupted'; returns
+    how many. Their committed chunks stay; the rerun inserts only what is missing."""
+    c = ingest_runs.c
+    stale = [
+        r.id
+        for r in conn.execute(
+            select(c.id, c.owner).where(
+                c.status == "running", c.kind == kind, c.file_name == file_name
+            )
+        )
+        if _process_gone(r.owner)
+    ]
+    if stale:
+        conn.execute(
+            update(ingest_runs)
+            .where(c.id.in_(stale), c.status == "running")
+            .values(status="interrupted", finished_at=_now())
+        )
+    return len(stale)
+
+
 def _start_run(
     engine: Engine, kind: str, source: str, file_name: str, file_hash: str, mapping: Mapping
 ) -> int:
     with engine.begin() as conn:
+        mark_interrupted(conn, kind, file_name[-512:])
         result = conn.execute(
             ingest_runs.insert().values(
                 kind=kind,
@@ -371,6 +426,7 @@ def _start_run(
                 file_hash=file_hash,
                 mapping=mapping.name[-128:],
                 status="running",
+                owner=_owner(),
                 started_at=_now(),
                 read=0,
                 inserted=0,
@@ -514,6 +570,7 @@ def ingest_paths(
             run_id,
             settings.max_text_chars,
             _account_index(engine, spec),
+            engine.dialect,
         )
         chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
         summary.add(_ingest_stream(engine, ctx, chunks, label, on_progress))
@@ -553,7 +610,14 @@ def ingest_records(
     ]
     chunks[0].bad = bad
     ctx = _Context(
-        spec, mapper, name, label, run_id, settings.max_text_chars, _account_index(engine, spec)
+        spec,
+        mapper,
+        name,
+        label,
+        run_id,
+        settings.max_text_chars,
+        _account_index(engine, spec),
+        engine.dialect,
     )
     summary = _ingest_stream(engine, ctx, chunks, label, None)
     return summary

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, select, update
 
 from ingest.db.schema import accounts, documents, surveys
+from ingest.writer import JsonText, json_objects
 
 _LEGAL = {
     "inc", "incorporated", "llc", "llp", "ltd", "limited", "corp", "corporation", "co",
@@ -102,13 +103,10 @@ def resolve(refs: pd.DataFrame, index: AccountIndex) -> tuple[pd.Series, pd.Seri
     )
 
 
-def ref_dicts(refs: pd.DataFrame) -> list[dict[str, str] | None]:
-    """``account_ref`` values: the non-empty keys of each row (None when it has none)."""
-    out: list[dict[str, str] | None] = []
-    for acc, dom, comp in zip(refs["account_id"], refs["domain"], refs["company"], strict=True):
-        ref = {k: v for k, v in (("account_id", acc), ("domain", dom), ("company", comp)) if v}
-        out.append(ref or None)
-    return out
+def ref_json(refs: pd.DataFrame) -> JsonText:
+    """``account_ref`` values: the non-empty keys of each row as a JSON object (None when
+    it has none)."""
+    return json_objects({k: refs[k].tolist() for k in ("account_id", "domain", "company")})
 
 
 def reresolve(conn: Connection) -> int:

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ingest.masking import mask_pii, mask_texts
+from ingest.masking import mask_texts
 from ingest.records import KindSpec
+from ingest.resolve import ref_json
 from ingest.validate import PERSON
-from ingest.writer import Columns
+from ingest.writer import Columns, JsonText, json_objects
 
 
 @dataclass
@@ -57,6 +58,11 @@ def _opt(series: pd.Series) -> list[str | None]:
     return [v if v else None for v in series.tolist()]
 
 
+def _titles(series: pd.Series) -> list[str | None]:
+    """Masked titles (None where empty), masked in one scan like the texts."""
+    return [t or None for t in mask_texts(series.tolist())]
+
+
 def prepare_texts(texts: list[str], max_chars: int) -> tuple[list[str], list[int], list[bool]]:
     """(stored texts, lengths before the cut, whether cut) of masked ``texts``."""
     masked = mask_texts(texts)
@@ -84,7 +90,7 @@ def document_rows(
     prov: Provenance,
     account: list[str | None],
     resolved_by: list[str | None],
-    refs: list[dict[str, str] | None],
+    refs: pd.DataFrame,
     max_chars: int,
     keep: list[int] | None = None,
 ) -> Columns:
@@ -94,39 +100,35 @@ def document_rows(
     f = frame.iloc[keep] if keep is not None else frame
     texts, chars, cut = prepare_texts(f[spec.text_column].tolist(), max_chars)
     created = _datetimes(f[spec.date_column])
-    refs_sel = sel(refs)
-    people = f[PERSON].tolist() if PERSON in f else [""] * len(refs_sel)
+    r = refs.iloc[keep] if keep is not None else refs
+    n = len(texts)
+    people = f[PERSON].tolist() if PERSON in f else [""] * n
     keys = [
-        p
-        or (r or {}).get("account_id")
-        or (r or {}).get("domain")
-        or (r or {}).get("company")
-        or ""
-        for p, r in zip(people, refs_sel, strict=True)
-    ]
+        p or a or d or c
+        for p, a, d, c in zip(
+            people, r["account_id"].tolist(), r["domain"].tolist(), r["company"].tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
     stamps = np.datetime_as_string(created, unit="s").tolist()
     content = [
         f"{spec.doc_kind}\x1f{k}\x1f{c}\x1f{t}" for k, c, t in zip(keys, stamps, texts, strict=True)
     ]
-    n = len(texts)
     title: list[str | None] = [None] * n
     rating: list[float | None] = [None] * n
-    attrs: list[dict[str, Any] | None] = [None] * n
+    attrs: list[str | None] = JsonText([None] * n)
     if spec.kind == "reviews":
-        title = [mask_pii(t) if t else None for t in f["title"].tolist()]
+        title = _titles(f["title"])
         rating = _floats(f["rating"])
     elif spec.kind == "tickets":
-        title = [mask_pii(t) if t else None for t in f["subject"].tolist()]
+        title = _titles(f["subject"])
         rating = _floats(f["csat"])
-        attrs = [
-            {k: v for k, v in (("status", s), ("priority", p)) if v} or None
-            for s, p in zip(f["status"].tolist(), f["priority"].tolist(), strict=True)
-        ]
+        attrs = json_objects({"status": f["status"].tolist(), "priority": f["priority"].tolist()})
     elif spec.kind == "surveys":
         rating = _floats(f["score"])
-        attrs = [{"survey_type": t} for t in f["survey_type"].tolist()]
+        attrs = json_objects({"survey_type": f["survey_type"].tolist()})
     elif spec.kind == "attribution":
-        attrs = [{"question": q} if q else None for q in f["question"].tolist()]
+        attrs = json_objects({"question": f["question"].tolist()})
     return {
         "kind": [spec.doc_kind] * n,
         "source": sel(prov.source),
@@ -142,7 +144,7 @@ def document_rows(
         "truncated": cut,
         "rating": rating,
         "attrs": attrs,
-        "account_ref": refs_sel,
+        "account_ref": ref_json(r),
         **_provenance(prov, keep),
     }
 
@@ -152,7 +154,7 @@ def survey_rows(
     prov: Provenance,
     account: list[str | None],
     resolved_by: list[str | None],
-    refs: list[dict[str, str] | None],
+    refs: JsonText,
     document_ids: list[int | None],
 ) -> Columns:
     return {
@@ -164,7 +166,7 @@ def survey_rows(
         "survey_type": frame["survey_type"].tolist(),
         "score": _floats(frame["score"]),
         "document_id": document_ids,
-        "account_ref": list(refs),
+        "account_ref": refs,
         **_provenance(prov),
     }
 

@@ -3,7 +3,7 @@
 Duplicates are decided by the database's unique constraints, never by a check in
 Python, so two ingests of the same file at once double nothing. Rows come in
 column-oriented form (``{column: list}``) holding Python values (datetime, date, dict,
-bool, float with NaN for missing).
+bool, float with NaN for missing); a JSON column may come as ``JsonText`` (encoded).
 
 On SQLite and PostgreSQL the dialect's statement is compiled once and run through the
 driver's ``executemany`` (SQLite with values already in SQLAlchemy's storage formats;
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Table, bindparam
+from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Dialect, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,8 +39,28 @@ def _json(value: Any) -> str:
     return _JSON.encode(value)
 
 
+class JsonText(list):  # type: ignore[type-arg]
+    """A JSON column whose values are JSON text already (or None): written as they are,
+    without building and encoding a dict per row."""
+
+
+def json_objects(fields: dict[str, list[str]]) -> JsonText:
+    """Per row a JSON object of the non-empty string ``fields`` in their order (None
+    where all are empty), as ``json.dumps`` writes it."""
+    keys = [f"{_STR(k)}: " for k in fields]
+    out = JsonText()
+    append = out.append
+    for vals in zip(*fields.values(), strict=True):
+        parts = [k + _STR(v) for k, v in zip(keys, vals, strict=True) if v]
+        append("{" + ", ".join(parts) + "}" if parts else None)
+    return out
+
+
 def _plain(values: Any) -> list[Any]:
-    """A column as Python values: datetime64 arrays become datetime/None, NaN None."""
+    """A column as Python values: datetime64 arrays become datetime/None, NaN None,
+    JSON text the value it encodes."""
+    if isinstance(values, JsonText):
+        return [None if v is None else json.loads(v) for v in values]
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         objs = values.astype("datetime64[us]").astype(object)
         objs[np.isnat(values)] = None
@@ -50,6 +72,8 @@ def _driver_column(dialect: str, table: Table, name: str, values: Any) -> list[A
     """Values as the driver takes them: SQLite gets SQLAlchemy's storage formats."""
     ctype = table.c[name].type
     if isinstance(ctype, JSON):
+        if isinstance(values, JsonText):
+            return values
         return [None if v is None else _json(v) for v in values]
     if isinstance(ctype, DateTime | Date) and isinstance(values, np.ndarray):
         is_date = not isinstance(ctype, DateTime)
@@ -88,42 +112,69 @@ def sort_rows(columns: Columns, key: str) -> Columns:
     }
 
 
+@dataclass
+class PreparedInsert:
+    """An insert made ready without the connection (so off the writer thread): driver
+    SQL and parameters on SQLite and PostgreSQL, Python rows on other back ends."""
+
+    table: Table
+    rows: int
+    sql: str | None = None
+    params: list[Any] = field(default_factory=list)
+
+
+def prepare_insert(
+    dialect: Dialect, table: Table, columns: Columns, order_by: str | None = None
+) -> PreparedInsert:
+    """``columns`` as the driver takes them; ``order_by`` names a column to insert in
+    the order of."""
+    n = row_count(columns)
+    names = list(columns)
+    if n == 0 or dialect.name not in {"sqlite", "postgresql"}:
+        return PreparedInsert(table, n, None, _python_rows(columns) if n else [])
+    dml = sqlite_insert if dialect.name == "sqlite" else pg_insert
+    stmt = dml(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
+    compiled = stmt.compile(dialect=dialect)
+    data = {c: _driver_column(dialect.name, table, c, columns[c]) for c in names}
+    params: list[Any]
+    if compiled.positional:  # SQLite: plain tuples, sorted once (not column by column)
+        order = list(compiled.positiontup or names)
+        params = list(zip(*(data[c] for c in order), strict=True))
+        if order_by is not None:
+            params.sort(key=itemgetter(order.index(order_by)))
+    else:
+        if order_by is not None:
+            data = sort_rows(data, order_by)
+        params = [
+            dict(zip(names, vals, strict=True))
+            for vals in zip(*(data[c] for c in names), strict=True)
+        ]
+    return PreparedInsert(table, n, str(compiled), params)
+
+
+def run_insert(conn: Connection, prepared: PreparedInsert) -> int:
+    """Run a prepared insert, skipping rows a unique constraint rejects; returns how
+    many were inserted."""
+    if prepared.rows == 0:
+        return 0
+    if prepared.sql is not None:
+        if conn.dialect.name == "sqlite":  # random-key index inserts want a bigger cache
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        return int(conn.exec_driver_sql(prepared.sql, prepared.params).rowcount)
+    inserted = 0  # any other back end: row by row, duplicates by the unique constraints
+    for row in prepared.params:
+        with conn.begin_nested():
+            try:
+                conn.execute(prepared.table.insert(), row)
+                inserted += 1
+            except Exception:  # noqa: BLE001 - an integrity error means "already there"
+                pass
+    return inserted
+
+
 def insert_ignore(
     conn: Connection, table: Table, columns: Columns, order_by: str | None = None
 ) -> int:
     """Insert the rows, skipping any that a unique constraint rejects; returns how many
     were inserted. ``order_by`` names a column to insert in the order of."""
-    n = row_count(columns)
-    if n == 0:
-        return 0
-    if order_by is not None:
-        columns = sort_rows(columns, order_by)
-    names = list(columns)
-    dialect = conn.dialect.name
-    if dialect in {"sqlite", "postgresql"}:
-        if dialect == "sqlite":  # random-key index inserts want a bigger page cache
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        dml = sqlite_insert if dialect == "sqlite" else pg_insert
-        stmt = dml(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
-        compiled = stmt.compile(dialect=conn.dialect)
-        data = {c: _driver_column(dialect, table, c, columns[c]) for c in names}
-        params: list[Any]
-        if compiled.positional:
-            order = compiled.positiontup or names
-            params = list(zip(*(data[c] for c in order), strict=True))
-        else:
-            params = [
-                dict(zip(names, vals, strict=True))
-                for vals in zip(*(data[c] for c in names), strict=True)
-            ]
-        result = conn.exec_driver_sql(str(compiled), params)
-        return int(result.rowcount)
-    inserted = 0  # any other back end: row by row, duplicates by the unique constraints
-    for row in _python_rows(columns):
-        with conn.begin_nested():
-            try:
-                conn.execute(table.insert(), row)
-                inserted += 1
-            except Exception:  # noqa: BLE001 - an integrity error means "already there"
-                pass
-    return inserted
+    return run_insert(conn, prepare_insert(conn.dialect, table, columns, order_by))

@@ -66,6 +66,9 @@ ingest_runs = Table(
     Column("rejected", Integer, nullable=False, default=0),
     Column("unresolved", Integer, nullable=False, default=0),
     Column("seconds", Float, nullable=True),
+    # "host:pid" of the process running the ingest: a later ingest of the same file marks
+    # a 'running' run whose process is gone as 'interrupted' (ingest 0002)
+    Column("owner", String(128), nullable=True),
 )
 
 accounts = Table(

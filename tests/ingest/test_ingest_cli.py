@@ -4,6 +4,9 @@ re-ingest, exit codes, accounts updates, re-resolution, interrupted ingests."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from ingest.settings import Settings
 TICKET_HEADER = (
     "ticket_id,account_id,requester_email,created_at,subject,body,status,priority,csat\n"
 )
+ROOT = Path(__file__).resolve().parents[2]
 LONG = "word " * 30  # 150 characters, over the 60-character cap used below
 
 
@@ -213,6 +217,38 @@ def test_an_interrupted_ingest_is_completed_by_a_rerun(
     done = ingest_paths(engine, "tickets", [p], settings=settings, chunk_rows=3)
     assert (done.read, done.inserted, done.duplicates) == (7, 4, 3)
     assert _count(engine, documents) == 7
+
+
+KILL_AFTER_FIRST_CHUNK = """
+import os, signal, sys
+from ingest.db.engine import open_store
+from ingest.pipeline import ingest_paths
+from ingest.settings import Settings
+s = Settings(database_url=sys.argv[1])
+kill = lambda n: os.kill(os.getpid(), signal.SIGKILL)
+ingest_paths(open_store(s), "tickets", [sys.argv[2]], settings=s, on_progress=kill, chunk_rows=3)
+"""
+
+
+def test_a_run_killed_outright_is_marked_interrupted_by_the_rerun(
+    tmp_path: Path, engine: Engine, settings: Settings, cli_env: dict[str, str]
+) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text(TICKET_HEADER + "".join(f"T{i},,,2025-03-01,s,text {i},,,\n" for i in range(7)))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_FIRST_CHUNK, settings.database_url, str(p)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with engine.connect() as conn:
+        assert conn.execute(select(ingest_runs.c.status)).scalar_one() == "running"
+    out = run(cli_env, "tickets", str(p), "--json")
+    assert (out["read"], out["inserted"], out["duplicates"]) == (7, 7 - 3, 3)
+    with engine.connect() as conn:
+        statuses = conn.execute(select(ingest_runs.c.status).order_by(ingest_runs.c.id)).all()
+    assert [s for (s,) in statuses] == ["interrupted", "done"]
 
 
 def test_ingest_records_for_the_http_api(engine: Engine, settings: Settings) -> None:

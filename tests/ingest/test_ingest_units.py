@@ -10,7 +10,7 @@ import pytest
 
 from ingest.errors import MappingError
 from ingest.mapping import load_mapping, parse_mapping, shipped_mappings
-from ingest.masking import mask_pii
+from ingest.masking import mask_pii, mask_texts
 from ingest.readers import open_source, read_chunks
 from ingest.resolve import normalize_company
 from ingest.validate import normalize_domain, parse_datetimes
@@ -86,6 +86,17 @@ def test_mask_pii_masks_emails_and_phones_but_not_dates_or_prices() -> None:
     assert "jane.roe" not in masked and "7946" not in masked and "123-4567" not in masked
     assert masked.count("[email]") == 1 and masked.count("[phone]") == 2
     assert "2025-03-01" in masked and "$1,200.50" in masked
+
+
+def test_mask_texts_masks_phones_without_a_three_digit_run() -> None:
+    texts = ["Ring +33 1 23 45 67 89 today", "Issue 41", "no digits", "mail a@b.io", ""]
+    masked = mask_texts(texts)
+    assert masked == ["Ring [phone] today", "Issue 41", "no digits", "mail [email]", ""]
+    assert [mask_pii(t) for t in texts] == masked
+    # a non-ASCII chunk takes the regex scan; same result
+    texts += ["Café: ring 020 7946 0958", "Ünïcode ١٢٣ digits"]
+    assert mask_texts(texts) == [mask_pii(t) for t in texts]
+    assert mask_texts(texts)[-2] == "Café: ring [phone]"
 
 
 def test_dates_become_naive_utc_and_bad_ones_nat() -> None:

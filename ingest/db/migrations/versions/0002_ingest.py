@@ -1,7 +1,9 @@
-"""ingest: resolution keys of unresolved records (documents.account_ref, surveys.account_ref)
+"""ingest: resolution keys of unresolved records (documents.account_ref, surveys.account_ref),
+the process that runs an ingest (ingest_runs.owner)
 
 Records ingested before their account keep the keys they were resolved with, so that a
-later accounts ingest resolves them.
+later accounts ingest resolves them. ``ingest_runs.owner`` ("host:pid") lets a later
+ingest mark a run whose process was killed as 'interrupted'.
 
 Revision ID: 0002
 Revises: 0001
@@ -24,9 +26,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("account_ref", sa.JSON(), nullable=True))
     with op.batch_alter_table("surveys") as batch:
         batch.add_column(sa.Column("account_ref", sa.JSON(), nullable=True))
+    with op.batch_alter_table("ingest_runs") as batch:
+        batch.add_column(sa.Column("owner", sa.String(128), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ingest_runs") as batch:
+        batch.drop_column("owner")
     with op.batch_alter_table("surveys") as batch:
         batch.drop_column("account_ref")
     with op.batch_alter_table("documents") as batch:
