@@ -185,11 +185,12 @@ def validate(
         elif ctype == "domain":
             typed[col] = s.map(normalize_domain)
         else:
-            if ctype == "id":
+            longest = max(map(len, s.tolist()), default=0)  # masks only where one is too long
+            if ctype == "id" and longest > MAX_ID_CHARS:
                 problems.append(
                     (s.str.len() > MAX_ID_CHARS, f"'{col}' longer than {MAX_ID_CHARS} characters")
                 )
-            if col in _WIDTH:
+            if col in _WIDTH and longest > _WIDTH[col]:
                 width = _WIDTH[col]
                 problems.append((s.str.len() > width, f"'{col}' longer than {width} characters"))
             typed[col] = s

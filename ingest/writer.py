@@ -46,14 +46,13 @@ class JsonText(list):  # type: ignore[type-arg]
 
 def json_objects(fields: dict[str, list[str]]) -> JsonText:
     """Per row a JSON object of the non-empty string ``fields`` in their order (None
-    where all are empty), as ``json.dumps`` writes it."""
-    keys = [f"{_STR(k)}: " for k in fields]
-    out = JsonText()
-    append = out.append
-    for vals in zip(*fields.values(), strict=True):
-        parts = [k + _STR(v) for k, v in zip(keys, vals, strict=True) if v]
-        append("{" + ", ".join(parts) + "}" if parts else None)
-    return out
+    where all are empty), as ``json.dumps`` writes it. Built column by column: one
+    encoded '"key": value' member list per field, then one join per row."""
+    members = [[f"{_STR(k)}: {_STR(v)}" if v else "" for v in vals] for k, vals in fields.items()]
+    return JsonText(
+        "{" + body + "}" if (body := ", ".join(filter(None, parts))) else None
+        for parts in zip(*members, strict=True)
+    )
 
 
 def _plain(values: Any) -> list[Any]:
