@@ -11,24 +11,42 @@ from api.commands.groups import eval_group, train_group
 
 
 @click.command("score")
+@click.option(
+    "--sentiment-only",
+    is_flag=True,
+    help="Score sentiment only; skip aspect tagging and attribution-channel classification.",
+)
 @json_option
 @handle_errors
-def score(as_json: bool) -> None:
-    """Score every stored text the current sentiment model has not scored yet."""
+def score(sentiment_only: bool, as_json: bool) -> None:
+    """Score every stored text the current sentiment model has not scored yet, then tag
+    aspects and classify attribution answers (each cached by text and model version)."""
     from nlp.scoring import count_pending, score_store
     from nlp.sentiment import current_model_version
 
     st = state()
     engine = st.engine()
     pending, _ = count_pending(engine, current_model_version(st.settings))
-    with progress("scoring", total=pending) as advance:
+    with progress("scoring sentiment", total=pending) as advance:
         result = score_store(engine, st.settings, on_progress=advance)
-    emit(
-        result,
-        as_json,
+    summary = (
         f"scored {result['scored']} texts ({result['cached']} cached) with "
-        f"{result['model_version']} at {result['texts_per_second']} texts/s",
+        f"{result['model_version']} at {result['texts_per_second']} texts/s"
     )
+    if not sentiment_only:
+        from nlp.aspects import tag_store
+        from nlp.channels import classify_store
+
+        with progress("tagging aspects") as advance:
+            aspects = tag_store(engine, st.settings, advance)
+        with progress("classifying attribution answers") as advance:
+            channels = classify_store(engine, st.settings, advance)
+        result = {**result, "aspects": aspects, "channels": channels}
+        summary += (
+            f"\ntagged aspects of {aspects['tagged']} texts ({aspects['cached']} cached); "
+            f"classified {channels['classified']} attribution answers ({channels['cached']} cached)"
+        )
+    emit(result, as_json, summary)
 
 
 @eval_group.command("sentiment")

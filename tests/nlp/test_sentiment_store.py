@@ -126,8 +126,13 @@ def test_score_command_json(
     payload = json.loads(result.stdout)
     assert SCORE_KEYS <= payload.keys()
     assert payload["scored"] == 3 and payload["cached"] == 0
+    assert payload["aspects"]["tagged"] == 3  # score also tags aspects ...
+    assert payload["channels"]["classified"] == 0  # ... and classifies attribution answers
     again = json.loads(CliRunner().invoke(cli, ["score", "--json"], env=cli_env).stdout)
     assert again["scored"] == 0 and again["cached"] == 3
+    assert again["aspects"]["tagged"] == 0 and again["aspects"]["cached"] == 3
+    only = CliRunner().invoke(cli, ["score", "--sentiment-only", "--json"], env=cli_env)
+    assert "aspects" not in json.loads(only.stdout)
 
 
 def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
