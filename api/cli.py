@@ -47,7 +47,28 @@ for module in (
         cli.add_command(command)
 
 
+def _quiet_third_party_noise() -> None:
+    """Library chatter (weight-loading bars, deprecation notices, an ONNX Runtime hint) is
+    not for our users: the commands print their own progress and summaries."""
+    import logging
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    class _DropQuantizationHint(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "pre-processing before quantization" not in record.getMessage()
+
+    if logging.lastResort is not None:
+        logging.lastResort.addFilter(_DropQuantizationHint())
+
+
 def main() -> None:
+    _quiet_third_party_noise()
     cli(prog_name="undertow")
 
 

@@ -127,8 +127,13 @@ def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, An
         k: fit.get(k)
         for k in ("run_id", "as_of", "accounts", "model_version", "c_index", "integrated_brier")
     }
+    c_index = fit.get("c_index")
     console().print(
-        f"  snapshot {fit.get('run_id')} as of {fit.get('as_of')}: {fit.get('accounts')} accounts, C-index {fit.get('c_index')}"
+        f"  snapshot as of {fit.get('as_of')}: {fit.get('accounts')} active accounts, "
+        f"back-test C-index {c_index:.3f}"
+        if isinstance(c_index, float)
+        else f"  snapshot as of {fit.get('as_of')}: {fit.get('accounts')} active accounts",
+        soft_wrap=True,
     )
     return out
 
