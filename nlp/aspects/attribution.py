@@ -7,11 +7,16 @@ each distinct sentence once) and their sentiments averaged. When no sentence nam
 aspect (the embedding head found it in the text as a whole), when the text is a single
 sentence, or when no sentence scorer is at hand, the aspect takes the whole text's
 sentiment (from ``sentiment_scores``), or None when that is unknown too.
+
+Sentences repeat across texts (support templates, sign-offs): which aspects a sentence's
+rules name is memoised, and ``tag_store`` passes one sentiment ``cache`` for its whole
+run, so a sentence is scored once per run, not once per page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
+from functools import lru_cache
 
 import pandas as pd
 
@@ -31,9 +36,14 @@ def aspect_sentences(text: str, aspects: Sequence[str]) -> dict[str, list[str]]:
     wanted = set(aspects)
     found: dict[str, list[str]] = {}
     for sentence in sentences:
-        for aspect in rule_hits(sentence).keys() & wanted:
+        for aspect in _named_aspects(sentence) & wanted:
             found.setdefault(aspect, []).append(sentence)
     return found
+
+
+@lru_cache(maxsize=65_536)
+def _named_aspects(sentence: str) -> frozenset[str]:
+    return frozenset(rule_hits(sentence))
 
 
 def aspect_sentiments(
@@ -41,8 +51,10 @@ def aspect_sentiments(
     tags: pd.DataFrame,
     text_sentiment: Sequence[float | None],
     score_texts: ScoreTexts | None = None,
+    cache: MutableMapping[str, float] | None = None,
 ) -> list[float | None]:
-    """One sentiment per row of ``tags`` (DataFrame[idx, aspect, ...] over ``texts``)."""
+    """One sentiment per row of ``tags`` (DataFrame[idx, aspect, ...] over ``texts``).
+    ``cache``: sentence -> sentiment already scored (read and filled)."""
     if tags.empty:
         return []
     evidence: dict[tuple[int, str], list[str]] = {}
@@ -53,11 +65,13 @@ def aspect_sentiments(
         for idx, aspects in by_text.items():
             for aspect, sentences in aspect_sentences(texts[idx], aspects).items():
                 evidence[(idx, aspect)] = sentences
-    scored: dict[str, float] = {}
+    scored: MutableMapping[str, float] = cache if cache is not None else {}
     if evidence and score_texts is not None:
-        distinct = sorted({s for sentences in evidence.values() for s in sentences})
-        frame = score_texts(distinct)
-        scored = {s: float(v) for s, v in zip(distinct, frame["sentiment"], strict=True)}
+        wanted = {s for sentences in evidence.values() for s in sentences}
+        distinct = sorted(wanted - scored.keys())
+        if distinct:
+            frame = score_texts(distinct)
+            scored.update((s, float(v)) for s, v in zip(distinct, frame["sentiment"], strict=True))
     out: list[float | None] = []
     for idx, aspect in zip(tags["idx"], tags["aspect"], strict=True):
         found = evidence.get((int(idx), str(aspect)))

@@ -30,11 +30,15 @@ def split_sentences(text: str) -> list[str]:
 
 def chunk_sentences(sentences: list[str], max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
     """Consecutive sentences joined into chunks of at most ``max_chars`` (a longer
-    sentence is cut into pieces of that size), so a long ticket is read whole."""
+    sentence is cut into pieces of that size), so a long ticket is read whole.
+    ``max_chars=0``: one chunk per sentence (a sentence longer than ``MAX_CHUNK_CHARS``
+    still cut into pieces that fit the encoder's window)."""
+    if max_chars <= 0:
+        return [p for s in sentences for p in _cut(s, MAX_CHUNK_CHARS)]
     chunks: list[str] = []
     current = ""
     for sentence in sentences:
-        pieces = [sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars)]
+        pieces = _cut(sentence, max_chars)
         for piece in pieces:
             if current and len(current) + 1 + len(piece) > max_chars:
                 chunks.append(current)
@@ -44,3 +48,7 @@ def chunk_sentences(sentences: list[str], max_chars: int = MAX_CHUNK_CHARS) -> l
     if current:
         chunks.append(current)
     return chunks
+
+
+def _cut(sentence: str, max_chars: int) -> list[str]:
+    return [sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars)]

@@ -5,7 +5,9 @@ answers are about channels, not the product) that the current aspects model has 
 tagged, in pages of distinct text hashes (keyset pagination: flat memory, a crash loses
 at most the page in flight, a rerun resumes). The key is (text_hash, model_version,
 aspect). A text about none of the aspects gets one row with aspect ``none`` so that a
-rerun does not tag it again; read-side queries skip those rows.
+rerun does not tag it again; read-side queries skip those rows. Pages are
+``PAGE_SIZE`` texts: the encoder and the sentiment scorer see large batches, and a
+sentence seen on an earlier page is neither encoded nor scored again.
 
 Per-aspect sentiment comes from the sentences that mention the aspect (scored by the
 sentiment engineer's scorer, ``nlp.sentiment.load_scorer``), else the whole text's
@@ -32,7 +34,7 @@ from nlp.aspects.tagger import MODEL_VERSION, AspectTagger, default_tagger
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 512
+PAGE_SIZE = 1024
 ASPECT_KINDS = ("review", "ticket", "survey")
 NO_ASPECT = "none"  # the sentinel row of a text about none of the aspects
 NEGATIVE_BELOW = -0.25  # an aspect mention with sentiment below this counts as negative
@@ -212,6 +214,7 @@ def tag_store(
         score_sentences = _default_sentence_scorer(settings)
     _register(engine, tagger)
     counts: dict[str, int] = {}
+    sentence_cache: dict[str, float] = {}  # sentence -> sentiment, for this run
     seconds = 0.0
     after = ""
     while True:
@@ -224,7 +227,9 @@ def tag_store(
         whole = _text_sentiments(engine, hashes, s_version)
         t0 = time.perf_counter()
         tags = tagger.tag(texts)
-        sentiments = aspect_sentiments(texts, tags, [whole.get(h) for h in hashes], score_sentences)
+        sentiments = aspect_sentiments(
+            texts, tags, [whole.get(h) for h in hashes], score_sentences, sentence_cache
+        )
         seconds += time.perf_counter() - t0
         rows = [
             {

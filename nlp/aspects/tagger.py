@@ -7,9 +7,16 @@ Decision per (text, aspect):
 A decisive rule that the head also backs (p >= threshold) is "rules+embedding" too.
 Confidence: the larger of the rule confidence and the head probability.
 
-The head sees a text as sentence chunks of encoder size (a long ticket is read whole,
-not cut at 256 tokens); a text's probability for an aspect is the maximum over its
-chunks. Texts are encoded in one batch per call.
+The head reads a text sentence by sentence (``unit="sentence"``, the default since
+``aspects-v2``): a text's probability for an aspect is the maximum over its sentences, so
+a long ticket is read whole and one sentence about security is enough. The head was
+trained on mostly one-sentence texts, so sentences are also the input it knows best.
+Sentences repeat across customer texts (greetings, sign-offs, support templates), so
+each distinct sentence is encoded once per call and its probabilities kept in a bounded
+cache for the tagger's lifetime: on the demo world's tickets that is 1 encoder input per
+~7 tickets (see benchmarks/RESULTS.md, "Aspects"). ``unit="chunk"`` is the ``aspects-v1``
+reading (consecutive sentences joined into chunks of up to 900 characters, i.e. a short
+ticket encoded whole, no cache), kept as the reference the benchmark compares against.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from nlp.aspects.head import AspectHead
 from nlp.aspects.rules import DECISIVE, rule_tags
 from nlp.aspects.sentences import chunk_sentences, split_sentences
 
-MODEL_VERSION = "aspects-v1"
+MODEL_VERSION = "aspects-v2"
+CACHE_LIMIT = 200_000  # distinct sentences whose probabilities are kept (~10 MB)
 COLUMNS = ["idx", "aspect", "confidence", "method"]
 
 
@@ -34,17 +42,23 @@ class TextEncoder(Protocol):
 
 class AspectTagger:
     """Tags texts with aspects. ``use_embeddings=False`` gives the rules alone (every
-    rule hit tags, weak ones included: there is nothing to corroborate them)."""
+    rule hit tags, weak ones included: there is nothing to corroborate them).
+    ``unit``: what the head reads, ``"sentence"`` (served) or ``"chunk"`` (aspects-v1)."""
 
     def __init__(
         self,
         head: AspectHead | None = None,
         encoder: TextEncoder | None = None,
         use_embeddings: bool = True,
+        unit: str = "sentence",
     ) -> None:
+        if unit not in ("sentence", "chunk"):
+            raise ValueError(f"unit must be 'sentence' or 'chunk', got {unit!r}")
         self.head = head
         self.encoder = encoder
         self.use_embeddings = use_embeddings
+        self.unit = unit
+        self._cache: dict[str, np.ndarray] = {}
 
     # ---------------------------------------------------------------- head side
     def _ensure_model(self) -> tuple[AspectHead, TextEncoder]:
@@ -56,21 +70,44 @@ class AspectTagger:
             self.encoder = Encoder()
         return self.head, self.encoder
 
+    def _pieces(self, text: str) -> list[str]:
+        sentences = split_sentences(text or "")
+        if self.unit == "chunk":
+            return chunk_sentences(sentences)
+        return chunk_sentences(sentences, max_chars=0)  # one per sentence, long ones cut
+
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, n_aspects) head probabilities, max over each text's chunks (0 for empty)."""
+        """(n, n_aspects) head probabilities, max over each text's sentences (or chunks);
+        0 for an empty text."""
         head, encoder = self._ensure_model()
         out = np.zeros((len(texts), len(head.aspects)), dtype=np.float32)
         owners: list[int] = []
-        chunks: list[str] = []
+        pieces: list[str] = []
         for i, text in enumerate(texts):
-            for chunk in chunk_sentences(split_sentences(text or "")):
+            for piece in self._pieces(text):
                 owners.append(i)
-                chunks.append(chunk)
-        if not chunks:
+                pieces.append(piece)
+        if not pieces:
             return out
-        probs = head.predict_proba(encoder.encode(chunks))
+        if self.unit == "chunk":  # aspects-v1: every chunk encoded, nothing kept
+            probs = head.predict_proba(encoder.encode(pieces))
+        else:
+            probs = self._sentence_probabilities(pieces, head, encoder)
         np.maximum.at(out, np.asarray(owners), probs)
         return out
+
+    def _sentence_probabilities(
+        self, pieces: list[str], head: AspectHead, encoder: TextEncoder
+    ) -> np.ndarray:
+        """Probabilities of each piece; only distinct pieces not seen before are encoded
+        (one ``encode`` call)."""
+        todo = [p for p in dict.fromkeys(pieces) if p not in self._cache]
+        if todo:
+            if len(self._cache) + len(todo) > CACHE_LIMIT:
+                self._cache.clear()
+            for piece, row in zip(todo, head.predict_proba(encoder.encode(todo)), strict=True):
+                self._cache[piece] = row
+        return np.stack([self._cache[p] for p in pieces])
 
     # ---------------------------------------------------------------- decision
     def tag(self, texts: Sequence[str]) -> pd.DataFrame:

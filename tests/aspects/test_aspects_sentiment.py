@@ -62,3 +62,17 @@ def test_each_distinct_sentence_is_scored_once() -> None:
 def test_aspect_sentences_ignore_sentences_about_other_things() -> None:
     found = aspect_sentences("Pricing is fine. The app crashes. We like the colors.", ["pricing"])
     assert found == {"pricing": ["Pricing is fine."]}
+
+
+def test_a_shared_cache_scores_each_sentence_once_across_pages() -> None:
+    scorer = FakeScorer()
+    cache: dict[str, float] = {}
+    texts = ["Support is great. The app crashes.", "The app crashes. Pricing is fine."]
+    tagger = AspectTagger(use_embeddings=False)
+    values = []
+    for text in texts:  # two pages of one text each
+        tags = tagger.tag([text])
+        values.append(aspect_sentiments([text], tags, [0.0], scorer.score_texts, cache))
+    assert scorer.seen.count("The app crashes.") == 1
+    assert cache["The app crashes."] == -0.8
+    assert -0.8 in values[1]

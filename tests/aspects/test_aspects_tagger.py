@@ -91,3 +91,45 @@ def test_real_model_is_at_least_as_good_as_rules_on_the_held_out_split() -> None
     alone = multilabel_scores(truth, predicted_sets(rules, len(texts)))
     assert combined["micro_f1"] >= alone["micro_f1"]
     assert combined["micro_f1"] >= 0.8
+
+
+class CountingEncoder(KeywordEncoder):
+    """KeywordEncoder that records every text it was asked to encode."""
+
+    def __init__(self, words: dict[str, str]) -> None:
+        super().__init__(words)
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return super().encode(texts)
+
+
+def test_sentences_repeated_across_texts_and_calls_are_encoded_once() -> None:
+    encoder = CountingEncoder({"reliability": "zorp"})
+    tagger = AspectTagger(_head(), encoder)
+    texts = ["Hi team,\nThe zorp again.\nThanks,", "Hi team,\nAll fine here.\nThanks,"]
+    first = tagger.tag(texts)
+    assert sorted(encoder.seen) == sorted(set(encoder.seen))  # each distinct sentence once
+    assert len(encoder.seen) == 4
+    again = tagger.tag(texts[::-1])
+    assert len(encoder.seen) == 4  # all cached: nothing encoded on the second call
+    assert set(first["aspect"]) == set(again["aspect"]) == {"reliability"}
+    assert set(again["idx"]) == {1}
+
+
+def test_one_sentence_about_an_aspect_is_enough_in_a_long_text() -> None:
+    encoder = CountingEncoder({"reliability": "zorp"})
+    text = "Hello there. We had a nice call. The zorp hit us at noon. Kind regards."
+    tags = AspectTagger(_head(), encoder).tag([text])
+    assert list(tags["aspect"]) == ["reliability"]
+    assert len(encoder.seen) == 4  # read sentence by sentence
+
+
+def test_chunk_unit_reads_a_short_text_whole_as_aspects_v1_did() -> None:
+    encoder = CountingEncoder({})
+    text = "Hello there. We had a nice call. Kind regards."
+    AspectTagger(_head(), encoder, unit="chunk").tag([text, text])
+    assert encoder.seen == [text, text]  # whole text, every time, no cache
+    with pytest.raises(ValueError):
+        AspectTagger(unit="word")
