@@ -63,8 +63,7 @@ def _quiet_third_party_noise() -> None:
         def filter(self, record: logging.LogRecord) -> bool:
             return "pre-processing before quantization" not in record.getMessage()
 
-    if logging.lastResort is not None:
-        logging.lastResort.addFilter(_DropQuantizationHint())
+    logging.getLogger().addFilter(_DropQuantizationHint())  # it is logged on the root logger
 
 
 def main() -> None:
