@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -27,9 +28,16 @@ def _after(key: object) -> tuple[float, str]:
         and not isinstance(key[0], bool)
         and isinstance(key[1], str)
     )
+    bad = InputError("cursor is not valid for this list: pass back next_cursor unchanged")
     if not ok:
-        raise InputError("cursor is not valid for this list: pass back next_cursor unchanged")
-    return float(key[0]), key[1]  # type: ignore[index]
+        raise bad
+    try:
+        value = float(key[0])  # type: ignore[index]
+    except OverflowError as exc:
+        raise bad from exc
+    if not math.isfinite(value):
+        raise bad
+    return value, key[1]  # type: ignore[index]
 
 
 @router.get("/signals", response_model=SignalPage)
