@@ -64,6 +64,7 @@ METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
     Metric.influenced_arr: ("marketing",),
     Metric.pipeline: ("marketing",),
 }
+MAX_OFFSET = 2**31 - 1  # a cursor's offset fits every store's integer
 MAX_CHANNEL_TEXTS = 10_000  # answers listed behind one channel figure, at most
 CHANNEL_METRICS = {
     Metric.self_reported_share,
@@ -99,7 +100,8 @@ def _offset(cursor: str | None, query: str) -> tuple[str | None, int]:
     if not cursor:
         return None, 0
     run_id, offset = decode_cursor(cursor, query)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    bad = not isinstance(offset, int) or isinstance(offset, bool)
+    if bad or not 0 <= offset <= MAX_OFFSET:
         raise InputError("cursor is not valid for this list: pass back next_cursor unchanged")
     return run_id, offset
 
