@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -20,3 +21,20 @@ def test_forged_provenance_offset_is_422(client: TestClient, as_role: Any) -> No
     cursor = encode_cursor("prov:p_churn:A1:90", None, 10**30)
     r = client.get(f"/v1/provenance/p_churn/A1?cursor={cursor}", headers=as_role("finance"))
     assert r.status_code == 422, (r.status_code, r.text)
+
+
+ODD_RECORDS = [
+    {"account_id": {"x": 1}, "name": ["a"], "arr": 10**400, "contract_start": "2025-01-01"},
+    {"account_id": "Z1", "name": "Z", "arr": "1e999", "contract_start": "9999-99-99"},
+    {"account_id": "Z2", "name": "Z", "arr": -1, "contract_start": None, "churned_at": 5},
+    {"account_id": "Z3\x00", "name": "\ud800", "arr": True, "contract_start": "2025-01-01"},
+]
+
+
+def test_odd_ingest_records_never_500(client: TestClient, as_role: Any) -> None:
+    for kind in ("accounts", "reviews", "surveys", "opportunities"):
+        for rec in ODD_RECORDS:
+            body = json.dumps([rec], default=str)  # ASCII escapes: a lone surrogate travels
+            headers = {**as_role("admin"), "Content-Type": "application/json"}
+            r = client.post(f"/v1/ingest/{kind}", content=body, headers=headers)
+            assert r.status_code in (200, 422), (kind, rec, r.status_code, r.text)
