@@ -80,6 +80,8 @@ def to_timestamp(value: Any) -> pd.Timestamp:
             ts = pd.Timestamp(value)
         except (ValueError, TypeError) as exc:
             raise RiskInputError(f"expected a date like 2025-03-31, got {value!r}") from exc
+        if pd.isna(ts):
+            raise RiskInputError(f"expected a date like 2025-03-31, got {value!r}")
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
         return ts.normalize()
