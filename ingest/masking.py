@@ -15,7 +15,8 @@ import numpy as np
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
 
-_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+# Letters of any script (\w): "josé@acme.es" or "bob@münchen.de" are masked whole.
+_EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}"
 _PHONE = (
     r"(?<![\w+])(?:"
     r"\+\d{1,3}[\s.\-]?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,4}(?:[\s.\-]?\d{2,4}){1,4}"  # +44 20 7946 0958
