@@ -70,7 +70,12 @@ def _bounds(
     date_from: date | None, date_to: date | None
 ) -> tuple[datetime | None, datetime | None]:
     lo = datetime.combine(date_from, time.min) if date_from else None
-    hi = datetime.combine(date_to + timedelta(days=1), time.min) if date_to else None
+    # the last representable day has no day after it: no upper bound then
+    hi = (
+        datetime.combine(date_to + timedelta(days=1), time.min)
+        if date_to and date_to < date.max
+        else None
+    )
     return lo, hi
 
 

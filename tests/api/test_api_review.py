@@ -38,3 +38,13 @@ def test_odd_ingest_records_never_500(client: TestClient, as_role: Any) -> None:
             headers = {**as_role("admin"), "Content-Type": "application/json"}
             r = client.post(f"/v1/ingest/{kind}", content=body, headers=headers)
             assert r.status_code in (200, 422), (kind, rec, r.status_code, r.text)
+
+
+def test_extreme_dark_funnel_dates_never_500(client: TestClient, as_role: Any) -> None:
+    for query in ("from=0001-01-01&to=9999-12-31", "to=9999-12-31", "from=9999-12-31"):
+        r = client.get(f"/v1/dark-funnel?{query}", headers=as_role("marketing"))
+        assert r.status_code in (200, 422), (query, r.status_code, r.text)
+        r = client.get(
+            f"/v1/provenance/self_reported_share/community?{query}", headers=as_role("marketing")
+        )
+        assert r.status_code in (200, 404, 422), (query, r.status_code, r.text)
