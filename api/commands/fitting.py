@@ -16,6 +16,7 @@ import click
 
 from api.cli_support import emit, handle_errors, json_option, progress, state
 from api.commands.groups import eval_group, export_group
+from ingest.errors import InputError
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -109,7 +110,12 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        out.write_bytes(data)
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write {out}: {exc.strerror or exc}; pass --out a writable file path"
+            ) from exc
     where = str(out) if out else "stdout"
     emit(
         {},
