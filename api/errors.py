@@ -4,6 +4,8 @@
 - ``NoSnapshotError`` (no fit yet)                         -> 409 ``no_snapshot``
 - ``ingest.errors.NotFoundError`` (unknown account, run)   -> 404 ``not_found``
 - ``ingest.errors.InputError`` and request validation      -> 422 ``invalid_input``
+- a value the database cannot hold (``sqlalchemy.exc.DataError``, e.g. a NUL
+  character in an id on PostgreSQL)                       -> 422 ``invalid_input``
 - unknown route / method                                   -> 404 / 405
 - an unparsable request body                               -> 422 (not 400)
 - anything else                                            -> 500 ``internal_error``, no
@@ -21,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas.common import ErrorBody
@@ -85,6 +88,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "invalid_input", errors)
 
 
+async def _data(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "request %s: the database refused a value: %s", _request_id(request), _first_line(exc)
+    )
+    detail = "a parameter holds a value the store cannot take (e.g. a NUL character)"
+    return error_response(request, 422, "invalid_input", detail)
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # an unparsable body is bad input like any other: 422
@@ -105,6 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(InputError, _input)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(UndertowError, _undertow)
 

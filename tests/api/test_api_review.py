@@ -48,3 +48,18 @@ def test_extreme_dark_funnel_dates_never_500(client: TestClient, as_role: Any) -
             f"/v1/provenance/self_reported_share/community?{query}", headers=as_role("marketing")
         )
         assert r.status_code in (200, 404, 422), (query, r.status_code, r.text)
+
+
+def test_nul_characters_in_ids_never_500(client: TestClient, as_role: Any) -> None:
+    for role, route in (
+        ("sales", "/v1/accounts/A%00"),
+        ("finance", "/v1/provenance/p_churn/A%00"),
+        ("marketing", "/v1/provenance/self_reported_share/x%00"),
+        ("finance", "/v1/churn-risk?cursor=" + encode_cursor("churn:90", "r\x00", "A\x00")),
+        ("sales", "/v1/signals?cursor=" + encode_cursor("signals:risk", None, [-0.2, "A\x00"])),
+        ("sales", "/v1/signals?cursor=" + encode_cursor("signals:risk", "r\x00", [-0.2, "A"])),
+    ):
+        r = client.get(route, headers=as_role(role))
+        assert r.status_code in (200, 404, 422), (route, r.status_code, r.text)
+    r = client.get("/v1/signals", headers={"Authorization": "Bearer ut_abc_x\x00y"})
+    assert r.status_code == 401
