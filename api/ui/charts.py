@@ -46,7 +46,7 @@ def _band(
 
 
 def revenue_risk_figure(segments: list[dict[str, Any]], horizon_days: int) -> str:
-    """Expected churned ARR per segment with its 95% interval, next to the segment's ARR."""
+    """Expected churned ARR per segment with its 90% interval, next to the segment's ARR."""
     import plotly.graph_objects as go
 
     names = [s["segment"] for s in segments]
@@ -62,7 +62,7 @@ def revenue_risk_figure(segments: list[dict[str, Any]], horizon_days: int) -> st
     return _json(
         [bars],
         {
-            "title": {"text": f"Revenue at risk by segment, {horizon_days} days (95% interval)"},
+            "title": {"text": f"Revenue at risk by segment, {horizon_days} days (90% interval)"},
             "yaxis": {"title": {"text": "ARR (USD)"}, "tickformat": "$,.0f", "rangemode": "tozero"},
         },
     )

@@ -76,7 +76,7 @@ def test_finance_shows_revenue_at_risk_calibration_ledger_and_csv(
     total = _section(page, "revenue-total")
     assert money(expected) in total and money(sum(a.arr for a in world.active)) in total
     segments = _section(page, "revenue-total")
-    assert "95% interval" in segments
+    assert "90% interval" in segments
     for seg in {a.segment for a in world.active}:
         assert money(sum(a.arr * a.p[180] for a in world.active if a.segment == seg)) in page
     assert 'id="chart-revenue"' in page and 'id="chart-calibration"' in page
