@@ -43,6 +43,12 @@ class Forecast:
     revenue_risk: dict[str, Any]
 
 
+def segment_labels(segment: pd.Series) -> pd.Series:
+    """Segment names for aggregation: accounts without one are grouped as 'unknown' (the
+    label the feeds use too), never as the string 'None' or 'nan'."""
+    return segment.fillna("unknown").astype(str)
+
+
 def forecast(
     model: SurvivalModel,
     current: pd.DataFrame,
@@ -54,7 +60,7 @@ def forecast(
     hz = list(cfg.horizons)
     coef, shift = model.draw_parameters(cfg.n_draws, rng)
     q = ((1 - cfg.interval) / 2, 1 - (1 - cfg.interval) / 2)
-    segments = sorted(current["segment"].astype(str).unique())
+    segments = sorted(segment_labels(current["segment"]).unique())
     sims = {s: np.zeros((cfg.n_draws, len(hz))) for s in segments}
     parts: list[pd.DataFrame] = []
     for lo in range(0, len(current), cfg.chunk_size):
@@ -66,7 +72,7 @@ def forecast(
         pd_draws = 1 - np.exp(-model.cumulative_hazard(chunk, hz, coef, shift))  # B x n x H
         lo_q, hi_q = np.quantile(pd_draws, q, axis=0)
         churned = rng.random(pd_draws.shape) < pd_draws
-        seg = chunk["segment"].astype(str).to_numpy()
+        seg = segment_labels(chunk["segment"]).to_numpy()
         for s in segments:
             m = seg == s
             if m.any():
@@ -105,7 +111,7 @@ def _revenue_risk(
         segs = []
         total_sim = np.zeros(next(iter(sims.values())).shape[0]) if sims else np.zeros(1)
         for s, sim in sims.items():
-            m = pred["segment"].astype(str) == s
+            m = segment_labels(pred["segment"]) == s
             total_sim = total_sim + sim[:, k]
             segs.append(
                 _block(

@@ -43,8 +43,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(
                 text(
+                    # our own leftover sessions only: an autovacuum worker (a superuser
+                    # process) may be on the database too, and DROP DATABASE stops it itself
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    "WHERE datname = :n AND pid <> pg_backend_pid() AND usename = current_user"
                 ),
                 {"n": name},
             )

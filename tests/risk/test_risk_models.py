@@ -74,3 +74,14 @@ def test_round_trip_keeps_predictions_and_holds_no_rows(fitted) -> None:  # type
     )
     assert len(json.dumps(state)) < 20_000  # parameters only, whatever the number of rows
     assert not any(isinstance(v, list) and len(v) >= len(panel.rows) for v in state.values())
+
+
+def test_accounts_without_a_segment_are_grouped_as_unknown(fitted) -> None:  # type: ignore[no-untyped-def]
+    panel, model = fitted
+    current = panel.current.copy()
+    current["segment"] = current["segment"].astype(object)
+    current.loc[current.index[:3], "segment"] = None
+    segs = forecast(model, current).revenue_risk["90"]["segments"]
+    names = {s["segment"] for s in segs}
+    assert "unknown" in names and not names & {"None", "nan"}
+    assert next(s for s in segs if s["segment"] == "unknown")["accounts"] == 3
