@@ -16,45 +16,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, insert, select
+from sqlalchemy import Engine, insert, select
 
-from ingest.db.schema import documents, model_registry, sentiment_scores
+from ingest.db.schema import model_registry, sentiment_scores
 from ingest.settings import Settings
+from nlp import pending_texts
 
 PAGE_SIZE = 2048
 COMMIT_BATCH = 128
 
 
-def _unscored(version: str) -> Any:
-    return ~exists().where(
-        and_(
-            sentiment_scores.c.text_hash == documents.c.text_hash,
-            sentiment_scores.c.model_version == version,
-        )
-    )
-
-
 def count_pending(engine: Engine, version: str) -> tuple[int, int]:
     """(distinct texts not yet scored by ``version``, distinct texts already scored)."""
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count(func.distinct(documents.c.text_hash)))).scalar_one()
-        pending = conn.execute(
-            select(func.count(func.distinct(documents.c.text_hash))).where(_unscored(version))
-        ).scalar_one()
-    return int(pending), int(total) - int(pending)
-
-
-def _page(engine: Engine, version: str, after: str, limit: int) -> list[tuple[str, str]]:
-    """Up to ``limit`` (text_hash, text) of unscored texts with hash > ``after``."""
-    q = (
-        select(documents.c.text_hash, func.min(documents.c.text))
-        .where(documents.c.text_hash > after, _unscored(version))
-        .group_by(documents.c.text_hash)
-        .order_by(documents.c.text_hash)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [(h, t) for h, t in conn.execute(q)]
+    return pending_texts.count_pending(engine, sentiment_scores, version)
 
 
 def _insert_ignoring_duplicates(engine: Engine) -> Any:
@@ -124,12 +98,7 @@ def score_store(
     register_model(engine, version, {"task": "sentiment", **read_meta(current_artifacts(settings))})
     stmt = _insert_ignoring_duplicates(engine)
     seconds = 0.0
-    after = ""
-    while True:
-        page = _page(engine, version, after, PAGE_SIZE)
-        if not page:
-            break
-        after = page[-1][0]
+    for page in pending_texts.pending_pages(engine, sentiment_scores, version, PAGE_SIZE):
         page.sort(key=lambda row: len(row[1]))
         for start in range(0, len(page), COMMIT_BATCH):
             batch = page[start : start + COMMIT_BATCH]

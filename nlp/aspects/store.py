@@ -25,12 +25,13 @@ from datetime import time as dtime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, exists, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from ingest.db.schema import aspect_scores, documents, model_registry, sentiment_scores
 from ingest.settings import Settings
 from nlp.aspects.attribution import ScoreTexts, aspect_sentiments
 from nlp.aspects.tagger import MODEL_VERSION, AspectTagger, default_tagger
+from nlp.pending_texts import count_pending, pending_pages
 
 log = logging.getLogger(__name__)
 
@@ -40,39 +41,8 @@ NO_ASPECT = "none"  # the sentinel row of a text about none of the aspects
 NEGATIVE_BELOW = -0.25  # an aspect mention with sentiment below this counts as negative
 
 
-def _untagged(version: str) -> Any:
-    return ~exists().where(
-        and_(
-            aspect_scores.c.text_hash == documents.c.text_hash,
-            aspect_scores.c.model_version == version,
-        )
-    )
-
-
-def _page(engine: Engine, version: str, after: str, limit: int) -> list[tuple[str, str]]:
-    q = (
-        select(documents.c.text_hash, func.min(documents.c.text))
-        .where(
-            documents.c.kind.in_(ASPECT_KINDS),
-            documents.c.text_hash > after,
-            _untagged(version),
-        )
-        .group_by(documents.c.text_hash)
-        .order_by(documents.c.text_hash)
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [(h, t) for h, t in conn.execute(q)]
-
-
 def _count(engine: Engine, version: str) -> tuple[int, int]:
-    base = select(func.count(func.distinct(documents.c.text_hash))).where(
-        documents.c.kind.in_(ASPECT_KINDS)
-    )
-    with engine.connect() as conn:
-        total = conn.execute(base).scalar_one()
-        pending = conn.execute(base.where(_untagged(version))).scalar_one()
-    return int(pending), int(total) - int(pending)
+    return count_pending(engine, aspect_scores, version, ASPECT_KINDS)
 
 
 def sentiment_version(engine: Engine, settings: Settings) -> str | None:
@@ -216,12 +186,7 @@ def tag_store(
     counts: dict[str, int] = {}
     sentence_cache: dict[str, float] = {}  # sentence -> sentiment, for this run
     seconds = 0.0
-    after = ""
-    while True:
-        page = _page(engine, MODEL_VERSION, after, PAGE_SIZE)
-        if not page:
-            break
-        after = page[-1][0]
+    for page in pending_pages(engine, aspect_scores, MODEL_VERSION, PAGE_SIZE, ASPECT_KINDS):
         hashes = [h for h, _ in page]
         texts = [t for _, t in page]
         whole = _text_sentiments(engine, hashes, s_version)
