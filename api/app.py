@@ -69,7 +69,11 @@ def create_app(
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.api_settings = api_settings
-    app.state.key_verifier = KeyVerifier()
+    app.state.key_verifier = KeyVerifier(
+        api_settings.auth_failures_per_key,
+        api_settings.auth_failures_per_client,
+        api_settings.auth_failure_window_s,
+    )
     app.state.page_cache = PageCache(api_settings.cache_seconds)
     app.state.rate_limiter = TokenBucketLimiter(
         api_settings.rate_limit_per_second, api_settings.rate_limit_burst

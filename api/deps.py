@@ -4,7 +4,8 @@
   factory overrides it when given settings; tests may too).
 - ``EngineDep``: the engine the lifespan opened (``app.state.engine``).
 - ``PageCacheDep``: this worker's cache of rendered snapshot pages (``api.page_cache``).
-- ``CurrentKey``: the verified caller (401 without a valid key; 429 over its rate).
+- ``CurrentKey``: the verified caller (401 without a valid key; 429 over its rate, or
+  after too many failed checks for its key id or client address, see ``api.keys``).
 - ``require_roles(*roles)``: 403 unless the key has one of ``roles`` (admin always may).
 - ``SentimentVersionDep`` / ``BackgroundScorerDep``: seams onto the nlp layer, overridable
   in tests so no model is loaded.
@@ -22,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from api.errors import ApiError
-from api.keys import ApiKey, KeyVerifier
+from api.keys import ApiKey, AuthThrottled, KeyVerifier
 from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter, retry_after_header
 from api.settings import ApiSettings
@@ -74,7 +75,16 @@ def get_current_key(
             401, "unauthorized", "missing API key: send Authorization: Bearer <key>", challenge
         )
     verifier: KeyVerifier = request.app.state.key_verifier
-    key = verifier.verify(engine, credentials.credentials)
+    client = request.client.host if request.client else "unknown"
+    try:
+        key = verifier.verify(engine, credentials.credentials, client=client)
+    except AuthThrottled as exc:  # checked before scrypt: failed guesses stay cheap
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"{exc}: retry later",
+            retry_after_header(exc.retry_after_s),
+        ) from None
     if key is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key", challenge)
     state = request.scope.setdefault("state", {})

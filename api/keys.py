@@ -9,6 +9,18 @@ Verifying a key costs one scrypt (tens of milliseconds, on purpose). ``KeyVerifi
 remembers, per process, a keyed HMAC of secrets it has already verified, so repeated
 requests with the same key skip scrypt; the ``api_keys`` row is still read on every
 request, so a revocation takes effect at once on every worker.
+
+Failed checks are cheap to repeat for nobody: before a scrypt, the verifier spends one
+token of a failure budget for the key id and one for the client address (token buckets
+refilled over a window, ``UNDERTOW_API_AUTH_FAILURES*`` in ``api.settings``). A check
+that succeeds gives its tokens back; a wrong secret keeps them spent. With a budget empty,
+``verify`` raises ``AuthThrottled`` (the HTTP layer answers 429 with ``Retry-After``)
+without running scrypt. A key already verified by this worker is recognised by its HMAC
+and passes even then, so an attacker hammering a public key id does not lock out a caller
+that is already using the key; a caller this worker has not seen yet waits out the window.
+Like the rate limit, the budgets and the cache live in memory, per worker process: with
+N workers an attacker gets N budgets, and nothing else is shared between workers.
+Unknown key ids and malformed keys cost no scrypt and spend no budget.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +39,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.ratelimit import TokenBucketLimiter
 from ingest.db.schema import api_keys
 from ingest.errors import InputError, NotFoundError
 
@@ -140,20 +154,64 @@ class ApiKey:
         return self.role == "admin" or self.role in roles
 
 
+class AuthThrottled(Exception):
+    """Too many failed key checks for this key id or client address: no check was made."""
+
+    def __init__(self, retry_after_s: float, scope: str) -> None:
+        super().__init__(f"too many failed API key checks for this {scope}")
+        self.retry_after_s = retry_after_s
+        self.scope = scope
+
+
+def _failure_budget(limit: int, window_s: float) -> TokenBucketLimiter:
+    """``limit`` failures at once, earned back evenly over ``window_s`` (0 = no budget)."""
+    rate = limit / window_s if limit > 0 and window_s > 0 else 0.0
+    return TokenBucketLimiter(rate, limit)
+
+
 class KeyVerifier:
     """Checks presented keys against the store (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        failures_per_key: int = 5,
+        failures_per_client: int = 20,
+        failure_window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._pepper = secrets.token_bytes(32)  # per-process; cache entries die with it
         self._verified: dict[str, bytes] = {}
         self._last_used: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._key_failures = _failure_budget(failures_per_key, failure_window_s)
+        self._client_failures = _failure_budget(failures_per_client, failure_window_s)
+        self.clock = clock
 
     def _mac(self, key_id: str, secret: str, key_hash: str) -> bytes:
         msg = f"{key_id}\0{secret}\0{key_hash}".encode()
         return hmac.new(self._pepper, msg, hashlib.sha256).digest()
 
-    def verify(self, engine: Engine, presented: str) -> ApiKey | None:
+    def _spend_budget(self, key_id: str, client: str | None, now: float) -> None:
+        wait = self._key_failures.take(key_id, now)
+        if wait > 0:
+            raise AuthThrottled(wait, "key id")
+        if client is not None:
+            wait = self._client_failures.take(client, now)
+            if wait > 0:
+                self._key_failures.refund(key_id, now)
+                raise AuthThrottled(wait, "client")
+
+    def _refund_budget(self, key_id: str, client: str | None, now: float) -> None:
+        self._key_failures.refund(key_id, now)
+        if client is not None:
+            self._client_failures.refund(client, now)
+
+    def verify(self, engine: Engine, presented: str, client: str | None = None) -> ApiKey | None:
+        """The key's caller, or None for a malformed, unknown, revoked or wrong key.
+
+        ``client`` (the caller's address) gets a failure budget of its own. Raises
+        ``AuthThrottled`` instead of running scrypt once a budget is spent.
+        """
         parsed = parse_key(presented)
         if parsed is None:
             return None
@@ -168,8 +226,11 @@ class KeyVerifier:
         mac = self._mac(key_id, secret, row.key_hash)
         cached = self._verified.get(key_id)
         if cached is None or not hmac.compare_digest(cached, mac):
+            now = self.clock()
+            self._spend_budget(key_id, client, now)
             if not _matches(secret, row.salt, row.key_hash):
-                return None
+                return None  # the failure keeps its tokens spent
+            self._refund_budget(key_id, client, now)
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()

@@ -39,6 +39,17 @@ class TokenBucketLimiter:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
+    def refund(self, key: str, now: float | None = None) -> None:
+        """Give back the token a ``take`` spent (the attempt turned out not to count)."""
+        if not self.enabled:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if key in self._buckets:
+                tokens, last = self._buckets[key]
+                tokens = tokens + (now - last) * self.rate + 1.0
+                self._buckets[key] = (min(float(self.burst), tokens), now)
+
 
 def retry_after_header(wait_s: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(wait_s)))}

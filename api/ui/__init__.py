@@ -74,7 +74,9 @@ def mount_ui(app: FastAPI, secret: str | None = None) -> FastAPI:
         assert isinstance(exc, UiRefusal)
         session = app.state.ui.codec.read(request)
         ctx = {"title": exc.title, "message": exc.message, "status": exc.status}
-        return render(request, "error.html", ctx, session=session, status=exc.status)
+        response = render(request, "error.html", ctx, session=session, status=exc.status)
+        response.headers.update(exc.headers)
+        return response
 
     app.add_exception_handler(UiRedirect, redirect)
     app.add_exception_handler(UiRefusal, refusal)

@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from api.keys import AuthThrottled
+from api.ratelimit import retry_after_header
 from api.ui.session import SessionCodec, UiSession, new_session, still_valid
 from ingest.errors import NotFoundError
 from risk.errors import NoSnapshotError
@@ -43,9 +45,12 @@ class UiRedirect(Exception):
 class UiRefusal(Exception):
     """Answer with an HTML error page."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(
+        self, status: int, title: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.title, self.message = status, title, message
+        self.headers = headers or {}
 
 
 # ---------------------------------------------------------------- rendering
@@ -209,7 +214,17 @@ def build_ui_router() -> APIRouter:
             raise UiRefusal(
                 429, "Too many attempts", "Too many sign-in attempts: wait a few seconds."
             )
-        verified = request.app.state.key_verifier.verify(request.app.state.engine, key.strip())
+        try:
+            verified = request.app.state.key_verifier.verify(
+                request.app.state.engine, key.strip(), client=client
+            )
+        except AuthThrottled as exc:
+            raise UiRefusal(
+                429,
+                "Too many attempts",
+                "Too many failed sign-ins with this key: wait a minute and try again.",
+                retry_after_header(exc.retry_after_s),
+            ) from None
         if verified is None:
             response = render(
                 request,

@@ -215,3 +215,22 @@ def test_session_secret_comes_from_the_environment(
     monkeypatch.setenv("UNDERTOW_UI_SECRET", "short")
     with pytest.raises(ValueError):
         mount_ui(create_app(ui_store.settings))
+
+
+def test_repeated_wrong_secrets_for_a_real_key_id_are_refused_before_scrypt(
+    ui_store: UiStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.keys
+
+    real, calls = api.keys._scrypt, []
+    monkeypatch.setattr(api.keys, "_scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    key_id = ui_store.keys["finance"].split("_")[1]
+    with TestClient(make_ui_app(ui_store.settings)) as client:  # its own verifier
+        codes = [sign_in(client, f"ut_{key_id}_guess{i}").status_code for i in range(8)]
+        budget = codes.count(401)
+        assert codes == [401] * budget + [429] * (8 - budget) and 1 <= budget < 8
+        assert len(calls) == budget  # no scrypt once the budget is spent
+        refused = sign_in(client, f"ut_{key_id}_guess99")
+        assert "Too many" in refused.text and int(refused.headers["retry-after"]) >= 1
+        # another key still signs in
+        assert sign_in(client, ui_store.keys["sales"]).status_code == 303
