@@ -23,13 +23,16 @@ Assumption syntax: ``[FILTER[,FILTER...]:]TARGET OP VALUE``
   arr            ``*= += -=`` ARR x VALUE or by a percent (revenue at risk scales with it)
   ============== ============ =================================================================
 
-Levels are clipped to their scales. A scenario shifts only what it names: a fall in
-sentiment does not also raise the share of negative texts, so it is a lower bound of the
-full effect of such a change. The model's coefficients are associations conditional on
-every other feature, not causal effects: on the demo world, more tickets *at the same
-sentiment* read as engagement and lower the risk; a "support storm" is tickets up *and*
-sentiment down. ``by_assumption`` therefore shows each assumption's effect alone (point
-estimate of the expected churned ARR, no interval) so finance sees which one moves what.
+Values are bounded so every figure stays finite: an additive shift by at most its scale's
+width (sentiment 2, NPS 10, CSAT and review rating 4), a factor of at most 100
+(``*=100``, ``+=9900%``; a percent fall by at most 100%). Levels are clipped to their
+scales. A scenario shifts only what it names: a fall in sentiment does not also raise the
+share of negative texts, so it is a lower bound of the full effect of such a change. The
+model's coefficients are associations conditional on every other feature, not causal
+effects: on the demo world, more tickets *at the same sentiment* read as engagement and
+lower the risk; a "support storm" is tickets up *and* sentiment down. ``by_assumption``
+therefore shows each assumption's effect alone (point estimate of the expected churned
+ARR, no interval) so finance sees which one moves what.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ ADDITIVE = {
 }
 MULTIPLICATIVE = ("tickets", "arr")
 FILTER_KEYS = ("segment", "account", "cohort")
+MAX_FACTOR = 100.0  # tickets or ARR x100 at most; far larger factors overflow the hazard
 MAX_ASSUMPTIONS = 50
 MAX_NAME = 128
 _PATTERN = re.compile(
@@ -106,11 +110,22 @@ def parse_assumption(text: str) -> Assumption:
             f"got {text!r}"
         )
     target, op, pct = m["target"], m["op"], bool(m["pct"])
-    value = float(m["value"])
+    value = float(m["value"])  # a few hundred digits read as inf: refused below
+    shown = (
+        m["value"]
+        if len(m["value"]) <= 24
+        else f"{m['value'][:12]}... ({len(m['value'])} characters)"
+    )
     if target in ADDITIVE:
         if op == "*=" or pct:
             raise RiskInputError(
                 f"expected {target} to shift by points ('+=' or '-='), got {text!r}"
+            )
+        lo, hi = ADDITIVE[target]
+        if not abs(value) <= hi - lo:
+            raise RiskInputError(
+                f"expected a {target} shift of at most {hi - lo:g} points (the scale's width), "
+                f"got {shown}"
             )
     elif target in MULTIPLICATIVE:
         if op != "*=" and not pct:
@@ -120,8 +135,17 @@ def parse_assumption(text: str) -> Assumption:
             )
         if op == "*=" and (pct or value < 0):
             raise RiskInputError(f"expected a {target} factor >= 0 without '%', got {text!r}")
-        if op == "-=" and value > 100:
+        change = value if op == "+=" else -value  # the percent change (unused for *=)
+        if op != "*=" and change < -100:
             raise RiskInputError(f"expected {target} to fall by at most 100%, got {text!r}")
+        if op == "*=" and not value <= MAX_FACTOR:
+            raise RiskInputError(
+                f"expected a {target} factor of at most {MAX_FACTOR:g}, got {shown}"
+            )
+        if op != "*=" and not change <= (MAX_FACTOR - 1) * 100:
+            raise RiskInputError(
+                f"expected {target} to rise by at most {(MAX_FACTOR - 1) * 100:g}%, got {shown}%"
+            )
     else:
         known = sorted([*ADDITIVE, *MULTIPLICATIVE])
         raise RiskInputError(f"expected a target among {known}, got {target!r} in {text!r}")

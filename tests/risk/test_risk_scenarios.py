@@ -112,3 +112,54 @@ def test_scenarios_at_the_cli(
     assert listed[1]["assumptions"] == ["segment=smb:sentiment-=0.3"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(scenarios)).scalar() == 2
+
+
+HUGE = "9" * 400
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [f"sentiment-={HUGE}", f"segment=smb:nps+={HUGE}", f"csat-={HUGE}.5", f"tickets*={HUGE}",
+     f"tickets+={HUGE}%", f"arr*={HUGE}", f"arr+={HUGE}%", "tickets*=1" + "0" * 20,
+     "arr*=1" + "0" * 300, "sentiment-=2.5", "nps+=11", "arr+=100000%", "sentiment+=-3", "csat+=-4.5"],
+)  # fmt: skip
+def test_out_of_range_assumption_values_say_what_is_allowed(bad: str) -> None:
+    with pytest.raises(RiskInputError, match="expected .*at most"):
+        parse_assumption(bad)
+
+
+def test_in_range_extremes_still_parse() -> None:
+    assert parse_assumption("sentiment-=2").delta == -2.0  # the scale's whole width
+    assert parse_assumption("nps+=10").delta == 10.0
+    assert parse_assumption("tickets*=100").factor == 100.0
+    assert parse_assumption("arr+=9900%").factor == pytest.approx(100.0)
+    assert parse_assumption("tickets+=-40%").factor == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("bad", ["tickets+=-500%", "arr-=-1000000%", "arr-=101%"])
+def test_a_percent_never_makes_a_negative_or_huge_factor(bad: str) -> None:
+    with pytest.raises(RiskInputError, match="expected .*at most"):
+        parse_assumption(bad)
+
+
+def test_a_400_digit_assumption_is_a_usage_error_at_the_cli(
+    engine: Engine, cli_env: dict[str, str], settings: Settings, stored_world: SyntheticWorld
+) -> None:
+    fit_and_store(engine, settings, as_of="2026-06-30")
+    runner = CliRunner()
+    for bad in (f"sentiment-={HUGE}", f"tickets*={HUGE}", f"arr+={HUGE}%", "arr*=1" + "0" * 300):
+        res = runner.invoke(cli, ["scenario", "run", "--name", "huge", "--assumption", bad,
+                                  "--json"], env=cli_env)  # fmt: skip
+        assert res.exit_code == 2, (bad[:20], res.output[-300:])
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: expected") and "at most" in lines[0]
+        assert res.stdout == ""
+    # the extremes allowed still run, with finite figures
+    res = runner.invoke(cli, ["scenario", "run", "--name", "edge", "--assumption", "tickets*=100",
+                              "--assumption", "arr*=100", "--assumption", "sentiment-=2",
+                              "--json"], env=cli_env)  # fmt: skip
+    assert res.exit_code == 0, res.output[-500:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert np.isfinite(out["horizons"]["365"]["total"]["scenario"]["expected_churned_arr"])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scenarios)).scalar() == 1
