@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -138,6 +139,17 @@ def handle_errors(fn: F) -> F:
             fail(f"internal error ({type(exc).__name__}): {exc}", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float in a range that also refuses nan, inf and numbers too large for a float
+    (``click.FloatRange`` lets nan through: every comparison with it is false)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 json_option = click.option(

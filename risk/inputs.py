@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Texts that say how a customer feels about the product; attribution answers do not.
 EXPERIENCE_KINDS = ("review", "ticket", "survey")
+# Dates the models accept: well inside pandas' nanosecond range (1677-2262), so a history
+# of months before and horizons of a year after a date stay representable.
+FIRST_DATE, LAST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2199-12-31")
 
 ACCOUNT_COLUMNS = ["account_id", "name", "segment", "arr", "contract_start", "churned_at"]
 TEXT_COLUMNS = [
@@ -84,6 +87,10 @@ def to_timestamp(value: Any) -> pd.Timestamp:
             raise RiskInputError(f"expected a date like 2025-03-31, got {value!r}")
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
+        if not FIRST_DATE <= ts <= LAST_DATE:
+            raise RiskInputError(
+                f"expected a date between {FIRST_DATE.date()} and {LAST_DATE.date()}, got {value!r}"
+            )
         return ts.normalize()
     raise RiskInputError(f"expected a date like 2025-03-31, got {value!r}")
 

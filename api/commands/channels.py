@@ -15,7 +15,15 @@ from typing import Any
 import click
 from rich.table import Table
 
-from api.cli_support import console, emit, handle_errors, json_option, progress, state
+from api.cli_support import (
+    FiniteFloatRange,
+    console,
+    emit,
+    handle_errors,
+    json_option,
+    progress,
+    state,
+)
 from api.commands.groups import eval_group, report_group, train_group
 
 
@@ -82,7 +90,8 @@ def eval_channels(csv: Path | None, split: str | None, show_errors: bool, as_jso
 
 @train_group.command("channels")
 @click.option("--csv", "csv", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--c", "c", type=float, default=8.0, show_default=True, help="Inverse L2 strength.")
+@click.option("--c", "c", type=FiniteFloatRange(0, 1e6, min_open=True), default=8.0,
+              show_default=True, help="Inverse L2 strength (> 0).")  # fmt: skip
 @json_option
 @handle_errors
 def train_channels(csv: Path | None, c: float, as_json: bool) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
 
 from api.cli_support import emit, handle_errors, json_option, progress
+from ingest.errors import InputError
+
+# The demo's last day: the dates `undertow fit` accepts (risk.inputs.FIRST_DATE/LAST_DATE).
+FIRST_END, LAST_END = date(1900, 1, 1), date(2199, 12, 31)
 
 
 @click.command("demo")
@@ -25,7 +30,9 @@ from api.cli_support import emit, handle_errors, json_option, progress
     type=int,
     help="Months of data, ending at the current month.",
 )
-@click.option("--seed", default=7, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--seed", default=7, show_default=True, type=click.IntRange(min=0), help="Random seed."
+)
 @click.option(
     "--corpus",
     type=click.Path(path_type=Path),
@@ -34,7 +41,10 @@ from api.cli_support import emit, handle_errors, json_option, progress
     "built-in phrase bank.",
 )
 @click.option(
-    "--end", default=None, help="Last day of the data (YYYY-MM-DD or YYYY-MM); default today."
+    "--end",
+    default=None,
+    help=f"Last day of the data (YYYY-MM-DD or YYYY-MM, {FIRST_END.year}-{LAST_END.year}); "
+    "default today.",
 )
 @json_option
 @handle_errors
@@ -43,6 +53,12 @@ def demo(out_dir: Path, accounts: int, months: int, seed: int, corpus: Path | No
     """Write a demo world: accounts, reviews, tickets, surveys, attribution answers,
     opportunities and truth.csv (the latent health and churn behind them)."""
     from ingest.demo import build_world, write_world
+    from ingest.demo.timeline import parse_end
+
+    if end is not None and not FIRST_END <= parse_end(end) <= LAST_END:
+        raise InputError(
+            f"--end must be a day from {FIRST_END} to {LAST_END} (or a month in them), got {end!r}"
+        )
 
     with progress("Simulating the demo world", total=2) as advance:
         world = build_world(accounts=accounts, months=months, seed=seed, corpus=corpus, end=end)
