@@ -3,8 +3,9 @@ Playwright against a uvicorn server on loopback.
 
 Each role signs in through the login form, sees its own view drawn (charts included,
 with no console error: the Content-Security-Policy must allow everything the page
-needs), and is refused the others. Screenshots go to ``test-artifacts/`` and, when
-``UNDERTOW_SCREENSHOT_DIR`` is set, there too (``docs/screenshots`` for the README).
+needs), and is refused the others. Screenshots of this fixture store go to
+``test-artifacts/`` and, when ``UNDERTOW_SCREENSHOT_DIR`` is set, there too. The README's
+pictures come from a real demo world instead: ``scripts/screenshots.py``.
 """
 
 from __future__ import annotations
