@@ -10,7 +10,7 @@ remembers, per process, a keyed HMAC of secrets it has already verified, so repe
 requests with the same key skip scrypt; the ``api_keys`` row is still read on every
 request, so a revocation takes effect at once on every worker.
 
-Failed checks are cheap to repeat for nobody: before a scrypt, the verifier spends one
+Guessing secrets costs the server little: before a scrypt, the verifier spends one
 token of a failure budget for the key id and one for the client address (token buckets
 refilled over a window, ``UNDERTOW_API_AUTH_FAILURES*`` in ``api.settings``). A check
 that succeeds gives its tokens back; a wrong secret keeps them spent. With a budget empty,
