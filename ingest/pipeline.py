@@ -21,21 +21,24 @@ are resolved again.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Dialect, Engine, select, update
+from sqlalchemy import Connection, Dialect, Engine, Index, select, update
 
+from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
 from ingest.db.schema import accounts, documents, ingest_runs, opportunities, quarantine, surveys
 from ingest.errors import InputError
 from ingest.mapping import (
@@ -50,6 +53,7 @@ from ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     BadRow,
     RawChunk,
+    SourceFile,
     cells_as_json,
     open_source,
     read_chunks,
@@ -457,12 +461,37 @@ def _run_counts(
     conn.execute(update(ingest_runs).where(ingest_runs.c.id == run_id).values(**values))
 
 
+def _sample_chars(chunk: RawChunk) -> int:
+    """About how many characters the chunk's records took in their file."""
+    if chunk.header is not None:
+        return sum(map(len, map("".join, chunk.rows))) + len(chunk.rows) * len(chunk.header)
+    sample = chunk.rows[:1000]
+    chars = sum(len(json.dumps(r, default=str)) for r in sample)
+    return chars * len(chunk.rows) // max(1, len(sample))
+
+
+def _deferred_indexes(
+    engine: Engine, ctx: _Context, first: RawChunk, file_bytes: int | None, chunk_rows: int
+) -> list[Index]:
+    """Drop the target table's plain indexes when this file is a bulk load (see
+    ``ingest.bulk``); returns what to build after it."""
+    if file_bytes is None or first.size < chunk_rows or ctx.spec.kind not in _PREBUILT:
+        return []
+    table = _PREBUILT[ctx.spec.kind][0]
+    expected = estimate_rows(file_bytes, first.size, _sample_chars(first))
+    if not should_defer(engine, table, expected):
+        return []
+    return drop_plain_indexes(engine, table)
+
+
 def _ingest_stream(
     engine: Engine,
     ctx: _Context,
     chunks: Iterable[RawChunk],
     file_label: str,
     on_progress: ProgressFn | None,
+    file_bytes: int | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> IngestSummary:
     total = IngestSummary(
         ctx.spec.kind, files=[file_label], run_ids=[ctx.run_id] if ctx.run_id else []
@@ -483,6 +512,7 @@ def _ingest_stream(
     # is read and validated. At most one transaction is in flight, in file order.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-ingest")
     pending: Future[IngestSummary] | None = None
+    deferred: list[Index] = []
 
     def settle() -> None:
         nonlocal pending
@@ -496,10 +526,14 @@ def _ingest_stream(
         for i, chunk in enumerate(chunks):
             if i == 0:
                 check_columns(chunk, ctx.mapping, ctx.spec, file_label)
+                deferred = _deferred_indexes(engine, ctx, chunk, file_bytes, chunk_rows)
             prep = _prepare_chunk(ctx, chunk)
             settle()
             pending = pool.submit(write, prep)
         settle()
+        if deferred:
+            build_indexes(engine, deferred)
+            deferred = []
         if ctx.spec.kind == "accounts":
             with engine.begin() as conn:
                 total.reresolved = reresolve(conn)
@@ -518,6 +552,8 @@ def _ingest_stream(
         raise
     finally:
         pool.shutdown(wait=True)
+        if deferred:  # a failed or interrupted bulk load leaves its indexes built too
+            build_indexes(engine, deferred)
     total.seconds = time.perf_counter() - started
     if ctx.run_id is not None:
         with engine.begin() as conn:
@@ -530,6 +566,23 @@ def _account_index(engine: Engine, spec: KindSpec) -> AccountIndex:
         return AccountIndex()
     with engine.connect() as conn:
         return AccountIndex.load(conn)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the run (as it was after).
+
+    A chunk holds a million small containers (rows, cells, parameter lists); every
+    full collection walks all of them, about 4 us a row in all, while none of them
+    is in a reference cycle: reference counting frees each chunk when it is written.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def ingest_paths(
@@ -558,24 +611,49 @@ def ingest_paths(
         raise InputError("give at least one file to ingest")
     summary = IngestSummary(spec.kind)
     started = time.perf_counter()
-    for src in files:
-        label = str(src.path.resolve())
-        name = _default_source(source, mapper, src.format)
-        run_id = _start_run(engine, spec.kind, name, label, src.file_hash, mapper)
-        ctx = _Context(
-            spec,
-            mapper,
-            name,
-            label[-512:],
-            run_id,
-            settings.max_text_chars,
-            _account_index(engine, spec),
-            engine.dialect,
-        )
-        chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
-        summary.add(_ingest_stream(engine, ctx, chunks, label, on_progress))
+    with _collector_paused():
+        for src in files:
+            part = _ingest_file(
+                engine,
+                spec,
+                mapper,
+                src,
+                source=source,
+                max_chars=settings.max_text_chars,
+                on_progress=on_progress,
+                chunk_rows=chunk_rows,
+            )
+            summary.add(part)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _ingest_file(
+    engine: Engine,
+    spec: KindSpec,
+    mapper: Mapping,
+    src: SourceFile,
+    *,
+    source: str | None,
+    max_chars: int,
+    on_progress: ProgressFn | None,
+    chunk_rows: int,
+) -> IngestSummary:
+    label = str(src.path.resolve())
+    name = _default_source(source, mapper, src.format)
+    run_id = _start_run(engine, spec.kind, name, label, src.file_hash, mapper)
+    ctx = _Context(
+        spec,
+        mapper,
+        name,
+        label[-512:],
+        run_id,
+        max_chars,
+        _account_index(engine, spec),
+        engine.dialect,
+    )
+    chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
+    return _ingest_stream(engine, ctx, chunks, label, on_progress, src.size, chunk_rows)
 
 
 def ingest_records(

@@ -5,10 +5,14 @@ Python, so two ingests of the same file at once double nothing. Rows come in
 column-oriented form (``{column: list}``) holding Python values (datetime, date, dict,
 bool, float with NaN for missing); a JSON column may come as ``JsonText`` (encoded).
 
-On SQLite and PostgreSQL the dialect's statement is compiled once and run through the
-driver's ``executemany`` (SQLite with values already in SQLAlchemy's storage formats;
-psycopg batches in pipeline mode); the driver's row count, summed over the rows, is the
-number inserted. Other back ends insert row by row in savepoints.
+On PostgreSQL the dialect's statement is compiled once and run through psycopg's
+``executemany`` (batched in pipeline mode). On SQLite the rows go in multi-row
+``INSERT .. VALUES (..), (..) .. ON CONFLICT DO NOTHING`` statements of up to
+``SQLITE_MAX_PARAMS`` bound values each, with values already in SQLAlchemy's storage
+formats: the driver releases the GIL for each statement's step, so with one statement
+per row the thread preparing the next chunk and the writing thread took turns at every
+row instead of running side by side. The driver's row count, summed, is the number
+inserted. Other back ends insert row by row in savepoints.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 Columns = dict[str, Any]  # column -> list of values (or a datetime64 array)
 SQLITE_CACHE_KIB = 262_144
+# Bound values per SQLite statement: below SQLITE_MAX_VARIABLE_NUMBER (32,766 since
+# SQLite 3.32; this project needs 3.35+ for RETURNING anyway).
+SQLITE_MAX_PARAMS = 32_000
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -120,6 +127,8 @@ class PreparedInsert:
     rows: int
     sql: str | None = None
     params: list[Any] = field(default_factory=list)
+    # SQLite: (statement, flat values) per batch of rows, run with ``execute``
+    batches: list[tuple[str, list[Any]]] = field(default_factory=list)
 
 
 def prepare_insert(
@@ -136,11 +145,13 @@ def prepare_insert(
     compiled = stmt.compile(dialect=dialect)
     data = {c: _driver_column(dialect.name, table, c, columns[c]) for c in names}
     params: list[Any]
-    if compiled.positional:  # SQLite: plain tuples, sorted once (not column by column)
-        order = list(compiled.positiontup or names)
-        params = list(zip(*(data[c] for c in order), strict=True))
-        if order_by is not None:
-            params.sort(key=itemgetter(order.index(order_by)))
+    if compiled.positional:  # SQLite
+        cols = [data[c] for c in (compiled.positiontup or names)]
+        if order_by is not None and n > 1:
+            key = data[order_by]
+            pick = itemgetter(*sorted(range(n), key=key.__getitem__))
+            cols = [list(pick(col)) for col in cols]
+        return PreparedInsert(table, n, None, [], _sqlite_batches(str(compiled), cols, n))
     else:
         if order_by is not None:
             data = sort_rows(data, order_by)
@@ -151,14 +162,43 @@ def prepare_insert(
     return PreparedInsert(table, n, str(compiled), params)
 
 
+def _sqlite_batches(sql: str, cols: list[list[Any]], n: int) -> list[tuple[str, list[Any]]]:
+    """Multi-row statements from SQLAlchemy's one-row ``INSERT .. VALUES (?, ..) ON
+    CONFLICT DO NOTHING``: its value group repeated; every value stays bound. Each
+    statement's values are laid out row by row with one slice assignment per column."""
+    width = len(cols)
+    head, sep, tail = sql.partition(" VALUES ")
+    group, close, rest = tail.partition(")")
+    assert sep and close and group.count("?") == width, sql
+    group += close
+    step = max(1, SQLITE_MAX_PARAMS // width)
+    statements: dict[int, str] = {}
+    out: list[tuple[str, list[Any]]] = []
+    for start in range(0, n, step):
+        rows = min(step, n - start)
+        if rows not in statements:
+            statements[rows] = f"{head}{sep}{', '.join([group] * rows)}{rest}"
+        flat: list[Any] = [None] * (rows * width)
+        for j, col in enumerate(cols):
+            flat[j::width] = col[start : start + rows]
+        out.append((statements[rows], flat))
+    return out
+
+
 def run_insert(conn: Connection, prepared: PreparedInsert) -> int:
     """Run a prepared insert, skipping rows a unique constraint rejects; returns how
     many were inserted."""
     if prepared.rows == 0:
         return 0
+    if prepared.batches:
+        # random-key index inserts want a bigger cache than SQLite's default 2 MB
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            return sum(cursor.execute(sql, values).rowcount for sql, values in prepared.batches)
+        finally:
+            cursor.close()
     if prepared.sql is not None:
-        if conn.dialect.name == "sqlite":  # random-key index inserts want a bigger cache
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         return int(conn.exec_driver_sql(prepared.sql, prepared.params).rowcount)
     inserted = 0  # any other back end: row by row, duplicates by the unique constraints
     for row in prepared.params:

@@ -17,10 +17,13 @@ def db_group() -> None:
 @handle_errors
 def upgrade_cmd(as_json: bool) -> None:
     """Create or migrate the schema of UNDERTOW_DATABASE_URL to the latest revision."""
+    from ingest.bulk import ensure_indexes
     from ingest.db.engine import make_engine, upgrade
 
     settings = state().settings
-    before, after = upgrade(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    before, after = upgrade(engine)
+    ensure_indexes(engine)  # what an ingest killed in a bulk load left unbuilt
     emit(
         {"database": settings.database_url.split("@")[-1], "from": before, "to": after},
         as_json,

@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
+from ingest.bulk import ensure_indexes
 from ingest.errors import StoreError
 from ingest.settings import Settings
 
@@ -76,4 +77,5 @@ def open_store(settings: Settings) -> Engine:
     """The engine for the configured database, its schema brought up to date."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    ensure_indexes(engine)  # an ingest killed in a bulk load left some unbuilt
     return engine

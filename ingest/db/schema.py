@@ -97,9 +97,9 @@ documents = Table(
     Column("kind", String(16), nullable=False),  # review | ticket | survey | attribution
     Column("source", String(64), nullable=False),  # g2, zendesk, typeform, hubspot, csv ...
     Column("source_id", String(256), nullable=False),  # review_id, ticket_id, response_id
-    Column("account_id", String(128), nullable=True, index=True),
+    Column("account_id", String(128), nullable=True),
     Column("resolved_by", String(16), nullable=True),  # account_id | email | domain | name
-    Column("created_at", DateTime, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
     Column("title", Text, nullable=True),
     Column("text", Text, nullable=False),  # masked text, the one scored and served
     Column("text_hash", String(64), nullable=False, index=True),  # sha256 of `text`
@@ -114,6 +114,8 @@ documents = Table(
     Column("account_ref", JSON, nullable=True),
     UniqueConstraint("kind", "source", "source_id", name="uq_documents_source_id"),
     UniqueConstraint("kind", "content_hash", name="uq_documents_content"),
+    # every read by account also filters or orders by time (migration 0007)
+    Index("ix_documents_account_created", "account_id", "created_at"),
 )
 
 surveys = Table(
