@@ -92,6 +92,12 @@ def email_domain(value: str) -> str:
     return domain if at and "." in domain and " " not in domain else ""
 
 
+def email_domains(lowered: list[str]) -> list[str]:
+    """``email_domain`` of many lower-cased values, in one pass."""
+    parts = (v.rpartition("@")[2].strip().strip(".") if "@" in v else "" for v in lowered)
+    return [d if "." in d and " " not in d else "" for d in parts]
+
+
 def normalize_domain(value: str) -> str:
     """'https://www.Acme.com/pricing' -> 'acme.com'; an e-mail gives its domain."""
     value = value.strip().lower()
@@ -180,8 +186,9 @@ def validate(
             problems.append((filled & ~low.isin(_TRUE | _FALSE), f"'{col}' is not true/false"))
             typed[col] = low.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
         elif ctype == "email":
-            typed[col] = s.map(email_domain)
-            typed[PERSON] = s.str.lower()  # part of the content key, never stored
+            lowered = [v.lower() for v in s.tolist()]
+            typed[col] = pd.Series(email_domains(lowered), index=s.index, dtype=object)
+            typed[PERSON] = pd.Series(lowered, index=s.index, dtype=object)  # content key only
         elif ctype == "domain":
             typed[col] = s.map(normalize_domain)
         else:

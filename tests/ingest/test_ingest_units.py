@@ -141,3 +141,12 @@ def test_flat_contract_mapping_and_bad_mappings(tmp_path: Path) -> None:
     bad.write_text("just a string\n")
     with pytest.raises(MappingError):
         load_mapping(str(bad))
+
+
+def test_email_domains_agree_with_email_domain() -> None:
+    from ingest.validate import email_domain, email_domains
+
+    values = ["Bob@Acme.com", "x", "a@b", "a@b.c", "a@b.com.", "a@@x.io", "@x.io", "a@x .io",
+              "a@.x.io.", "", "José@Münch.DE", "a@b@c.com", "İ@İstanbul.COM"]  # fmt: skip
+    assert email_domains([v.lower() for v in values]) == [email_domain(v) for v in values]
+    assert email_domains(["bob@acme.com", "nobody"]) == ["acme.com", ""]
