@@ -212,12 +212,10 @@ def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str
             )
         ):
             found[(r.source, r.source_id)] = r.id
-    missing = [
-        (s, i, h)
-        for s, i, h in zip(docs["source"], ids, hashes, strict=True)
-        if (s, i) not in found
-    ]
-    by_hash = {h: (s, i) for s, i, h in missing}
+    by_hash: dict[str, list[tuple[str, str]]] = {}  # responses whose text is stored
+    for s, i, h in zip(docs["source"], ids, hashes, strict=True):  # under another id
+        if (s, i) not in found:
+            by_hash.setdefault(h, []).append((s, i))
     hlist = list(by_hash)
     for start in range(0, len(hlist), 500):
         for hit in conn.execute(
@@ -226,7 +224,8 @@ def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str
                 documents.c.content_hash.in_(hlist[start : start + 500]),
             )
         ):
-            found[by_hash[hit.content_hash]] = hit.id
+            for key in by_hash[hit.content_hash]:
+                found[key] = hit.id
     return found
 
 

@@ -289,3 +289,23 @@ def test_same_answer_from_two_people_is_not_a_duplicate(
     with engine.connect() as conn:
         texts = conn.execute(select(documents.c.source_id, documents.c.text)).all()
     assert sorted(texts) == [("H1", "LinkedIn"), ("H2", "LinkedIn")]
+
+
+def test_every_survey_response_links_to_its_comment_text(
+    engine: Engine, settings: Settings
+) -> None:
+    """Responses whose comment is already stored under another response (same person,
+    time and words: one document by content) all link to that document."""
+    from ingest.db.schema import surveys
+
+    def rec(rid: str) -> dict[str, Any]:
+        return {"response_id": rid, "respondent_email": "ann@globex.io",
+                "submitted_at": "2025-03-01", "score": 4, "comment": "Too slow lately"}  # fmt: skip
+
+    ingest_records(engine, "surveys", [rec("S0")], settings=settings)
+    out = ingest_records(engine, "surveys", [rec("S1"), rec("S2")], settings=settings)
+    assert (out.inserted, out.duplicates) == (2, 0)
+    with engine.connect() as conn:
+        doc_id = conn.execute(select(documents.c.id)).scalar_one()
+        links = dict(conn.execute(select(surveys.c.response_id, surveys.c.document_id)).all())
+    assert links == {"S0": doc_id, "S1": doc_id, "S2": doc_id}
