@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
 
 from api.cli_support import emit, handle_errors, json_option, progress
+from ingest.demo.timeline import FIRST_END, LAST_END  # the dates `undertow fit` accepts
 from ingest.errors import InputError
-
-# The demo's last day: the dates `undertow fit` accepts (risk.inputs.FIRST_DATE/LAST_DATE).
-FIRST_END, LAST_END = date(1900, 1, 1), date(2199, 12, 31)
 
 
 @click.command("demo")

@@ -14,6 +14,9 @@ import numpy as np
 
 from ingest.errors import InputError
 
+# The days a demo world may end on (its first month must still be a real date).
+FIRST_END, LAST_END = date(1900, 1, 1), date(2199, 12, 31)
+
 
 def parse_end(end: date | str | None) -> date:
     """``end`` as a date: None -> today (UTC); 'YYYY-MM' -> that month's last day."""

@@ -21,7 +21,7 @@ from ingest.demo.dynamics import Panel, simulate
 from ingest.demo.firms import Firm, draw_firms
 from ingest.demo.phrasebank import ASPECTS
 from ingest.demo.texts import CorpusTexts, PhraseBankTexts, TextSource
-from ingest.demo.timeline import Timeline, parse_end
+from ingest.demo.timeline import FIRST_END, LAST_END, Timeline, parse_end
 from ingest.errors import InputError
 
 MAX_ACCOUNTS = 200_000
@@ -100,7 +100,11 @@ def _attribution(rng: np.random.Generator, firms: list[Firm], timeline: Timeline
     return pd.DataFrame(rows)
 
 
-def _check(accounts: int, months: int) -> None:
+def _check(accounts: int, months: int, seed: int, end: date) -> None:
+    if seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {seed}")
+    if not FIRST_END <= end <= LAST_END:
+        raise InputError(f"--end must be a day from {FIRST_END} to {LAST_END}, got {end}")
     if not 1 <= accounts <= MAX_ACCOUNTS:
         raise InputError(f"--accounts must be between 1 and {MAX_ACCOUNTS}, got {accounts}")
     if not 1 <= months <= MAX_MONTHS:
@@ -116,9 +120,10 @@ def build_world(
 ) -> World:
     """A demo world of ``accounts`` customers over ``months`` months ending at ``end``
     (default: today), texts from the phrase bank or from a labeled ``corpus`` CSV."""
-    _check(accounts, months)
+    last_day = parse_end(end)
+    _check(accounts, months, seed, last_day)
     texts: TextSource = CorpusTexts(load_corpus(corpus)) if corpus else PhraseBankTexts()
-    timeline = Timeline(parse_end(end), months)
+    timeline = Timeline(last_day, months)
     r_firms, r_dyn, r_act, r_attr = (np.random.default_rng(s)
                                      for s in np.random.SeedSequence(seed).spawn(4))  # fmt: skip
     firms = draw_firms(r_firms, accounts, months)

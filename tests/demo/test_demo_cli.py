@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -109,3 +110,18 @@ def test_demo_world_ingests_whole(engine: Engine, settings: Settings, tmp_path: 
         assert conn.execute(select(func.count()).select_from(quarantine)).scalar() == 0
         stored = conn.execute(select(func.count()).select_from(documents)).scalar()
     assert stored == world.documents
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": -1}, "--seed must be 0 or more"),
+        ({"end": "9999-12-31"}, "--end must be a day from 1900-01-01"),
+        ({"end": "0005-01", "months": 120}, "--end must be a day from 1900-01-01"),
+    ],
+)
+def test_build_world_refuses_what_it_cannot_simulate(kwargs: dict[str, Any], message: str) -> None:
+    from ingest.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        build_world(accounts=5, **{"months": 3, **kwargs})
