@@ -193,7 +193,8 @@ def dark_trend_figure(trend: list[dict[str, Any]]) -> str:
         {
             "title": {"text": "Dark share of self-reported answers, by month"},
             "yaxis": {"tickformat": ".0%", "range": [0, 1]},
-            "xaxis": {"type": "category"},
+            # at most a dozen whole "YYYY-MM" labels, however many months the range holds
+            "xaxis": {"type": "category", "nticks": 12, "tickangle": -45, "automargin": True},
         },
     )
 
