@@ -7,6 +7,7 @@ arrays, returning float32 (batch, hidden). The scorer calls it from ``_forward``
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,27 +23,62 @@ def default_threads() -> int:
     return int(env) if env else max(1, os.cpu_count() or 1)
 
 
+# ORT's CPU SkipLayerNormalization kernel measured several times slower than its
+# LayerNormalization on the int8 MiniLM graph (15% of a batch's time); without this fusion
+# the residual Add and LayerNormalization run as two fast kernels (benchmarks/RESULTS.md).
+DISABLED_FUSIONS = ("SkipLayerNormFusion",)
+
+
 class OnnxBackend:
-    """An ONNX Runtime session on the CPU, all graph optimizations on."""
+    """An ONNX Runtime session on the CPU, graph optimizations on (less the slow fusions).
+
+    With ``threads`` > 1 a batch is split into up to ``threads`` parts that run at the same
+    time, each on one core (the session has one intra-op thread; ``run`` is thread-safe
+    and releases the GIL). Measured faster than one run spread over the cores by ORT's
+    intra-op threads: no synchronisation inside every operator, and each part's
+    activations stay in its core's cache. Each part drops the columns that are padding in
+    all of its rows.
+    """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         import onnxruntime as ort
 
+        self.threads = max(1, threads or default_threads())
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads or default_threads()
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self.path = Path(path)
         self.session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(path),
+            sess_options=opts,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(DISABLED_FUSIONS),
         )
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        used = np.flatnonzero(attention_mask.any(axis=0))  # columns padding in every row go
+        width = int(used[-1]) + 1 if used.size else 1
+        feed = {
+            "input_ids": np.ascontiguousarray(input_ids[:, :width]),
+            "attention_mask": np.ascontiguousarray(attention_mask[:, :width]),
+        }
+        return np.asarray(self.session.run(["pooled"], feed)[0], dtype=np.float32)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        out = self.session.run(
-            ["pooled"], {"input_ids": input_ids, "attention_mask": attention_mask}
-        )[0]
-        return np.asarray(out, dtype=np.float32)
+        parts = min(self.threads, len(input_ids))
+        if parts <= 1:
+            return self._run(input_ids, attention_mask)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="undertow-onnx")
+        bounds = np.linspace(0, len(input_ids), parts + 1).astype(int)
+        futures = [
+            self._pool.submit(self._run, input_ids[a:b], attention_mask[a:b])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        return np.concatenate([f.result() for f in futures])
 
 
 class TorchBackend:

@@ -82,3 +82,22 @@ def test_eval_on_held_out_uci_slice_beats_vader(
     assert payload["model_version"] == current_model_version(real_settings)
     assert payload["accuracy"] >= 0.88
     assert payload["accuracy"] >= payload["baseline"]["accuracy"] + 0.10
+
+
+def test_served_engine_agrees_with_fp32(real_settings: Settings, scorer) -> None:  # type: ignore[no-untyped-def]
+    """The served int8 engine reads texts as the fp32 torch model does: same labels on
+    clear texts, probabilities within a few points (the int8 cost is measured on the held-out
+    sets in benchmarks/scoring.py)."""
+    reference = load_scorer(real_settings, variant="torch-fp32")
+    texts = [
+        "The invoice was wrong twice and support never called back.",
+        "Setup took five minutes and the dashboard is lovely.",
+        "Please send the W-9 form to our accounts payable team.",
+        "Sync has been failing since Tuesday; we lost a day of orders. " * 12,  # two windows
+        "ok",
+    ]
+    cols = ["p_negative", "p_neutral", "p_positive"]
+    got, ref = scorer.score_texts(texts), reference.score_texts(texts)
+    assert got["label"].tolist() == ref["label"].tolist()
+    assert got["n_chunks"].tolist() == ref["n_chunks"].tolist()
+    assert abs(got[cols].to_numpy() - ref[cols].to_numpy()).max() < 0.08

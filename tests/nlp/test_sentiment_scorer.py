@@ -76,3 +76,53 @@ def test_version_changes_with_the_head(tiny: tuple[Path, Settings], tmp_path: Pa
     artifacts, _ = tiny
     other = make_tiny_model(tmp_path / "other", seed=1)
     assert model_version(artifacts) != model_version(other)
+
+
+def test_onnx_backend_split_across_threads_matches_one_run(tiny: tuple[Path, Settings]) -> None:
+    """A batch split into parts that run at once (each cut to its own longest row) gives
+    the pooled vectors of one run over the whole padded batch."""
+    from nlp.sentiment.backends import OnnxBackend
+    from nlp.sentiment.export import ensure_onnx
+    from nlp.sentiment.scorer import pad_batch
+
+    artifacts, settings = tiny
+    path = ensure_onnx(artifacts, settings, "onnx-fp32")
+    rng = np.random.default_rng(0)
+    rows = [[101, *rng.integers(1000, 20000, n).tolist(), 102] for n in (1, 3, 14, 2, 9, 5, 7)]
+    ids, mask = pad_batch(rows)
+    whole = OnnxBackend(path, threads=1)(ids, mask)
+    for threads in (2, 3, 16):
+        split = OnnxBackend(path, threads=threads)(ids, mask)
+        assert split.shape == whole.shape
+        assert np.allclose(split, whole, atol=1e-5)
+
+
+def test_export_uses_eager_attention(tiny: tuple[Path, Settings]) -> None:
+    """The exported graph has no per-layer SDPA mask conversion or NaN guard (IsNaN)."""
+    import onnx
+
+    from nlp.sentiment.export import ensure_onnx
+
+    artifacts, settings = tiny
+    graph = onnx.load(str(ensure_onnx(artifacts, settings, "onnx-fp32"))).graph
+    ops = [n.op_type for n in graph.node]
+    assert "IsNaN" not in ops
+    assert ops.count("Softmax") == 2  # one per block of the tiny model
+
+
+def test_export_of_an_older_recipe_is_replaced(tiny: tuple[Path, Settings], tmp_path: Path) -> None:
+    from nlp.sentiment.export import ensure_onnx
+    from nlp.sentiment.model import EXPORT_RECIPE
+    from nlp.sentiment.registry import encoder_key, sentiment_dir
+
+    artifacts, _ = tiny
+    settings = Settings(data_dir=tmp_path / "data")
+    folder = sentiment_dir(settings) / "onnx" / encoder_key(artifacts)
+    folder.mkdir(parents=True)
+    (folder / "encoder.fp32.onnx").write_bytes(b"an export of an older recipe")
+    (folder / "encoder.int8.pc1.onnx").write_bytes(b"its int8 model")
+    path = ensure_onnx(artifacts, settings)
+    assert path.name == f"encoder.int8.{EXPORT_RECIPE}.onnx"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"encoder.fp32.{EXPORT_RECIPE}.onnx", path.name]
+    )
