@@ -27,16 +27,17 @@ import json
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Dialect, Engine, Index, select, update
+from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
 
 from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
 from ingest.db.schema import accounts, documents, ingest_runs, opportunities, quarantine, surveys
@@ -69,9 +70,12 @@ from ingest.rows import (
 )
 from ingest.settings import Settings
 from ingest.validate import validate
+from ingest.workers import Workers, worker_count
 from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
 
 ProgressFn = Callable[[int], None]
+_AHEAD = 2  # chunks prepared ahead of the writer by worker processes (memory bound)
+PARALLEL_MIN_ROWS = 200_000  # files this big prepare their chunks in worker processes
 _MAX_SOURCE = 64
 _ACCOUNT_FIELDS = (
     "name", "domain", "segment", "arr", "currency", "contract_start", "churned_at", "tracked_source",
@@ -319,6 +323,7 @@ class _Prepared:
     prov: Provenance | None = None
     insert: PreparedInsert | None = None  # the table rows, ready for the driver
     unresolved: int = 0
+    accepted: int = 0  # rows that passed validation
 
 
 def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
@@ -334,6 +339,7 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
     if not len(good):
         return prep
     positions = good.index.tolist()
+    prep.accepted = len(good)
     prep.good = good.reset_index(drop=True)
     prep.prov = Provenance(
         source=_sources(prep.good, ctx),
@@ -353,9 +359,9 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
 def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSummary:
     """The chunk's transaction: rows, quarantine; returns its counts."""
     out = IngestSummary(ctx.spec.kind, read=prep.read)
-    if prep.insert is not None and prep.good is not None:
+    if prep.insert is not None:
         inserted = run_insert(conn, prep.insert)
-        out.inserted, out.duplicates = inserted, len(prep.good) - inserted
+        out.inserted, out.duplicates = inserted, prep.accepted - inserted
         out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:
         counts = _STORE[ctx.spec.kind](conn, ctx, prep.good, prep.prov)
@@ -365,6 +371,32 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
     out.rejected = len(prep.bad)
     assert out.read == out.inserted + out.duplicates + out.rejected, "unaccounted rows"
     return out
+
+
+# Chunks of big files of these kinds are prepared in worker processes (``ingest.workers``).
+def _worker_context(payload: tuple[_Context, str]) -> _Context:
+    """A worker's context: the parent's, with a dialect of the same driver (a dialect
+    object does not travel between processes)."""
+    ctx, drivername = payload
+    return replace(ctx, dialect=URL.create(drivername).get_dialect()())
+
+
+def _prepare_in_worker(ctx: _Context, chunk: RawChunk) -> _Prepared:
+    prep = _prepare_chunk(ctx, chunk)
+    prep.good = prep.prov = None  # the prepared insert is all the writer needs
+    return prep
+
+
+def _start_workers(
+    engine: Engine, ctx: _Context, expected: int, workers: int | None
+) -> Workers | None:
+    """Worker processes for a file of at least ``PARALLEL_MIN_ROWS`` records (starting
+    one costs about a second) of a kind whose rows are built without the database."""
+    count = worker_count() if workers is None else workers
+    if count <= 0 or expected < PARALLEL_MIN_ROWS or ctx.spec.kind not in _PREBUILT:
+        return None
+    payload = (replace(ctx, dialect=None), engine.url.drivername)
+    return Workers(_worker_context, payload, count)
 
 
 # ----------------------------------------------------------------- runs
@@ -469,15 +501,20 @@ def _sample_chars(chunk: RawChunk) -> int:
     return chars * len(chunk.rows) // max(1, len(sample))
 
 
-def _deferred_indexes(
-    engine: Engine, ctx: _Context, first: RawChunk, file_bytes: int | None, chunk_rows: int
-) -> list[Index]:
+def _expected_rows(first: RawChunk, file_bytes: int | None, chunk_rows: int) -> int:
+    """About how many records the file holds: the first chunk's size when it is all of
+    the file, else an estimate from its characters per record."""
+    if file_bytes is None or first.size < chunk_rows:
+        return first.size
+    return max(first.size, estimate_rows(file_bytes, first.size, _sample_chars(first)))
+
+
+def _deferred_indexes(engine: Engine, ctx: _Context, expected: int) -> list[Index]:
     """Drop the target table's plain indexes when this file is a bulk load (see
     ``ingest.bulk``); returns what to build after it."""
-    if file_bytes is None or first.size < chunk_rows or ctx.spec.kind not in _PREBUILT:
+    if ctx.spec.kind not in _PREBUILT:
         return []
     table = _PREBUILT[ctx.spec.kind][0]
-    expected = estimate_rows(file_bytes, first.size, _sample_chars(first))
     if not should_defer(engine, table, expected):
         return []
     return drop_plain_indexes(engine, table)
@@ -491,6 +528,7 @@ def _ingest_stream(
     on_progress: ProgressFn | None,
     file_bytes: int | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    workers: int | None = 0,
 ) -> IngestSummary:
     total = IngestSummary(
         ctx.spec.kind, files=[file_label], run_ids=[ctx.run_id] if ctx.run_id else []
@@ -508,10 +546,19 @@ def _ingest_stream(
         return part
 
     # One writer thread: while chunk k commits (the driver releases the GIL), chunk k+1
-    # is read and validated. At most one transaction is in flight, in file order.
+    # is read and prepared, in this process or (big files) in worker processes, up to
+    # ``_AHEAD`` chunks ahead. At most one transaction is in flight, in file order.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-ingest")
     pending: Future[IngestSummary] | None = None
     deferred: list[Index] = []
+    procs: Workers | None = None
+    ahead: deque[Future[_Prepared]] = deque()
+
+    def write_next() -> None:
+        nonlocal pending
+        prep = ahead.popleft().result()
+        settle()
+        pending = pool.submit(write, prep)
 
     def settle() -> None:
         nonlocal pending
@@ -525,10 +572,19 @@ def _ingest_stream(
         for i, chunk in enumerate(chunks):
             if i == 0:
                 check_columns(chunk, ctx.mapping, ctx.spec, file_label)
-                deferred = _deferred_indexes(engine, ctx, chunk, file_bytes, chunk_rows)
-            prep = _prepare_chunk(ctx, chunk)
-            settle()
-            pending = pool.submit(write, prep)
+                expected = _expected_rows(chunk, file_bytes, chunk_rows)
+                deferred = _deferred_indexes(engine, ctx, expected)
+                procs = _start_workers(engine, ctx, expected, workers)
+            if procs is not None:
+                ahead.append(procs.submit(_prepare_in_worker, chunk))
+            else:
+                done: Future[_Prepared] = Future()
+                done.set_result(_prepare_chunk(ctx, chunk))
+                ahead.append(done)
+            while len(ahead) > (_AHEAD if procs is not None else 0):
+                write_next()
+        while ahead:
+            write_next()
         settle()
         if deferred:
             build_indexes(engine, deferred)
@@ -550,6 +606,8 @@ def _ingest_stream(
                 pass
         raise
     finally:
+        if procs is not None:
+            procs.close()
         pool.shutdown(wait=True)
         if deferred:  # a failed or interrupted bulk load leaves its indexes built too
             build_indexes(engine, deferred)
@@ -594,8 +652,13 @@ def ingest_paths(
     source: str | None = None,
     on_progress: ProgressFn | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    workers: int | None = None,
 ) -> IngestSummary:
-    """Ingest files of one kind; every path is checked before the first is read."""
+    """Ingest files of one kind; every path is checked before the first is read.
+
+    ``workers``: processes that prepare the chunks of a big file (at least one full
+    chunk) beside this one; None = one per core but one (``ingest.workers``), 0 = none.
+    """
     spec = spec_for(kind)
     if mapping is None:
         mapper = identity_mapping(spec)
@@ -621,6 +684,7 @@ def ingest_paths(
                 max_chars=settings.max_text_chars,
                 on_progress=on_progress,
                 chunk_rows=chunk_rows,
+                workers=workers,
             )
             summary.add(part)
     summary.seconds = time.perf_counter() - started
@@ -637,6 +701,7 @@ def _ingest_file(
     max_chars: int,
     on_progress: ProgressFn | None,
     chunk_rows: int,
+    workers: int | None,
 ) -> IngestSummary:
     label = str(src.path.resolve())
     name = _default_source(source, mapper, src.format)
@@ -652,7 +717,9 @@ def _ingest_file(
         engine.dialect,
     )
     chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
-    return _ingest_stream(engine, ctx, chunks, label, on_progress, src.size, chunk_rows)
+    return _ingest_stream(
+        engine, ctx, chunks, label, on_progress, src.size, chunk_rows, workers=workers
+    )
 
 
 def ingest_records(

@@ -1,0 +1,168 @@
+"""Chunk preparation in worker processes.
+
+Reading, validating and building a chunk's table rows is Python that holds the GIL;
+in one process it takes turns with the writer thread (whose driver also needs the GIL
+to bind values), so a two-core machine ran an ingest on about one core. Big files
+(``pipeline``) hand their chunks to worker processes instead: the parent reads and
+writes, the workers prepare, and results come back in file order.
+
+A worker is ``python -m ingest.workers``, fed pickled frames on its stdin and
+answering on its stdout. Not ``multiprocessing``: its ``spawn`` re-runs the caller's
+main script in every child (harmful for a script without a ``__main__`` guard), and
+``fork`` is unsafe in a process that runs threads (a progress bar, a server). A worker
+runs with the cyclic collector off (see ``pipeline``), exits when its stdin closes
+and, on Linux, is killed with its parent, so an ingest killed outright leaves no
+process behind. Frames travel only between this process and the children it started.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+MAX_WORKERS = 4
+_HEADER = struct.Struct("<Q")
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_count() -> int:
+    """Workers beside the parent: one per core (the parent, reading and writing, waits
+    on the driver much of the time), none on a single core."""
+    cores = os.cpu_count() or 1
+    return min(MAX_WORKERS, cores) if cores > 1 else 0
+
+
+class WorkerError(RuntimeError):
+    """A worker process died or answered nothing (its stderr has the details)."""
+
+
+def _send(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - frames from our own parent or child only
+
+
+class _Worker:
+    def __init__(self, setup: Callable[[Any], Any], payload: Any) -> None:
+        root = str(Path(__file__).resolve().parents[1])  # where `ingest` is importable
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p)}  # fmt: skip
+        self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "ingest.workers", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-worker-io")
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in, self._out = self._proc.stdin, self._proc.stdout
+        self._io.submit(_send, self._in, (setup, payload))
+
+    def _roundtrip(self, fn: Callable[[Any, Any], Any], item: Any) -> Any:
+        try:
+            _send(self._in, (fn, item))
+            ok, value = _receive(self._out)
+        except (EOFError, BrokenPipeError, OSError) as exc:
+            code = self._proc.poll()
+            raise WorkerError(f"ingest worker process stopped (exit code {code})") from exc
+        if not ok:
+            raise value
+        return value
+
+    def submit(self, fn: Callable[[Any, Any], Any], item: Any) -> Future[Any]:
+        return self._io.submit(self._roundtrip, fn, item)
+
+    def close(self) -> None:
+        self._io.shutdown(wait=False, cancel_futures=True)
+        try:
+            self._in.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._io.shutdown(wait=True)
+        self._out.close()
+
+
+class Workers:
+    """``workers`` processes that each build their state once with ``setup(payload)``
+    and then run ``fn(state, item)`` for items handed to them in turn. ``setup`` and
+    ``fn`` must be module-level functions (they travel by name)."""
+
+    def __init__(self, setup: Callable[[Any], Any], payload: Any, workers: int) -> None:
+        self._workers = [_Worker(setup, payload) for _ in range(max(1, workers))]
+        self._next = 0
+
+    def submit(self, fn: Callable[[Any, Any], Any], item: Any) -> Future[Any]:
+        worker = self._workers[self._next % len(self._workers)]
+        self._next += 1
+        return worker.submit(fn, item)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: stdin closing at the parent's end must do
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _serve(parent: int) -> None:
+    gc.disable()
+    _die_with_parent(parent)
+    frames_in = sys.stdin.buffer
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes to stderr, never into the frames
+    try:
+        setup, payload = _receive(frames_in)
+        state = setup(payload)
+        while True:
+            try:
+                fn, item = _receive(frames_in)
+            except EOFError:
+                return
+            try:
+                answer: tuple[bool, Any] = (True, fn(state, item))
+            except Exception as exc:  # noqa: BLE001 - it is raised again in the parent
+                answer = (False, exc)
+            try:
+                _send(frames_out, answer)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                _send(frames_out, (False, WorkerError(f"unpicklable answer: {exc!r}")))
+    except (BrokenPipeError, EOFError):
+        return
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))
