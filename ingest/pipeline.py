@@ -40,7 +40,15 @@ import pandas as pd
 from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
 
 from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
-from ingest.db.schema import accounts, documents, ingest_runs, opportunities, quarantine, surveys
+from ingest.db.schema import (
+    accounts,
+    documents,
+    ingest_runs,
+    metadata,
+    opportunities,
+    quarantine,
+    surveys,
+)
 from ingest.errors import InputError
 from ingest.mapping import (
     Mapping,
@@ -70,7 +78,7 @@ from ingest.rows import (
 )
 from ingest.settings import Settings
 from ingest.validate import validate
-from ingest.workers import Workers, worker_count
+from ingest.workers import Workers, pack, unpack, worker_count
 from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
 
 ProgressFn = Callable[[int], None]
@@ -381,9 +389,26 @@ def _worker_context(payload: tuple[_Context, str]) -> _Context:
     return replace(ctx, dialect=URL.create(drivername).get_dialect()())
 
 
-def _prepare_in_worker(ctx: _Context, chunk: RawChunk) -> _Prepared:
-    prep = _prepare_chunk(ctx, chunk)
-    prep.good = prep.prov = None  # the prepared insert is all the writer needs
+def _chunk_blob(chunk: RawChunk) -> bytes:
+    bad = [(b.line, b.raw, b.reason) for b in chunk.bad]
+    return pack((chunk.header, chunk.rows, chunk.lines, bad))
+
+
+def _prepare_in_worker(ctx: _Context, blob: bytes) -> bytes:
+    """A chunk prepared in a worker, as plain data: the insert is all the writer needs."""
+    header, rows, lines, bad = unpack(blob)
+    prep = _prepare_chunk(ctx, RawChunk(header, rows, lines, [BadRow(*b) for b in bad]))
+    ins = prep.insert
+    insert = None if ins is None else (ins.table.name, ins.rows, ins.sql, ins.params, ins.batches)
+    return pack((prep.read, prep.bad, prep.unresolved, prep.accepted, insert))
+
+
+def _prepared_from(blob: bytes) -> _Prepared:
+    read, bad, unresolved, accepted, insert = unpack(blob)
+    prep = _Prepared(read, [tuple(b) for b in bad], unresolved=unresolved, accepted=accepted)
+    if insert is not None:
+        name, rows, sql, params, batches = insert
+        prep.insert = PreparedInsert(metadata.tables[name], rows, sql, params, batches)
     return prep
 
 
@@ -552,11 +577,12 @@ def _ingest_stream(
     pending: Future[IngestSummary] | None = None
     deferred: list[Index] = []
     procs: Workers | None = None
-    ahead: deque[Future[_Prepared]] = deque()
+    ahead: deque[Future[Any]] = deque()
 
     def write_next() -> None:
         nonlocal pending
-        prep = ahead.popleft().result()
+        done = ahead.popleft().result()
+        prep = _prepared_from(done) if procs is not None else done
         settle()
         pending = pool.submit(write, prep)
 
@@ -576,11 +602,11 @@ def _ingest_stream(
                 deferred = _deferred_indexes(engine, ctx, expected)
                 procs = _start_workers(engine, ctx, expected, workers)
             if procs is not None:
-                ahead.append(procs.submit(_prepare_in_worker, chunk))
+                ahead.append(procs.submit(_prepare_in_worker, _chunk_blob(chunk)))
             else:
-                done: Future[_Prepared] = Future()
-                done.set_result(_prepare_chunk(ctx, chunk))
-                ahead.append(done)
+                here: Future[Any] = Future()
+                here.set_result(_prepare_chunk(ctx, chunk))
+                ahead.append(here)
             while len(ahead) > (_AHEAD if procs is not None else 0):
                 write_next()
         while ahead:

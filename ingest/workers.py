@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import marshal
 import os
 import pickle
 import signal
@@ -40,6 +41,23 @@ def worker_count() -> int:
     on the driver much of the time), none on a single core."""
     cores = os.cpu_count() or 1
     return min(MAX_WORKERS, cores) if cores > 1 else 0
+
+
+def pack(value: Any) -> bytes:
+    """``value`` as bytes for a worker or from one: marshal for plain data (lists,
+    tuples, strings, numbers, None: what a chunk and its prepared rows are), which is
+    2-3 times cheaper than pickle for millions of small strings; pickle otherwise."""
+    try:
+        return b"M" + marshal.dumps(value)
+    except ValueError:  # e.g. datetime objects (the PostgreSQL driver's values)
+        return b"P" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(blob: bytes) -> Any:
+    """The value of ``pack`` (same interpreter: workers run ``sys.executable``)."""
+    if blob[:1] == b"M":
+        return marshal.loads(blob[1:])  # noqa: S302 - bytes from our own parent or child
+    return pickle.loads(blob[1:])  # noqa: S301 - bytes from our own parent or child
 
 
 class WorkerError(RuntimeError):

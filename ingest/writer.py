@@ -130,14 +130,6 @@ class PreparedInsert:
     # SQLite: (statement, flat values) per batch of rows, run with ``execute``
     batches: list[tuple[str, list[Any]]] = field(default_factory=list)
 
-    def __getstate__(self) -> dict[str, Any]:  # to and from worker processes:
-        return {**self.__dict__, "table": self.table.name}  # the table by name
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from ingest.db.schema import metadata
-
-        self.__dict__.update({**state, "table": metadata.tables[state["table"]]})
-
 
 def prepare_insert(
     dialect: Dialect, table: Table, columns: Columns, order_by: str | None = None
