@@ -682,9 +682,11 @@ def ingest_paths(
 ) -> IngestSummary:
     """Ingest files of one kind; every path is checked before the first is read.
 
-    ``workers``: processes that prepare the chunks of a big file (at least one full
-    chunk) beside this one; None = one per core but one (``ingest.workers``), 0 = none.
+    ``workers``: processes that prepare the chunks of a big file (``PARALLEL_MIN_ROWS``)
+    beside this one; None = ``settings.ingest_workers`` (default one per core), 0 = none.
     """
+    if workers is None:
+        workers = settings.ingest_workers
     spec = spec_for(kind)
     if mapping is None:
         mapper = identity_mapping(spec)

@@ -146,3 +146,24 @@ def test_an_ingest_killed_outright_leaves_no_worker(tmp_path: Path, settings: Se
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in pids)
+
+
+def test_workers_setting_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).ingest_workers is None
+    assert Settings.from_env({"UNDERTOW_INGEST_WORKERS": "0"}).ingest_workers == 0
+    assert Settings.from_env({"UNDERTOW_INGEST_WORKERS": "3"}).ingest_workers == 3
+    with pytest.raises(ValueError, match="0 to 64"):
+        Settings.from_env({"UNDERTOW_INGEST_WORKERS": "-1"})
+
+
+def test_setting_zero_workers_prepares_in_process(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_ROWS", 10)
+    started: list[Any] = []
+    monkeypatch.setattr(pipeline, "Workers", lambda *a: started.append(a))
+    from dataclasses import replace
+
+    none = replace(settings, ingest_workers=0)
+    out = pipeline.ingest_paths(engine, "tickets", [_hostile(tmp_path / "t.csv")], settings=none)
+    assert started == [] and out.read == 300
