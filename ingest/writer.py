@@ -5,8 +5,8 @@ Python, so two ingests of the same file at once double nothing. Rows come in
 column-oriented form (``{column: list}``) holding Python values (datetime, date, dict,
 bool, float with NaN for missing); a JSON column may come as ``JsonText`` (encoded).
 
-On PostgreSQL the dialect's statement is compiled once and run through psycopg's
-``executemany`` (batched in pipeline mode). On SQLite the rows go in multi-row
+On PostgreSQL the rows are COPied into a session-local staging table and moved with one
+``INSERT .. SELECT .. ON CONFLICT DO NOTHING`` per chunk. On SQLite the rows go in multi-row
 ``INSERT .. VALUES (..), (..) .. ON CONFLICT DO NOTHING`` statements of up to
 ``SQLITE_MAX_PARAMS`` bound values each, with values already in SQLAlchemy's storage
 formats: the driver releases the GIL for each statement's step, so with one statement
@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Dialect, Table, bindparam
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 Columns = dict[str, Any]  # column -> list of values (or a datetime64 array)
@@ -108,16 +107,6 @@ def row_count(columns: Columns) -> int:
     return len(next(iter(columns.values()))) if columns else 0
 
 
-def sort_rows(columns: Columns, key: str) -> Columns:
-    """The rows ordered by ``key``. Inserting in the order of a random-valued index
-    (a hash) touches its B-tree pages in sequence: about half the cost on SQLite."""
-    order = sorted(range(row_count(columns)), key=columns[key].__getitem__)
-    return {
-        name: values[order] if isinstance(values, np.ndarray) else [values[i] for i in order]
-        for name, values in columns.items()
-    }
-
-
 @dataclass
 class PreparedInsert:
     """An insert made ready without the connection (so off the writer thread): driver
@@ -129,6 +118,10 @@ class PreparedInsert:
     params: list[Any] = field(default_factory=list)
     # SQLite: (statement, flat values) per batch of rows, run with ``execute``
     batches: list[tuple[str, list[Any]]] = field(default_factory=list)
+    # PostgreSQL: the columns of ``params`` (row tuples) for COPY, and the column to
+    # insert in the order of
+    copy_columns: list[str] = field(default_factory=list)
+    order_by: str | None = None
 
 
 def prepare_insert(
@@ -140,26 +133,18 @@ def prepare_insert(
     names = list(columns)
     if n == 0 or dialect.name not in {"sqlite", "postgresql"}:
         return PreparedInsert(table, n, None, _python_rows(columns) if n else [])
-    dml = sqlite_insert if dialect.name == "sqlite" else pg_insert
-    stmt = dml(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
-    compiled = stmt.compile(dialect=dialect)
     data = {c: _driver_column(dialect.name, table, c, columns[c]) for c in names}
-    params: list[Any]
-    if compiled.positional:  # SQLite
-        cols = [data[c] for c in (compiled.positiontup or names)]
-        if order_by is not None and n > 1:
-            key = data[order_by]
-            pick = itemgetter(*sorted(range(n), key=key.__getitem__))
-            cols = [list(pick(col)) for col in cols]
-        return PreparedInsert(table, n, None, [], _sqlite_batches(str(compiled), cols, n))
-    else:
-        if order_by is not None:
-            data = sort_rows(data, order_by)
-        params = [
-            dict(zip(names, vals, strict=True))
-            for vals in zip(*(data[c] for c in names), strict=True)
-        ]
-    return PreparedInsert(table, n, str(compiled), params)
+    if dialect.name == "postgresql":  # rows for COPY into a staging table; the server sorts
+        params = list(zip(*(data[c] for c in names), strict=True))
+        return PreparedInsert(table, n, None, params, copy_columns=names, order_by=order_by)
+    stmt = sqlite_insert(table).values({c: bindparam(c) for c in names}).on_conflict_do_nothing()
+    compiled = stmt.compile(dialect=dialect)
+    cols = [data[c] for c in (compiled.positiontup or names)]
+    if order_by is not None and n > 1:
+        key = data[order_by]
+        pick = itemgetter(*sorted(range(n), key=key.__getitem__))
+        cols = [list(pick(col)) for col in cols]
+    return PreparedInsert(table, n, None, [], _sqlite_batches(str(compiled), cols, n))
 
 
 def _sqlite_batches(sql: str, cols: list[list[Any]], n: int) -> list[tuple[str, list[Any]]]:
@@ -185,6 +170,36 @@ def _sqlite_batches(sql: str, cols: list[list[Any]], n: int) -> list[tuple[str, 
     return out
 
 
+def _copy_insert(conn: Connection, prepared: PreparedInsert) -> int:
+    """PostgreSQL: COPY the rows into a session-local staging table, then one
+    ``INSERT .. SELECT .. ON CONFLICT DO NOTHING`` (the unique constraints still decide
+    duplicates, also between concurrent ingests). COPY streams the values; binding them
+    statement by statement cost the driver several times more. Identifiers come from
+    the schema, every value travels in the COPY stream."""
+    quote = conn.dialect.identifier_preparer.quote
+    target = quote(prepared.table.name)
+    stage = quote(f"undertow_stage_{prepared.table.name}")
+    cols = ", ".join(quote(c) for c in prepared.copy_columns)
+    order = f" ORDER BY {quote(prepared.order_by)}" if prepared.order_by else ""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS"  # noqa: S608
+            f" AS SELECT {cols} FROM {target} WITH NO DATA"
+        )
+        cur.execute(f"TRUNCATE {stage}")
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            for row in prepared.params:
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}{order}"  # noqa: S608
+            " ON CONFLICT DO NOTHING"
+        )
+        return int(cur.rowcount)
+    finally:
+        cur.close()
+
+
 def run_insert(conn: Connection, prepared: PreparedInsert) -> int:
     """Run a prepared insert, skipping rows a unique constraint rejects; returns how
     many were inserted."""
@@ -198,6 +213,8 @@ def run_insert(conn: Connection, prepared: PreparedInsert) -> int:
             return sum(cursor.execute(sql, values).rowcount for sql, values in prepared.batches)
         finally:
             cursor.close()
+    if prepared.copy_columns:
+        return _copy_insert(conn, prepared)
     if prepared.sql is not None:
         return int(conn.exec_driver_sql(prepared.sql, prepared.params).rowcount)
     inserted = 0  # any other back end: row by row, duplicates by the unique constraints
