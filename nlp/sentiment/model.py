@@ -25,9 +25,9 @@ ADAPTER_FILE = "adapter.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 HEAD_FILE = "head.safetensors"
 META_FILE = "meta.json"
-# The export recipe (export.py: eager-attention graph, per-channel dynamic int8); part of the
-# model version and of the exported files' names.
-EXPORT_RECIPE = "eager-pc1"
+# The export recipe (export.py: eager-attention graph, outlier channels smoothed, per-channel
+# dynamic int8); part of the model version and of the exported files' names.
+EXPORT_RECIPE = "eager-oc3-pc1"
 TRAINED_LAYERS = (3, 4, 5)  # LoRA on the top three of six blocks; the bottom stays frozen
 LORA_TARGETS = r".*encoder\.layer\.(3|4|5)\..*(query|key|value|dense)"
 
