@@ -583,6 +583,7 @@ def _ingest_stream(
     deferred: list[Index] = []
     procs: Workers | None = None
     ahead: deque[Future[Any]] = deque()
+    failed = False
 
     def write_next() -> None:
         nonlocal pending
@@ -624,6 +625,7 @@ def _ingest_stream(
             with engine.begin() as conn:
                 total.reresolved = reresolve(conn)
     except BaseException:
+        failed = True
         if pending is not None:  # let the transaction in flight finish (or fail) first
             try:
                 total.add(pending.result())
@@ -638,7 +640,7 @@ def _ingest_stream(
         raise
     finally:
         if procs is not None:
-            procs.close()
+            procs.close(abort=failed)
         pool.shutdown(wait=True)
         if deferred:  # a failed or interrupted bulk load leaves its indexes built too
             build_indexes(engine, deferred)

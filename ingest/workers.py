@@ -112,8 +112,10 @@ class _Worker:
     def submit(self, fn: Callable[[Any, Any], Any], item: Any) -> Future[Any]:
         return self._io.submit(self._roundtrip, fn, item)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self._io.shutdown(wait=False, cancel_futures=True)
+        if abort:  # a failed ingest: the chunk in hand is not wanted
+            self._proc.kill()
         try:
             self._in.close()
         except OSError:
@@ -141,9 +143,10 @@ class Workers:
         self._next += 1
         return worker.submit(fn, item)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Let the workers finish and exit; ``abort``: kill them."""
         for worker in self._workers:
-            worker.close()
+            worker.close(abort)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -158,6 +161,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _serve(parent: int) -> None:
     gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent(parent)
     frames_in = sys.stdin.buffer
     frames_out = os.fdopen(os.dup(1), "wb")

@@ -167,3 +167,27 @@ def test_setting_zero_workers_prepares_in_process(
     none = replace(settings, ingest_workers=0)
     out = pipeline.ingest_paths(engine, "tickets", [_hostile(tmp_path / "t.csv")], settings=none)
     assert started == [] and out.read == 300
+
+
+def test_a_failed_ingest_stops_its_workers(
+    tmp_path: Path, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_ROWS", 10)
+    made: list[Workers] = []
+    real = pipeline.Workers
+    monkeypatch.setattr(pipeline, "Workers", lambda *a: made.append(real(*a)) or made[-1])
+    write = pipeline._write_chunk
+
+    def failing(conn: Any, ctx: Any, prep: Any) -> Any:
+        if prep.read and failing.calls == 1:  # type: ignore[attr-defined]
+            raise RuntimeError("disk full")
+        failing.calls += 1  # type: ignore[attr-defined]
+        return write(conn, ctx, prep)
+
+    failing.calls = 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(pipeline, "_write_chunk", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        pipeline.ingest_paths(engine, "tickets", [_hostile(tmp_path / "t.csv", 600)],
+                              settings=settings, chunk_rows=40, workers=2)  # fmt: skip
+    assert len(made) == 1
+    assert all(w._proc.poll() is not None for w in made[0]._workers)
