@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,17 +28,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("UNDERTOW_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1366, "height": 900}
-MAX_BYTES = 300_000  # per picture, so the README stays light
+sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the browser helpers of the UI tests
+from browser_support import CHROMIUM, RolePage, free_port, launch  # noqa: E402
 
 
 def build_store(workdir: Path, accounts: int, months: int) -> dict[str, Any]:
@@ -60,12 +50,6 @@ def build_store(workdir: Path, accounts: int, months: int) -> dict[str, Any]:
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     """The app on the quickstart store, served by uvicorn in a thread on loopback."""
 
@@ -78,7 +62,7 @@ class Server:
 
         settings = Settings(database_url=database_url, data_dir=Path(data_dir))
         app = create_app(settings, ApiSettings(rate_limit_per_second=0, access_log=False))
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -97,67 +81,54 @@ class Server:
         self.thread.join(timeout=10)
 
 
-def shrink(path: Path) -> None:
-    """Keep a picture under MAX_BYTES (palette PNG, then a shorter crop)."""
-    if path.stat().st_size <= MAX_BYTES:
-        return
-    from PIL import Image
-
-    with Image.open(path) as img:
-        quantized = img.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-        height = quantized.height
-        while True:
-            quantized.crop((0, 0, quantized.width, height)).save(path, optimize=True)
-            if path.stat().st_size <= MAX_BYTES or height < 600:
-                return
-            height = int(height * 0.8)
-
-
 class Browser:
+    """One Chromium; a fresh context (``RolePage``) per role, console errors collected."""
+
     def __init__(self, playwright: Any, base: str, out: Path) -> None:
-        self.browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
-        )
+        self.browser = launch(playwright)
         self.base, self.out = base, out
         self.errors: list[str] = []
-        self.context: Any = None
-        self.page: Any = None
+        self.role: RolePage | None = None
+
+    @property
+    def page(self) -> Any:
+        assert self.role is not None
+        return self.role.page
 
     def new_session(self) -> None:
-        if self.context is not None:
-            self.context.close()
-        self.context = self.browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self._keep_errors()
+        self.role = RolePage(self.browser, self.base)
+
+    def _keep_errors(self) -> None:
+        if self.role is not None:
+            self.errors += self.role.errors
+            self.role.close()
+            self.role = None
 
     def goto(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
+        assert self.role is not None
+        response = self.role.goto(path)
         self.page.wait_for_load_state("networkidle")
-        n = self.page.locator("[data-figure]").count()
-        if n:
-            self.page.wait_for_function(
-                "n => document.querySelectorAll('[data-drawn=\"1\"] .main-svg').length >= n",
-                arg=n,
-                timeout=30_000,
-            )
+        self.role.charts_drawn(timeout_ms=30_000)
         return response
 
     def sign_in(self, key: str) -> None:
-        self.goto("/ui/login")
-        self.page.fill("#key", key)
-        self.page.click("button[type=submit]")
+        assert self.role is not None
+        self.role.sign_in(key)
         self.page.wait_for_load_state("networkidle")
 
+    def clear_errors(self) -> None:
+        if self.role is not None:
+            self.role.errors.clear()
+
     def shot(self, name: str) -> None:
+        assert self.role is not None
         path = self.out / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        shrink(path)
+        self.role.capture(path)
         print(f"  {path} ({path.stat().st_size // 1024} KiB)", file=sys.stderr)
 
     def close(self) -> None:
-        if self.context is not None:
-            self.context.close()
+        self._keep_errors()
         self.browser.close()
 
 
@@ -171,7 +142,7 @@ def capture(base: str, keys: dict[str, str], out: Path) -> None:
             b.new_session()
             b.sign_in("ut_0000000000000000_wrong")
             b.shot("login")
-            b.errors.clear()  # the 401 of the wrong key is the point of this picture
+            b.clear_errors()  # the 401 of the wrong key is the point of this picture
             for role, path in (("sales", "/ui/sales?limit=6"), ("finance", "/ui/finance"),
                                ("marketing", "/ui/marketing")):  # fmt: skip
                 b.new_session()
@@ -182,7 +153,7 @@ def capture(base: str, keys: dict[str, str], out: Path) -> None:
                 if role == "sales":
                     b.goto("/ui/finance")  # refused: not for the sales role
                     b.shot("refused")
-                    b.errors.clear()  # so is the 403 here
+                    b.clear_errors()  # so is the 403 here
                     b.goto("/ui/sales")
                     b.page.locator('[data-testid="list-risk"] tbody tr td a').first.click()
                     b.page.wait_for_load_state("networkidle")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,28 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import CHROMIUM, RolePage, free_port, launch
 from conftest import UiStore, make_ui_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("UNDERTOW_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-MAX_SCREENSHOT_BYTES = 300_000
-VIEWPORT = {"width": 1366, "height": 900}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +32,7 @@ def server(ui_store: UiStore) -> Iterator[str]:
     """The app (create_app + mount_ui) served by uvicorn in a thread on a free port."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         make_ui_app(ui_store.settings),
         host="127.0.0.1",
@@ -76,69 +59,22 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
 
-class Session:
-    """One browser context (its own cookies) with the page's console errors collected."""
-
-    def __init__(self, browser: Any, base: str) -> None:
-        self.base = base
-        self.context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def goto(self, path: str) -> Any:
-        return self.page.goto(self.base + path)
-
-    def sign_in(self, key: str) -> None:
-        self.goto("/ui/login")
-        self.page.fill("#key", key)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state()
-
-    def charts_drawn(self) -> int:
-        n = self.page.locator("[data-figure]").count()
-        if n:
-            self.page.wait_for_function(
-                "n => document.querySelectorAll('[data-drawn=\"1\"] .main-svg').length >= n",
-                arg=n,
-                timeout=20_000,
-            )
-        return n
+class Session(RolePage):
+    """A role's browser context; screenshots of this fixture store go to ``ARTIFACTS``."""
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        _shrink(path)
+        self.capture(path)
         extra = os.environ.get("UNDERTOW_SCREENSHOT_DIR")
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, Path(extra) / f"{name}.png")
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def _shrink(path: Path) -> None:
-    """Keep a screenshot under MAX_SCREENSHOT_BYTES (palette PNG, then a narrower crop)."""
-    if path.stat().st_size <= MAX_SCREENSHOT_BYTES:
-        return
-    from PIL import Image
-
-    with Image.open(path) as img:
-        quantized = img.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-        height = quantized.height
-        while True:
-            quantized.crop((0, 0, quantized.width, height)).save(path, optimize=True)
-            if path.stat().st_size <= MAX_SCREENSHOT_BYTES or height < 600:
-                return
-            height = int(height * 0.8)
 
 
 @pytest.fixture
