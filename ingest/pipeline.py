@@ -401,7 +401,7 @@ def _prepare_in_worker(ctx: _Context, blob: bytes) -> bytes:
     ins = prep.insert
     insert = None
     if ins is not None:
-        insert = (ins.table.name, ins.rows, ins.sql, ins.params, ins.batches, ins.copy_columns,
+        insert = (ins.table.name, ins.rows, ins.params, ins.batches, ins.copy_columns,
                   ins.order_by)  # fmt: skip
     return pack((prep.read, prep.bad, prep.unresolved, prep.accepted, insert))
 
@@ -410,9 +410,9 @@ def _prepared_from(blob: bytes) -> _Prepared:
     read, bad, unresolved, accepted, insert = unpack(blob)
     prep = _Prepared(read, [tuple(b) for b in bad], unresolved=unresolved, accepted=accepted)
     if insert is not None:
-        name, rows, sql, params, batches, copy_columns, order_by = insert
+        name, rows, params, batches, copy_columns, order_by = insert
         prep.insert = PreparedInsert(
-            metadata.tables[name], rows, sql, params, batches, copy_columns, order_by
+            metadata.tables[name], rows, params, batches, copy_columns, order_by
         )
     return prep
 
