@@ -16,6 +16,8 @@ ends in any way but SIGKILL builds its indexes back in a ``finally``; after a SI
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Engine, Index, Table, func, select
 
 from ingest.db.schema import metadata
@@ -59,8 +61,17 @@ def drop_plain_indexes(engine: Engine, table: Table) -> list[Index]:
     return indexes
 
 
+# SQLite builds an index by sorting its keys: with the writer's big page cache (see
+# ``ingest.writer``) the sort ran about twice as slow as with SQLite's default 2 MB, and
+# helper threads for the sort cut its wall time by a fifth (benchmarks/RESULTS.md).
+_BUILD_CACHE_KIB = 2_000
+
+
 def build_indexes(engine: Engine, indexes: list[Index]) -> None:
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{_BUILD_CACHE_KIB}")
+            conn.exec_driver_sql(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
         for ix in indexes:
             ix.create(conn, checkfirst=True)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import socket
@@ -39,6 +40,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
 
+from ingest import column_frames
 from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
 from ingest.db.schema import (
     accounts,
@@ -58,10 +60,12 @@ from ingest.mapping import (
     load_mapping,
     to_frame,
 )
+from ingest.pieces import Layout, Piece, layout, piece_sizes, plan, read_piece
 from ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     BadRow,
     RawChunk,
+    Resume,
     SourceFile,
     cells_as_json,
     open_source,
@@ -381,12 +385,23 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
     return out
 
 
-# Chunks of big files of these kinds are prepared in worker processes (``ingest.workers``).
-def _worker_context(payload: tuple[_Context, str]) -> _Context:
-    """A worker's context: the parent's, with a dialect of the same driver (a dialect
-    object does not travel between processes)."""
-    ctx, drivername = payload
-    return replace(ctx, dialect=URL.create(drivername).get_dialect()())
+def _worker_processes(workers: int | None) -> int:
+    return worker_count() if workers is None else workers
+
+
+# Big files of these kinds are prepared in worker processes (``ingest.workers``): pieces
+# that the workers read themselves (``ingest.pieces``), or chunks read here.
+@dataclass
+class _WorkerState:
+    ctx: _Context
+    layout: Layout | None  # set when the workers read pieces of the file
+
+
+def _worker_context(payload: tuple[_Context, str, Layout | None]) -> _WorkerState:
+    """A worker's state: the parent's context, with a dialect of the same driver (a
+    dialect object does not travel between processes), and the file's layout."""
+    ctx, drivername, lay = payload
+    return _WorkerState(replace(ctx, dialect=URL.create(drivername).get_dialect()()), lay)
 
 
 def _chunk_blob(chunk: RawChunk) -> bytes:
@@ -394,39 +409,100 @@ def _chunk_blob(chunk: RawChunk) -> bytes:
     return pack((chunk.header, chunk.rows, chunk.lines, bad))
 
 
-def _prepare_in_worker(ctx: _Context, blob: bytes) -> bytes:
-    """A chunk prepared in a worker, as plain data: the insert is all the writer needs."""
-    header, rows, lines, bad = unpack(blob)
-    prep = _prepare_chunk(ctx, RawChunk(header, rows, lines, [BadRow(*b) for b in bad]))
+def _packed(prep: _Prepared) -> bytes:
+    """A prepared chunk as plain data: the insert is all the writer needs."""
     ins = prep.insert
     insert = None
-    if ins is not None:
-        insert = (ins.table.name, ins.rows, ins.params, ins.batches, ins.copy_columns,
-                  ins.order_by)  # fmt: skip
+    if ins is not None:  # the table's name is a str subclass, which marshal refuses
+        parts = column_frames.encode(ins.columns)
+        insert = (str(ins.table.name), ins.rows, ins.names, parts, ins.params, ins.order_by,
+                  ins.order)  # fmt: skip
     return pack((prep.read, prep.bad, prep.unresolved, prep.accepted, insert))
+
+
+def _prepare_in_worker(state: _WorkerState, blob: bytes) -> bytes:
+    """A chunk read by the parent, prepared in a worker."""
+    header, rows, lines, bad = unpack(blob)
+    return _packed(
+        _prepare_chunk(state.ctx, RawChunk(header, rows, lines, [BadRow(*b) for b in bad]))
+    )
+
+
+def _prepare_piece_in_worker(state: _WorkerState, piece: tuple[int, int, int]) -> bytes | None:
+    """A piece read and prepared in a worker; None when it did not end between records
+    (the parent then reads on from its start itself)."""
+    assert state.layout is not None
+    got = read_piece(state.layout, Piece(*piece))
+    return _packed(_prepare_chunk(state.ctx, got.chunk)) if got.clean else None
 
 
 def _prepared_from(blob: bytes) -> _Prepared:
     read, bad, unresolved, accepted, insert = unpack(blob)
     prep = _Prepared(read, [tuple(b) for b in bad], unresolved=unresolved, accepted=accepted)
     if insert is not None:
-        name, rows, params, batches, copy_columns, order_by = insert
-        prep.insert = PreparedInsert(
-            metadata.tables[name], rows, params, batches, copy_columns, order_by
-        )
+        name, rows, names, parts, params, order_by, order = insert
+        columns = column_frames.decode(parts)
+        table = metadata.tables[name]
+        prep.insert = PreparedInsert(table, rows, names, columns, params, order_by, order)
     return prep
 
 
 def _start_workers(
-    engine: Engine, ctx: _Context, expected: int, workers: int | None
+    engine: Engine, ctx: _Context, work: _Work, workers: int | None
 ) -> Workers | None:
     """Worker processes for a file of at least ``PARALLEL_MIN_ROWS`` records (starting
     one costs about a second) of a kind whose rows are built without the database."""
-    count = worker_count() if workers is None else workers
-    if count <= 0 or expected < PARALLEL_MIN_ROWS or ctx.spec.kind not in _PREBUILT:
+    count = _worker_processes(workers)
+    if count <= 0 or work.expected < PARALLEL_MIN_ROWS or ctx.spec.kind not in _PREBUILT:
         return None
-    payload = (replace(ctx, dialect=None), engine.url.drivername)
+    payload = (replace(ctx, dialect=None), engine.url.drivername, work.layout)
     return Workers(_worker_context, payload, count)
+
+
+@dataclass
+class _Work:
+    """What a file is ingested as: pieces that workers read (``layout`` set), or chunks
+    read here; ``first`` (records of the start of the file) is what the columns are
+    checked against, ``expected`` about how many records it holds."""
+
+    first: RawChunk
+    expected: int
+    items: Iterator[RawChunk | Piece | Resume]
+    source: SourceFile | None = None
+    layout: Layout | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    def read_on(self, start: Resume | Piece) -> Iterator[RawChunk]:
+        """Chunks from a record boundary on (the start of a piece that did not end
+        between records, or where no boundary was found), read here."""
+        assert self.source is not None and self.layout is not None
+        if isinstance(start, Piece):
+            start = replace(self.layout.start, offset=start.offset, line=start.line)
+        return read_chunks(self.source, self.chunk_rows, resume=start)
+
+
+def _chunks_work(chunks: Iterator[RawChunk], file_bytes: int | None, chunk_rows: int) -> _Work:
+    first = next(chunks)
+    expected = _expected_rows(first, file_bytes, chunk_rows)
+    return _Work(first, expected, itertools.chain([first], chunks), chunk_rows=chunk_rows)
+
+
+def _file_work(
+    src: SourceFile, spec: KindSpec, mapper: Mapping, chunk_rows: int, workers: int | None
+) -> _Work:
+    """Pieces when the file is big, of a kind prepared without the database, and workers
+    are allowed; else chunks read here."""
+    lay = None
+    if _worker_processes(workers) > 0 and spec.kind in _PREBUILT:
+        lay = layout(src, mapper.skip_rows, chunk_rows)
+    if lay is not None and lay.estimated_records(src.size) >= PARALLEL_MIN_ROWS:
+        items = plan(lay, piece_sizes(lay, chunk_rows))
+        expected = lay.estimated_records(src.size)
+        return _Work(lay.sample, expected, items, src, lay, chunk_rows)
+    chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
+    work = _chunks_work(chunks, src.size, chunk_rows)
+    work.source = src
+    return work
 
 
 # ----------------------------------------------------------------- runs
@@ -553,11 +629,9 @@ def _deferred_indexes(engine: Engine, ctx: _Context, expected: int) -> list[Inde
 def _ingest_stream(
     engine: Engine,
     ctx: _Context,
-    chunks: Iterable[RawChunk],
+    work: _Work,
     file_label: str,
     on_progress: ProgressFn | None,
-    file_bytes: int | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     workers: int | None = 0,
 ) -> IngestSummary:
     total = IngestSummary(
@@ -565,7 +639,10 @@ def _ingest_stream(
     )
     started = time.perf_counter()
 
-    def write(prep: _Prepared) -> IngestSummary:
+    def write(done: _Prepared | bytes) -> IngestSummary:
+        # a worker's chunk is unpacked here, in the writer thread: unpacking in the main
+        # thread held the GIL that the driver takes back after every row it steps
+        prep = _prepared_from(done) if isinstance(done, bytes) else done
         with engine.begin() as conn:
             part = _write_chunk(conn, ctx, prep)
             running = IngestSummary(ctx.spec.kind)
@@ -582,15 +659,32 @@ def _ingest_stream(
     pending: Future[IngestSummary] | None = None
     deferred: list[Index] = []
     procs: Workers | None = None
-    ahead: deque[Future[Any]] = deque()
+    ahead: deque[tuple[RawChunk | Piece, Future[Any]]] = deque()
     failed = False
 
-    def write_next() -> None:
+    def submit(item: RawChunk | Piece) -> None:
+        if isinstance(item, Piece):
+            assert procs is not None
+            job = procs.submit(_prepare_piece_in_worker, (item.offset, item.size, item.line))
+        elif procs is not None:
+            job = procs.submit(_prepare_in_worker, _chunk_blob(item))
+        else:
+            job = Future()
+            job.set_result(_prepare_chunk(ctx, item))
+        ahead.append((item, job))
+
+    def write_next() -> Piece | None:
+        """Hand the oldest prepared item to the writer; a piece that did not end
+        between records is returned instead."""
         nonlocal pending
-        done = ahead.popleft().result()
-        prep = _prepared_from(done) if procs is not None else done
+        item, job = ahead.popleft()
+        done = job.result()
+        if done is None:
+            assert isinstance(item, Piece)
+            return item
         settle()
-        pending = pool.submit(write, prep)
+        pending = pool.submit(write, done)
+        return None
 
     def settle() -> None:
         nonlocal pending
@@ -601,22 +695,27 @@ def _ingest_stream(
                 on_progress(part.read)
 
     try:
-        for i, chunk in enumerate(chunks):
-            if i == 0:
-                check_columns(chunk, ctx.mapping, ctx.spec, file_label)
-                expected = _expected_rows(chunk, file_bytes, chunk_rows)
-                deferred = _deferred_indexes(engine, ctx, expected)
-                procs = _start_workers(engine, ctx, expected, workers)
-            if procs is not None:
-                ahead.append(procs.submit(_prepare_in_worker, _chunk_blob(chunk)))
-            else:
-                here: Future[Any] = Future()
-                here.set_result(_prepare_chunk(ctx, chunk))
-                ahead.append(here)
-            while len(ahead) > (_AHEAD if procs is not None else 0):
-                write_next()
-        while ahead:
-            write_next()
+        check_columns(work.first, ctx.mapping, ctx.spec, file_label)
+        deferred = _deferred_indexes(engine, ctx, work.expected)
+        procs = _start_workers(engine, ctx, work, workers)
+        items: Iterator[RawChunk | Piece | Resume] = work.items
+        if procs is None and work.layout is not None:
+            items = work.read_on(work.layout.start)
+        limit = _AHEAD if procs is not None else 0
+        while True:
+            item = next(items, None) if len(ahead) <= limit else None
+            if isinstance(item, Resume):  # no record boundary found: read on here
+                items = work.read_on(item)
+                continue
+            if item is not None:
+                submit(item)
+                continue
+            if not ahead:
+                break
+            unclean = write_next()
+            if unclean is not None:  # its start is a record boundary: read on from it
+                ahead.clear()  # pieces after it were cut at guessed boundaries
+                items = work.read_on(unclean)
         settle()
         if deferred:
             build_indexes(engine, deferred)
@@ -751,10 +850,8 @@ def _ingest_file(
         _account_index(engine, spec),
         engine.dialect,
     )
-    chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
-    return _ingest_stream(
-        engine, ctx, chunks, label, on_progress, src.size, chunk_rows, workers=workers
-    )
+    work = _file_work(src, spec, mapper, chunk_rows, workers)
+    return _ingest_stream(engine, ctx, work, label, on_progress, workers=workers)
 
 
 def ingest_records(
@@ -798,5 +895,6 @@ def ingest_records(
         _account_index(engine, spec),
         engine.dialect,
     )
-    summary = _ingest_stream(engine, ctx, chunks, label, None)
+    summary = _ingest_stream(engine, ctx, _chunks_work(iter(chunks), None, DEFAULT_CHUNK_ROWS),
+                             label, None)  # fmt: skip
     return summary

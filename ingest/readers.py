@@ -18,12 +18,13 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ingest.errors import InputError
 
@@ -34,6 +35,8 @@ DEFAULT_CHUNK_ROWS = 100_000
 MAX_FIELD_CHARS = 64 * 1024 * 1024
 _BLOCK = 1 << 20
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+UNREADABLE_ROW = "unreadable CSV row"  # the reason of a row the csv module gave up on
 
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -74,6 +77,24 @@ class RawChunk:
     @property
     def size(self) -> int:
         return len(self.rows) + len(self.bad)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where to go on reading a file: a record boundary (byte ``offset``, the number of
+    the ``line`` it starts) past the header, and what the header said."""
+
+    offset: int
+    line: int
+    header: list[str] | None = None  # CSV
+    delimiter: str = ","  # CSV
+
+    def open_text(self, source: SourceFile, newline: str | None = "") -> IO[str]:
+        """The file as text from ``offset`` (a line start: no character straddles it)."""
+        raw = source.path.open("rb")
+        raw.seek(self.offset)
+        encoding = "utf-8" if source.encoding == "utf-8-sig" and self.offset else source.encoding
+        return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=newline)
 
 
 def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
@@ -158,64 +179,89 @@ def open_source(path: Path | str) -> SourceFile:
     return SourceFile(p, fmt, encoding, file_hash, size)
 
 
-def _sniff_delimiter(header_line: str) -> str:
+def sniff_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 
-def read_csv_chunks(
-    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS, skip_rows: int = 0
+def csv_chunks(
+    reader: Any, header: list[str], skip_rows: int, chunk_rows: int, base: int, prev: int
+) -> Iterator[RawChunk]:
+    """The records ``reader`` yields after the header, in chunks. Line numbers are
+    ``base`` + the reader's own; ``prev`` is the reader's line of the last row read."""
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    bad: list[BadRow] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            bad.append(BadRow(base + prev + 1, "", f"{UNREADABLE_ROW}: {exc}"))
+            prev = reader.line_num
+            continue
+        start, prev = prev + 1, reader.line_num
+        if not row or (len(row) == 1 and row[0] == ""):
+            continue  # a blank line is no record
+        if skip_rows > 0:
+            skip_rows -= 1
+            continue
+        if len(row) > width and any(c.strip() for c in row[width:]):
+            raw = json.dumps(row, ensure_ascii=False)
+            bad.append(BadRow(base + start, raw, f"row has {len(row)} cells, header has {width}"))
+        else:
+            if len(row) != width:
+                row = (row + [""] * width)[:width]
+            rows.append(row)
+            lines.append(base + start)
+        if len(rows) + len(bad) >= chunk_rows:
+            yield RawChunk(header, rows, lines, bad)
+            rows, lines, bad = [], [], []
+    yield RawChunk(header, rows, lines, bad)
+
+
+def read_header(reader: Any, path: Path) -> list[str]:
+    """The first non-empty row, cleaned ([] for a file without one)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return []
+        except csv.Error as exc:
+            raise InputError(f"{path}: unreadable CSV header ({exc})") from exc
+        if row:
+            return [c.lstrip("\ufeff").strip() for c in row]
+
+
+def csv_delimiter(source: SourceFile) -> str:
+    """The delimiter of ``source``, sniffed from its first line."""
+    with source.path.open("r", encoding=source.encoding, errors="replace", newline="") as fh:
+        return sniff_delimiter(fh.readline().lstrip("\ufeff"))
+
+
+def readcsv_chunks(
+    source: SourceFile,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    skip_rows: int = 0,
+    resume: Resume | None = None,
 ) -> Iterator[RawChunk]:
     """CSV records in chunks; ``skip_rows`` rows after the header are not records
-    (e.g. the question-text and import-id rows of a Qualtrics export)."""
+    (e.g. the question-text and import-id rows of a Qualtrics export). ``resume``: go
+    on from a record boundary past the header (see ``ingest.pieces``)."""
+    if resume is not None:
+        with resume.open_text(source) as fh:
+            reader = csv.reader(fh, delimiter=resume.delimiter, strict=False)
+            base = resume.line - 1
+            yield from csv_chunks(reader, resume.header, skip_rows, chunk_rows, base, 0)
+        return
+    delimiter = csv_delimiter(source)
     with source.path.open("r", encoding=source.encoding, errors="replace", newline="") as fh:
-        first = fh.readline()
-        fh.seek(0)
-        if source.encoding == "utf-8-sig" or first.startswith("\ufeff"):
-            first = first.lstrip("\ufeff")
-        reader = csv.reader(fh, delimiter=_sniff_delimiter(first), strict=False)
-        header: list[str] | None = None
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        bad: list[BadRow] = []
-        prev = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                if header is None:
-                    raise InputError(f"{source.path}: unreadable CSV header ({exc})") from exc
-                bad.append(BadRow(prev + 1, "", f"unreadable CSV row: {exc}"))
-                prev = reader.line_num
-                continue
-            start, prev = prev + 1, reader.line_num
-            if not row or (len(row) == 1 and row[0] == "" and header is not None):
-                continue  # a blank line is no record
-            if header is None:
-                header = [c.lstrip("\ufeff").strip() for c in row]
-                continue
-            if skip_rows > 0:
-                skip_rows -= 1
-                continue
-            if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
-                raw = json.dumps(row, ensure_ascii=False)
-                bad.append(
-                    BadRow(start, raw, f"row has {len(row)} cells, header has {len(header)}")
-                )
-            else:
-                if len(row) != len(header):
-                    row = (row + [""] * len(header))[: len(header)]
-                rows.append(row)
-                lines.append(start)
-            if len(rows) + len(bad) >= chunk_rows:
-                yield RawChunk(header, rows, lines, bad)
-                rows, lines, bad = [], [], []
-        if header is None:
-            header = []
-        yield RawChunk(header, rows, lines, bad)
+        reader = csv.reader(fh, delimiter=delimiter, strict=False)
+        header = read_header(reader, source.path)
+        yield from csv_chunks(reader, header, skip_rows, chunk_rows, 0, reader.line_num)
 
 
 def _parse_object(text: str, line: int) -> dict[str, Any] | BadRow:
@@ -230,26 +276,35 @@ def _parse_object(text: str, line: int) -> dict[str, Any] | BadRow:
     return obj
 
 
-def read_jsonl_chunks(
-    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS
+def jsonl_chunks(lines: Iterator[str], first: int, chunk_rows: int) -> Iterator[RawChunk]:
+    """Records of JSON Lines text; ``first`` is the number of its first line."""
+    chunk = RawChunk(None, [], [])
+    for number, text in enumerate(lines, start=first):
+        text = text.lstrip("\ufeff").strip()
+        if not text:
+            continue
+        obj = _parse_object(text, number)
+        if isinstance(obj, BadRow):
+            chunk.bad.append(obj)
+        else:
+            chunk.rows.append(obj)
+            chunk.lines.append(number)
+        if chunk.size >= chunk_rows:
+            yield chunk
+            chunk = RawChunk(None, [], [])
+    yield chunk
+
+
+def readjsonl_chunks(
+    source: SourceFile, chunk_rows: int = DEFAULT_CHUNK_ROWS, resume: Resume | None = None
 ) -> Iterator[RawChunk]:
     """JSON Lines: one object per line; blank lines are skipped."""
+    if resume is not None:
+        with resume.open_text(source, newline=None) as fh:
+            yield from jsonl_chunks(fh, resume.line, chunk_rows)
+        return
     with source.path.open("r", encoding=source.encoding, errors="replace", newline=None) as fh:
-        chunk = RawChunk(None, [], [])
-        for number, text in enumerate(fh, start=1):
-            text = text.lstrip("\ufeff").strip()
-            if not text:
-                continue
-            obj = _parse_object(text, number)
-            if isinstance(obj, BadRow):
-                chunk.bad.append(obj)
-            else:
-                chunk.rows.append(obj)
-                chunk.lines.append(number)
-            if chunk.size >= chunk_rows:
-                yield chunk
-                chunk = RawChunk(None, [], [])
-        yield chunk
+        yield from jsonl_chunks(fh, 1, chunk_rows)
 
 
 def _array_start(text: str, records_key: str | None) -> int:
@@ -314,13 +369,15 @@ def read_chunks(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     skip_rows: int = 0,
     records_key: str | None = None,
+    resume: Resume | None = None,
 ) -> Iterator[RawChunk]:
-    """Chunks of ``source`` in its format."""
+    """Chunks of ``source`` in its format; ``resume`` (CSV and JSON Lines): from a record
+    boundary on, the header already read."""
     if source.format == "csv":
-        return read_csv_chunks(source, chunk_rows, skip_rows)
+        return readcsv_chunks(source, chunk_rows, 0 if resume else skip_rows, resume)
     if source.format == "json":
         return read_json_chunks(source, chunk_rows, records_key)
-    return read_jsonl_chunks(source, chunk_rows)
+    return readjsonl_chunks(source, chunk_rows, resume)
 
 
 def cells_as_json(header: list[str] | None, row: Any) -> str:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from stored_contents import stored_contents
 
 import ingest.pipeline as pipeline
 from ingest.db.engine import open_store
-from ingest.db.schema import documents, quarantine
 from ingest.settings import Settings
 from ingest.workers import WorkerError, Workers
 
@@ -36,21 +36,6 @@ def _hostile(path: Path, n: int = 300) -> Path:
         rows.append(f'{tid},A{i % 9},u{i % 13}@firm{i % 9}.com,{date},S,"{body}",open,,{i % 7}\n')
     path.write_text(HEADER + "".join(rows), encoding="utf-8")
     return path
-
-
-def _contents(engine: Engine) -> tuple[list[Any], list[Any]]:
-    skip = {"id", "ingest_run_id", "source_file"}
-    with engine.connect() as conn:
-        docs = sorted(
-            tuple(r) for r in conn.execute(select(*[c for c in documents.c if c.name not in skip]))
-        )
-        bad = sorted(
-            tuple(r)
-            for r in conn.execute(
-                select(quarantine.c.source_line, quarantine.c.raw, quarantine.c.reason)
-            )
-        )
-    return docs, bad
 
 
 def test_worker_processes_store_what_one_process_stores(
@@ -81,7 +66,7 @@ def test_worker_processes_store_what_one_process_stores(
         for name in ("read", "inserted", "duplicates", "rejected", "unresolved"):
             assert getattr(out, name) == getattr(ref, name), name
         assert out.rejected > 0 and out.duplicates > 0
-        assert _contents(engine) == _contents(other)
+        assert stored_contents(engine) == stored_contents(other)
     finally:
         other.dispose()
     again = pipeline.ingest_paths(
