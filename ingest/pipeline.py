@@ -455,7 +455,7 @@ def _start_workers(
     count = _worker_processes(workers)
     if count <= 0 or work.expected < PARALLEL_MIN_ROWS or ctx.spec.kind not in _PREBUILT:
         return None
-    payload = (replace(ctx, dialect=None), engine.url.drivername, work.layout)
+    payload = (replace(ctx, dialect=None), engine.url.drivername, work.layout)  # type: ignore[arg-type]
     return Workers(_worker_context, payload, count)
 
 

@@ -255,7 +255,7 @@ def readcsv_chunks(
         with resume.open_text(source) as fh:
             reader = csv.reader(fh, delimiter=resume.delimiter, strict=False)
             base = resume.line - 1
-            yield from csv_chunks(reader, resume.header, skip_rows, chunk_rows, base, 0)
+            yield from csv_chunks(reader, resume.header or [], skip_rows, chunk_rows, base, 0)
         return
     delimiter = csv_delimiter(source)
     with source.path.open("r", encoding=source.encoding, errors="replace", newline="") as fh:
