@@ -36,6 +36,7 @@ import yaml
 from ingest.errors import MappingError, MissingColumnError
 from ingest.readers import RawChunk
 from ingest.records import KindSpec
+from ingest.series import object_series
 
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
 _RESERVED = {
@@ -263,11 +264,11 @@ def to_frame(chunk: RawChunk, mapping: Mapping, spec: KindSpec) -> pd.DataFrame:
                 "\n\n".join(p for p in parts if p and p.strip())
                 for parts in zip(*found, strict=True)
             ]
-        series = pd.Series(col, dtype=object)
+        series = object_series(list(col))
         if canon in mapping.values:
             table = mapping.values[canon]
             series = series.map(lambda v, t=table: t.get(str(v).strip().lower(), v))
         if canon in mapping.defaults:
             series = series.where(series.str.strip().astype(bool), mapping.defaults[canon])
         data[canon] = series
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, copy=False)

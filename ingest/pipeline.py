@@ -76,6 +76,7 @@ from ingest.resolve import AccountIndex, account_refs, ref_json, reresolve, reso
 from ingest.rows import (
     Provenance,
     account_rows,
+    digest,
     document_rows,
     opportunity_rows,
     survey_rows,
@@ -147,10 +148,6 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _default_source(source: str | None, mapping: Mapping, fmt: str) -> str:
     name = (source or mapping.vendor or fmt).strip().lower()
     if not name or len(name) > _MAX_SOURCE:
@@ -172,7 +169,7 @@ def _quarantine(conn: Connection, ctx: _Context, items: list[tuple[int, str, str
             "source_file": [ctx.source_file] * len(items),
             "source_line": [line for line, _, _ in items],
             "raw": [raw for _, raw, _ in items],
-            "row_hash": [_sha(raw) for _, raw, _ in items],
+            "row_hash": [digest(raw) for _, raw, _ in items],
             "reason": [reason[:2000] for _, _, reason in items],
             "created_at": [now] * len(items),
         },
@@ -181,8 +178,8 @@ def _quarantine(conn: Connection, ctx: _Context, items: list[tuple[int, str, str
 
 def _row_hashes(chunk: RawChunk, positions: list[int]) -> list[str]:
     if chunk.header is not None:
-        return [_sha("\x1f".join(chunk.rows[i])) for i in positions]
-    return [_sha(json.dumps(chunk.rows[i], sort_keys=True, default=str)) for i in positions]
+        return [digest("\x1f".join(chunk.rows[i])) for i in positions]
+    return [digest(json.dumps(chunk.rows[i], sort_keys=True, default=str)) for i in positions]
 
 
 def _sources(good: pd.DataFrame, ctx: _Context) -> list[str]:
@@ -347,12 +344,11 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
     checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
     for pos, reason in checked.rejected.items():
         prep.bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
-    good = checked.frame
-    if not len(good):
+    if not len(checked.frame):
         return prep
-    positions = good.index.tolist()
-    prep.accepted = len(good)
-    prep.good = good.reset_index(drop=True)
+    positions = checked.positions
+    prep.accepted = len(checked.frame)
+    prep.good = checked.frame
     prep.prov = Provenance(
         source=_sources(prep.good, ctx),
         source_file=ctx.source_file,
@@ -870,7 +866,8 @@ def ingest_records(
     name = _default_source(source, mapper, "api")
     payload = json.dumps(records, sort_keys=True, default=str)
     label = f"<{name}:{kind}>"
-    run_id = _start_run(engine, spec.kind, name, label, _sha(payload), mapper)
+    whole = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()  # as of a file
+    run_id = _start_run(engine, spec.kind, name, label, whole, mapper)
     rows: list[Any] = []
     lines: list[int] = []
     bad: list[BadRow] = []

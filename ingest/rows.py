@@ -2,7 +2,8 @@
 
 Texts are PII-masked (``mask_pii``) and then cut to ``max_text_chars``; ``text_chars``
 records the masked length before the cut and ``truncated`` whether a cut happened.
-``text_hash`` is sha256 of the stored text; ``content_hash`` is sha256 of kind, the
+Hashes are the first ``HASH_CHARS`` hex characters (128 bits) of a sha256 (``digest``).
+``text_hash`` is that of the stored text; ``content_hash`` that of kind, the
 record's author or account key (e-mail address, else account_id, reviewer domain or
 company), its timestamp and its text, so the same text re-exported under another id is
 a duplicate, while two people of one account giving the same short answer are not.
@@ -36,8 +37,16 @@ class Provenance:
     run_id: int | None
 
 
-def sha256_texts(texts: list[str]) -> list[str]:
-    return [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+HASH_CHARS = 32  # 128 bits: a collision among 10^9 texts has a chance of about 10^-21
+
+
+def digest(text: str) -> str:
+    """The stored hash of ``text``: its sha256's first ``HASH_CHARS`` hex characters."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
+
+
+def digests(texts: list[str]) -> list[str]:
+    return list(map(digest, texts))
 
 
 def _datetimes(series: pd.Series) -> np.ndarray:
@@ -138,8 +147,8 @@ def document_rows(
         "created_at": created,
         "title": title,
         "text": texts,
-        "text_hash": sha256_texts(texts),
-        "content_hash": sha256_texts(content),
+        "text_hash": digests(texts),
+        "content_hash": digests(content),
         "text_chars": chars,
         "truncated": cut,
         "rating": rating,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from ingest.db.engine import current_revision, head_revision, upgrade
-from ingest.db.schema import metadata
+from ingest.db.schema import documents, ingest_runs, metadata, sentiment_scores
+from ingest.settings import Settings
 
 
 def test_first_use_migrates_to_head(engine: Engine) -> None:
@@ -26,3 +31,66 @@ def test_migrations_match_declared_tables(engine: Engine) -> None:
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     before, after = upgrade(engine)
     assert before == after == head_revision()
+
+
+def test_hashes_stored_before_0008_are_cut_and_still_match(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A store of full sha256 hashes (revision 0007) keeps deduplicating re-ingests and
+    keeps its sentiment scores attached once its hashes are cut to 32 characters."""
+    from alembic import command
+
+    from ingest.db.engine import _alembic_config, make_engine
+    from ingest.pipeline import ingest_paths
+    from ingest.rows import HASH_CHARS
+
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "ticket_id,created_at,body\nT1,2025-03-01,Export fails again\nT2,2025-03-02,ok\n"
+    )
+    settings = Settings(database_url=database_url, data_dir=tmp_path / "d")
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0007")
+        full = {
+            "ticket": hashlib.sha256(b"ticket\x1f\x1f2025-03-01T00:00:00\x1fExport fails again")
+        }
+        with engine.begin() as conn:
+            run = conn.execute(
+                ingest_runs.insert().values(
+                    kind="tickets", source="csv", file_name="old", file_hash="0" * 64,
+                    mapping="canonical", status="done", started_at=datetime(2025, 3, 1),
+                    read=1, inserted=1, duplicates=0, rejected=0, unresolved=0,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            text_hash = hashlib.sha256(b"Export fails again").hexdigest()
+            conn.execute(
+                documents.insert().values(
+                    kind="ticket", source="csv", source_id="T-old", created_at=datetime(2025, 3, 1),
+                    text="Export fails again", text_hash=text_hash,
+                    content_hash=full["ticket"].hexdigest(), text_chars=18, truncated=False,
+                    source_file="old", source_line=2, row_hash="f" * 64, ingest_run_id=run,
+                )
+            )  # fmt: skip
+            conn.execute(
+                sentiment_scores.insert().values(
+                    text_hash=text_hash, model_version="m", p_negative=0.8, p_neutral=0.1,
+                    p_positive=0.1, sentiment=-0.7, scored_at=datetime(2025, 3, 2),
+                )
+            )  # fmt: skip
+        upgrade(engine)
+        with engine.connect() as conn:
+            doc = conn.execute(select(documents.c.text_hash, documents.c.content_hash,
+                                      documents.c.row_hash)).one()  # fmt: skip
+            assert [len(h) for h in doc] == [HASH_CHARS] * 3
+            joined = conn.execute(
+                select(sentiment_scores.c.sentiment).where(
+                    sentiment_scores.c.text_hash == documents.c.text_hash
+                )
+            ).all()
+            assert joined == [(-0.7,)]
+        # the same text, time and (empty) author key under a new id is a duplicate
+        out = ingest_paths(engine, "tickets", [path], settings=settings)
+        assert (out.inserted, out.duplicates) == (1, 1)
+    finally:
+        engine.dispose()

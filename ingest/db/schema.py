@@ -3,7 +3,8 @@
 The bottom layer owns the whole schema so that migrations have one home; upper layers
 (nlp, risk, api) read and write their own tables through their own modules. Every
 ingested record carries its provenance: ``source``, ``source_file``, ``source_line``,
-``row_hash`` (sha256 of the original row) and ``ingest_run_id``.
+``row_hash`` (of the original row: 128 bits of its sha256, ``ingest.rows.digest``) and
+``ingest_run_id``.
 
 Timestamps are stored as naive UTC datetimes; dates as DATE.
 """
@@ -102,7 +103,7 @@ documents = Table(
     Column("created_at", DateTime, nullable=False),
     Column("title", Text, nullable=True),
     Column("text", Text, nullable=False),  # masked text, the one scored and served
-    Column("text_hash", String(64), nullable=False, index=True),  # sha256 of `text`
+    Column("text_hash", String(64), nullable=False, index=True),  # hash of `text` (32 hex)
     Column("content_hash", String(64), nullable=False),  # kind + account key + date + text
     Column("text_chars", Integer, nullable=False),  # length before any cut
     Column("truncated", Boolean, nullable=False, default=False),
