@@ -89,6 +89,7 @@ from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert
 ProgressFn = Callable[[int], None]
 _AHEAD = 2  # chunks prepared ahead of the writer by worker processes (memory bound)
 PARALLEL_MIN_ROWS = 200_000  # files this big prepare their chunks in worker processes
+PARALLEL_MIN_BYTES = 32 << 20  # files this big start their workers before being hashed
 _MAX_SOURCE = 64
 _ACCOUNT_FIELDS = (
     "name", "domain", "segment", "arr", "currency", "contract_start", "churned_at", "tracked_source",
@@ -444,15 +445,38 @@ def _prepared_from(blob: bytes) -> _Prepared:
 
 
 def _start_workers(
-    engine: Engine, ctx: _Context, work: _Work, workers: int | None
+    engine: Engine, ctx: _Context, work: _Work, workers: int | None, pool: Workers | None
 ) -> Workers | None:
-    """Worker processes for a file of at least ``PARALLEL_MIN_ROWS`` records (starting
-    one costs about a second) of a kind whose rows are built without the database."""
-    count = _worker_processes(workers)
-    if count <= 0 or work.expected < PARALLEL_MIN_ROWS or ctx.spec.kind not in _PREBUILT:
+    """Worker processes for a kind whose rows are built without the database: ``pool``
+    (started early for a big file) or new ones for a file of at least
+    ``PARALLEL_MIN_ROWS`` records (starting one costs about a second)."""
+    if ctx.spec.kind not in _PREBUILT:
         return None
     payload = (replace(ctx, dialect=None), engine.url.drivername, work.layout)  # type: ignore[arg-type]
-    return Workers(_worker_context, payload, count)
+    if pool is not None:
+        pool.configure(_worker_context, payload)
+        return pool
+    count = _worker_processes(workers)
+    if count <= 0 or work.expected < PARALLEL_MIN_ROWS:
+        return None
+    return Workers(count, _worker_context, payload)
+
+
+def _early_workers(kind: str, paths: list[Path | str], workers: int | None) -> Workers | None:
+    """Worker processes started before the files are hashed, so that their imports (about
+    a second) overlap that pass, when a file is surely big enough to want them."""
+    count = _worker_processes(workers)
+    if count <= 0 or kind not in _PREBUILT:
+        return None
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(Path(p).stat().st_size)
+        except OSError:  # reported by open_source
+            sizes.append(0)
+    if max(sizes, default=0) < PARALLEL_MIN_BYTES:
+        return None
+    return Workers(count, preload=("ingest.pipeline",))
 
 
 @dataclass
@@ -484,14 +508,21 @@ def _chunks_work(chunks: Iterator[RawChunk], file_bytes: int | None, chunk_rows:
 
 
 def _file_work(
-    src: SourceFile, spec: KindSpec, mapper: Mapping, chunk_rows: int, workers: int | None
+    src: SourceFile,
+    spec: KindSpec,
+    mapper: Mapping,
+    chunk_rows: int,
+    workers: int | None,
+    pool: Workers | None,
 ) -> _Work:
-    """Pieces when the file is big, of a kind prepared without the database, and workers
-    are allowed; else chunks read here."""
+    """Pieces when the file is big (or workers were started for it), of a kind prepared
+    without the database, and workers are allowed; else chunks read here."""
     lay = None
-    if _worker_processes(workers) > 0 and spec.kind in _PREBUILT:
+    if (pool is not None or _worker_processes(workers) > 0) and spec.kind in _PREBUILT:
         lay = layout(src, mapper.skip_rows, chunk_rows)
-    if lay is not None and lay.estimated_records(src.size) >= PARALLEL_MIN_ROWS:
+    if lay is not None and (
+        pool is not None or lay.estimated_records(src.size) >= PARALLEL_MIN_ROWS
+    ):
         items = plan(lay, piece_sizes(lay, chunk_rows))
         expected = lay.estimated_records(src.size)
         return _Work(lay.sample, expected, items, src, lay, chunk_rows)
@@ -629,6 +660,7 @@ def _ingest_stream(
     file_label: str,
     on_progress: ProgressFn | None,
     workers: int | None = 0,
+    pool: Workers | None = None,
 ) -> IngestSummary:
     total = IngestSummary(
         ctx.spec.kind, files=[file_label], run_ids=[ctx.run_id] if ctx.run_id else []
@@ -651,7 +683,7 @@ def _ingest_stream(
     # One writer thread: while chunk k commits (the driver releases the GIL), chunk k+1
     # is read and prepared, in this process or (big files) in worker processes, up to
     # ``_AHEAD`` chunks ahead. At most one transaction is in flight, in file order.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-ingest")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-ingest")
     pending: Future[IngestSummary] | None = None
     deferred: list[Index] = []
     procs: Workers | None = None
@@ -679,7 +711,7 @@ def _ingest_stream(
             assert isinstance(item, Piece)
             return item
         settle()
-        pending = pool.submit(write, done)
+        pending = writer.submit(write, done)
         return None
 
     def settle() -> None:
@@ -693,7 +725,7 @@ def _ingest_stream(
     try:
         check_columns(work.first, ctx.mapping, ctx.spec, file_label)
         deferred = _deferred_indexes(engine, ctx, work.expected)
-        procs = _start_workers(engine, ctx, work, workers)
+        procs = _start_workers(engine, ctx, work, workers, pool)
         items: Iterator[RawChunk | Piece | Resume] = work.items
         if procs is None and work.layout is not None:
             items = work.read_on(work.layout.start)
@@ -734,9 +766,9 @@ def _ingest_stream(
                 pass
         raise
     finally:
-        if procs is not None:
+        if procs is not None and procs is not pool:  # a shared pool is closed by its owner
             procs.close(abort=failed)
-        pool.shutdown(wait=True)
+        writer.shutdown(wait=True)
         if deferred:  # a failed or interrupted bulk load leaves its indexes built too
             build_indexes(engine, deferred)
     total.seconds = time.perf_counter() - started
@@ -784,8 +816,9 @@ def ingest_paths(
 ) -> IngestSummary:
     """Ingest files of one kind; every path is checked before the first is read.
 
-    ``workers``: processes that prepare the chunks of a big file (``PARALLEL_MIN_ROWS``)
-    beside this one; None = ``settings.ingest_workers`` (default one per core), 0 = none.
+    ``workers``: processes that prepare the chunks of a big file (``PARALLEL_MIN_ROWS``
+    records, or ``PARALLEL_MIN_BYTES``) beside this one; None = ``settings.ingest_workers``
+    (default one per core), 0 = none.
     """
     if workers is None:
         workers = settings.ingest_workers
@@ -798,25 +831,36 @@ def ingest_paths(
         # canonical columns the mapping does not name come from same-named columns
         merged = {**identity_mapping(spec).columns, **mapper.columns}
         mapper = Mapping(**{**mapper.__dict__, "columns": merged})
-    files = [open_source(p) for p in paths]
-    if not files:
-        raise InputError("give at least one file to ingest")
+    paths = list(paths)
+    early = _early_workers(spec.kind, paths, workers)
+    failed = False
     summary = IngestSummary(spec.kind)
     started = time.perf_counter()
-    with _collector_paused():
-        for src in files:
-            part = _ingest_file(
-                engine,
-                spec,
-                mapper,
-                src,
-                source=source,
-                max_chars=settings.max_text_chars,
-                on_progress=on_progress,
-                chunk_rows=chunk_rows,
-                workers=workers,
-            )
-            summary.add(part)
+    try:
+        files = [open_source(p) for p in paths]
+        if not files:
+            raise InputError("give at least one file to ingest")
+        with _collector_paused():
+            for src in files:
+                part = _ingest_file(
+                    engine,
+                    spec,
+                    mapper,
+                    src,
+                    source=source,
+                    max_chars=settings.max_text_chars,
+                    on_progress=on_progress,
+                    chunk_rows=chunk_rows,
+                    workers=workers,
+                    pool=early,
+                )
+                summary.add(part)
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if early is not None:
+            early.close(abort=failed)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -832,6 +876,7 @@ def _ingest_file(
     on_progress: ProgressFn | None,
     chunk_rows: int,
     workers: int | None,
+    pool: Workers | None,
 ) -> IngestSummary:
     label = str(src.path.resolve())
     name = _default_source(source, mapper, src.format)
@@ -846,8 +891,8 @@ def _ingest_file(
         _account_index(engine, spec),
         engine.dialect,
     )
-    work = _file_work(src, spec, mapper, chunk_rows, workers)
-    return _ingest_stream(engine, ctx, work, label, on_progress, workers=workers)
+    work = _file_work(src, spec, mapper, chunk_rows, workers, pool)
+    return _ingest_stream(engine, ctx, work, label, on_progress, workers=workers, pool=pool)
 
 
 def ingest_records(

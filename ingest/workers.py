@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib
 import marshal
 import os
 import pickle
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 MAX_WORKERS = 4
+_SETUP, _CALL = "setup", "call"  # the two kinds of frames a worker reads
 _HEADER = struct.Struct("<Q")
 _PR_SET_PDEATHSIG = 1
 
@@ -83,12 +85,12 @@ def _receive(stream: IO[bytes]) -> Any:
 
 
 class _Worker:
-    def __init__(self, setup: Callable[[Any], Any], payload: Any) -> None:
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
         root = str(Path(__file__).resolve().parents[1])  # where `ingest` is importable
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}  # fmt: skip
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "ingest.workers", str(os.getpid())],
+            [sys.executable, "-m", "ingest.workers", str(os.getpid()), *preload],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -96,11 +98,20 @@ class _Worker:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertow-worker-io")
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in, self._out = self._proc.stdin, self._proc.stdout
-        self._io.submit(_send, self._in, (setup, payload))
+
+    def configure(self, setup: Callable[[Any], Any], payload: Any) -> None:
+        """The worker's state becomes ``setup(payload)`` (after what it was given before)."""
+        self._io.submit(self._setup, setup, payload)
+
+    def _setup(self, setup: Callable[[Any], Any], payload: Any) -> None:
+        try:
+            _send(self._in, (_SETUP, setup, payload))
+        except (BrokenPipeError, OSError):
+            pass  # a dead worker is reported by the next roundtrip
 
     def _roundtrip(self, fn: Callable[[Any, Any], Any], item: Any) -> Any:
         try:
-            _send(self._in, (fn, item))
+            _send(self._in, (_CALL, fn, item))
             ok, value = _receive(self._out)
         except (EOFError, BrokenPipeError, OSError) as exc:
             code = self._proc.poll()
@@ -130,13 +141,27 @@ class _Worker:
 
 
 class Workers:
-    """``workers`` processes that each build their state once with ``setup(payload)``
-    and then run ``fn(state, item)`` for items handed to them in turn. ``setup`` and
-    ``fn`` must be module-level functions (they travel by name)."""
+    """``workers`` processes that run ``fn(state, item)`` for items handed to them in
+    turn, their state built by ``setup(payload)``. The processes start at once and
+    import the ``preload`` modules while the caller goes on; ``configure`` may come
+    later, and again for the next file. ``setup`` and ``fn`` must be module-level
+    functions (they travel by name)."""
 
-    def __init__(self, setup: Callable[[Any], Any], payload: Any, workers: int) -> None:
-        self._workers = [_Worker(setup, payload) for _ in range(max(1, workers))]
+    def __init__(
+        self,
+        workers: int,
+        setup: Callable[[Any], Any] | None = None,
+        payload: Any = None,
+        preload: tuple[str, ...] = (),
+    ) -> None:
+        self._workers = [_Worker(preload) for _ in range(max(1, workers))]
         self._next = 0
+        if setup is not None:
+            self.configure(setup, payload)
+
+    def configure(self, setup: Callable[[Any], Any], payload: Any) -> None:
+        for worker in self._workers:
+            worker.configure(setup, payload)
 
     def submit(self, fn: Callable[[Any, Any], Any], item: Any) -> Future[Any]:
         worker = self._workers[self._next % len(self._workers)]
@@ -159,21 +184,25 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _serve(parent: int) -> None:
+def _serve(parent: int, preload: list[str]) -> None:
     gc.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent(parent)
+    for module in preload:  # ours only: the parent names them
+        importlib.import_module(module)
     frames_in = sys.stdin.buffer
     frames_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, never into the frames
+    state: Any = None
     try:
-        setup, payload = _receive(frames_in)
-        state = setup(payload)
         while True:
             try:
-                fn, item = _receive(frames_in)
+                kind, fn, item = _receive(frames_in)
             except EOFError:
                 return
+            if kind == _SETUP:  # a failure here ends the worker: the parent sees it stop
+                state = fn(item)
+                continue
             try:
                 answer: tuple[bool, Any] = (True, fn(state, item))
             except Exception as exc:  # noqa: BLE001 - it is raised again in the parent
@@ -187,4 +216,4 @@ def _serve(parent: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
+    _serve(int(sys.argv[1]), sys.argv[2:])

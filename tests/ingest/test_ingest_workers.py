@@ -45,9 +45,9 @@ def test_worker_processes_store_what_one_process_stores(
     started: list[int] = []
     real = pipeline.Workers
 
-    def counting(*args: Any) -> Workers:
-        started.append(args[-1])
-        return real(*args)
+    def counting(count: int, *args: Any, **kw: Any) -> Workers:
+        started.append(count)
+        return real(count, *args, **kw)
 
     monkeypatch.setattr(pipeline, "Workers", counting)
     path = _hostile(tmp_path / "t.csv")
@@ -76,7 +76,7 @@ def test_worker_processes_store_what_one_process_stores(
 
 
 def test_worker_errors_reach_the_caller() -> None:
-    workers = Workers(int, "4", 1)  # state: int("4")
+    workers = Workers(1, int, "4")  # state: int("4")
     try:
         assert workers.submit(operator.truediv, 2).result(timeout=60) == 2.0
         with pytest.raises(ZeroDivisionError):
@@ -146,7 +146,7 @@ def test_setting_zero_workers_prepares_in_process(
 ) -> None:
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_ROWS", 10)
     started: list[Any] = []
-    monkeypatch.setattr(pipeline, "Workers", lambda *a: started.append(a))
+    monkeypatch.setattr(pipeline, "Workers", lambda *a, **k: started.append(a))
     from dataclasses import replace
 
     none = replace(settings, ingest_workers=0)
@@ -160,7 +160,7 @@ def test_a_failed_ingest_stops_its_workers(
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_ROWS", 10)
     made: list[Workers] = []
     real = pipeline.Workers
-    monkeypatch.setattr(pipeline, "Workers", lambda *a: made.append(real(*a)) or made[-1])
+    monkeypatch.setattr(pipeline, "Workers", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
     write = pipeline._write_chunk
 
     def failing(conn: Any, ctx: Any, prep: Any) -> Any:
