@@ -29,6 +29,8 @@ _PII = re.compile(f"(?P<email>{_EMAIL})|(?P<phone>{_PHONE})")
 # Every e-mail has an '@' and every phone shape above starts with '+<digit>' or holds a
 # run of three digits: a text without any of them needs no masking (the cheap precheck).
 _HINT = re.compile(r"@|\+\d|\d{3}")
+_PHONE_START = re.compile(r"[+(\d]")
+_LOCAL_RUN = re.compile(r"[\w.%+\-]*")
 _FOLD_DIGITS = str.maketrans("123456789", "000000000")
 
 
@@ -39,11 +41,38 @@ def _replace(match: re.Match[str]) -> str:
     return PHONE_MASK if 7 <= digits <= 15 else match.group(0)
 
 
+def _first_start(text: str) -> int:
+    """A position before which no match of ``_PII`` can start: the earliest phone start
+    ('+', '(' or a digit) or the start of the run of local-part characters before the
+    first '@'. The regex is slow per position (the e-mail branch tries every character
+    of every word), and addresses and numbers sit mostly at a text's end."""
+    if text.isascii():  # ASCII digits folded to '0' and found at memchr speed
+        folded = text.translate(_FOLD_DIGITS)
+        first = min((i for i in map(folded.find, "0+(") if i != -1), default=len(text))
+    else:
+        phone = _PHONE_START.search(text)
+        first = phone.start() if phone else len(text)
+    at = text.find("@")  # a run of local-part characters ends at an '@': the first
+    while at != -1:  # non-empty one starts before any later one
+        run = _LOCAL_RUN.match(text[at - 1 :: -1]).end() if at else 0  # read backwards
+        if run:
+            return min(first, at - run)
+        at = text.find("@", at + 1)
+    return first
+
+
 def mask_pii(text: str) -> str:
     """``text`` with e-mail addresses and phone numbers replaced by placeholders."""
     if not text or _HINT.search(text) is None:
         return text
-    return _PII.sub(_replace, text)
+    return _mask_hinted(text)
+
+
+def _mask_hinted(text: str) -> str:
+    """``mask_pii`` of a text the precheck has hit."""
+    # no match starts before ``first`` (nor at first - 1, kept for the phone lookbehind)
+    cut = max(0, _first_start(text) - 1)
+    return text[:cut] + _PII.sub(_replace, text[cut:]) if cut else _PII.sub(_replace, text)
 
 
 def _hint_texts(joined: str, starts: np.ndarray) -> np.ndarray:
@@ -74,5 +103,5 @@ def mask_texts(texts: list[str]) -> list[str]:
         return texts
     out = list(texts)
     for i in hits.tolist():
-        out[i] = _PII.sub(_replace, texts[i])
+        out[i] = _mask_hinted(texts[i])
     return out

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ingest import masking
 from ingest.errors import MappingError
 from ingest.mapping import load_mapping, parse_mapping, shipped_mappings
 from ingest.masking import mask_pii, mask_texts
@@ -97,6 +100,21 @@ def test_mask_texts_masks_phones_without_a_three_digit_run() -> None:
     texts += ["Café: ring 020 7946 0958", "Ünïcode ١٢٣ digits"]
     assert mask_texts(texts) == [mask_pii(t) for t in texts]
     assert mask_texts(texts)[-2] == "Café: ring [phone]"
+
+
+PII_BITS = ["a", "b+1", " ", "@", ".", "-", "+", "(", ")", "555", "4567", "+44", "020", "user",
+            "@firm.com", "@x.co.uk", " +1 555 123 4567", "(555) 123-4567", "555-123-4567", "jos\u00e9",
+            "_", "%", "2", "\n", "mail me at ", "\u0663", "1.2.3.4"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(PII_BITS), max_size=14).map("".join))
+def test_masking_from_the_first_possible_match_masks_as_the_whole_text(text: str) -> None:
+    # the regex is run from the first place a match can start; what it masks must be what
+    # running it over the whole text masks
+    whole = masking._PII.sub(masking._replace, text) if masking._HINT.search(text) else text
+    assert mask_pii(text) == whole
+    assert mask_texts([text, "plain"]) == [whole, "plain"]
 
 
 def test_dates_become_naive_utc_and_bad_ones_nat() -> None:
