@@ -54,7 +54,8 @@ def _first_start(text: str) -> int:
         first = phone.start() if phone else len(text)
     at = text.find("@")  # a run of local-part characters ends at an '@': the first
     while at != -1:  # non-empty one starts before any later one
-        run = _LOCAL_RUN.match(text[at - 1 :: -1]).end() if at else 0  # read backwards
+        local = _LOCAL_RUN.match(text[at - 1 :: -1]) if at else None  # read backwards
+        run = local.end() if local else 0
         if run:
             return min(first, at - run)
         at = text.find("@", at + 1)

@@ -220,12 +220,12 @@ def read_piece(lay: Layout, piece: Piece) -> PieceRows:
     chunk = next(csv_chunks(reader, header, 0, 1 << 62, piece.line - 1, 0))
     if last_piece:  # read to the end, as a front-to-back read would
         return PieceRows(chunk, True)
-    sentinel_line = piece.line + _line_ends(data)
+    # the last record is the sentinel alone exactly when the piece ended between records
+    # (else the sentinel is inside a quoted field of the piece's last record)
     clean = (
         bool(chunk.rows)
         and chunk.rows[-1][0] == SENTINEL
         and not any(chunk.rows[-1][1:])
-        and chunk.lines[-1] == sentinel_line
         and not any(b.reason.startswith(UNREADABLE_ROW) for b in chunk.bad)
     )
     if clean:

@@ -63,7 +63,7 @@ _NEEDS_AWARE_REVERSED = re.compile(
     r"|\x00z|\x00Z(?!(?:\d+\.)?(?:\d\d:)?\d\d:\d\d[T ]\d\d-\d\d-\d{4}\x00)"
 )
 _UTC_OFFSETS = tuple(f"{sign}00{tail}{_SEP}" for tail in (":00", "00", "") for sign in "+-")
-_NEEDS_STRIP = re.compile(r"^\s|\s\x00|\x00\s|\s$")
+_SEP_SPACE = re.compile(r"\x00\s")
 
 
 @dataclass
@@ -242,7 +242,18 @@ def _clean_column(values: list[Any], is_text: bool) -> list[str]:
         joined = _SEP.join(values)
     if is_text:
         return [v.replace("\r\n", "\n") for v in values] if "\r" in joined else values
-    return list(map(str.strip, values)) if _NEEDS_STRIP.search(joined) else values
+    return list(map(str.strip, values)) if _needs_strip(joined) else values
+
+
+def _needs_strip(joined: str) -> bool:
+    """Whether a cell of NUL-joined ``joined`` starts or ends with whitespace. Searched
+    as NUL + space, forwards and in the reversed text: every try starts at a NUL (10x
+    faster than one pattern trying every character)."""
+    if not joined:
+        return False
+    if joined[0].isspace() or joined[-1].isspace():
+        return True
+    return _SEP_SPACE.search(joined) is not None or _SEP_SPACE.search(joined[::-1]) is not None
 
 
 def _filled(values: list[str], is_text: bool) -> np.ndarray:

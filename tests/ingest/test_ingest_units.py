@@ -16,7 +16,7 @@ from ingest.mapping import load_mapping, parse_mapping, shipped_mappings
 from ingest.masking import mask_pii, mask_texts
 from ingest.readers import open_source, read_chunks
 from ingest.resolve import normalize_company
-from ingest.validate import normalize_domain, parse_datetimes
+from ingest.validate import _clean_column, normalize_domain, parse_datetimes
 
 
 def _records(path: Path, **kw: object) -> list[tuple[int, list[str]]]:
@@ -168,3 +168,9 @@ def test_email_domains_agree_with_email_domain() -> None:
               "a@.x.io.", "", "José@Münch.DE", "a@b@c.com", "İ@İstanbul.COM"]  # fmt: skip
     assert email_domains([v.lower() for v in values]) == [email_domain(v) for v in values]
     assert email_domains(["bob@acme.com", "nobody"]) == ["acme.com", ""]
+
+
+@given(st.lists(st.text(alphabet=" \t\u00a0\u2003\x1fab\r\n", max_size=4), max_size=6))
+def test_cells_are_stripped_exactly_when_a_cell_has_edge_whitespace(cells: list[str]) -> None:
+    # one search over the joined column decides whether to strip at all
+    assert _clean_column(list(cells), is_text=False) == [c.strip() for c in cells]
