@@ -2,11 +2,15 @@
 reachable, PostgreSQL, next to ``pandas.read_csv`` of the same file in the same run.
 
     .venv/bin/python benchmarks/ingest.py [--rows 1000000] [--postgres-url URL] [--chunk-rows N]
+                                          [--repeat N]
 
 The file is generated in a temporary directory (about 200 bytes a row: realistic ticket
 texts, ~5% with an e-mail or phone number to mask, some quoted newlines, ~1% rows that
 fail validation). PostgreSQL is taken from --postgres-url or UNDERTOW_TEST_POSTGRES_URL;
-a fresh database is created and dropped. Prints a table and one JSON line.
+a fresh database is created and dropped. ``--repeat N`` ingests into SQLite N times, each
+into a new file after a fresh ``read_csv`` reference (a shared machine's speed drifts by a
+quarter between minutes: every run is printed, then the median). Prints a table and one
+JSON line.
 """
 
 from __future__ import annotations
@@ -126,6 +130,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--chunk-rows", type=int, default=None, help="default: the pipeline's")
     ap.add_argument("--postgres-url", default=os.environ.get("UNDERTOW_TEST_POSTGRES_URL"))
+    ap.add_argument("--repeat", type=int, default=1, help="SQLite runs (median reported)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tickets.csv"
@@ -134,15 +139,26 @@ def main() -> None:
         print(
             f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s"
         )
-        n, secs = time_pandas(path)
-        pandas_rps = n / secs
-        print(f"pandas.read_csv      {pandas_rps:>10,.0f} rows/s  ({secs:.1f}s)")
-        sqlite = time_ingest(f"sqlite:///{Path(tmp) / 'bench.db'}", path, args.chunk_rows)
-        print(
-            f"ingest -> SQLite     {sqlite['rows_per_second']:>10,.0f} rows/s  ({sqlite['seconds']:.1f}s, "
-            f"{sqlite['rows_per_second'] / pandas_rps:.2f}x read_csv; re-ingest "
-            f"{sqlite['reingest_rows_per_second']:,.0f} rows/s; rejected {sqlite['rejected']:,.0f})"
-        )
+        runs = []
+        for k in range(args.repeat):
+            n, secs = time_pandas(path)
+            pandas_rps = n / secs
+            print(f"pandas.read_csv      {pandas_rps:>10,.0f} rows/s  ({secs:.1f}s)")
+            db = Path(tmp) / f"bench{k}.db"
+            run = time_ingest(f"sqlite:///{db}", path, args.chunk_rows)
+            run["pandas_read_csv_rows_per_second"] = pandas_rps
+            for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            runs.append(run)
+            print(
+                f"ingest -> SQLite     {run['rows_per_second']:>10,.0f} rows/s  ({run['seconds']:.1f}s, "
+                f"{run['rows_per_second'] / pandas_rps:.2f}x read_csv; re-ingest "
+                f"{run['reingest_rows_per_second']:,.0f} rows/s; rejected {run['rejected']:,.0f})"
+            )
+        sqlite = sorted(runs, key=lambda r: r["rows_per_second"])[len(runs) // 2]  # the median
+        if len(runs) > 1:
+            rates = ", ".join(f"{r['rows_per_second']:,.0f}" for r in runs)
+            print(f"SQLite median of {len(runs)} runs: {sqlite['rows_per_second']:,.0f} rows/s ({rates})")
         pg = (
             postgres_ingest(args.postgres_url, path, args.chunk_rows) if args.postgres_url else None
         )
@@ -153,7 +169,8 @@ def main() -> None:
                 f"{pg['reingest_rows_per_second']:,.0f} rows/s)"
             )
         print(json.dumps({"rows": args.rows, "pandas_read_csv_rows_per_second": round(pandas_rps),
-                          "sqlite": sqlite, "postgres": pg}, default=round))  # fmt: skip
+                          "sqlite": sqlite, "sqlite_runs": runs, "postgres": pg},
+                         default=round))  # fmt: skip
 
 
 if __name__ == "__main__":
