@@ -5,7 +5,7 @@ CPU than reading them (parse, pack, unpack: about 7 us a row), all of it in the 
 that also writes the store. Instead the parent only plans: it scans the bytes for a
 line end near each target size, counts lines on the way (so every record keeps its true
 file line), and hands out ``(offset, size, first line)``; a worker reads, decodes and
-parses its piece itself. Scanning is ``bytes.find``/``count``: memchr speed.
+parses its piece itself. Scanning is ``bytes.find``/``count``, in C.
 
 A CSV line end is a record boundary when an even number of quote characters precedes it
 (quoted fields double their inner quotes). A stray quote in an unquoted field (``5"
@@ -47,6 +47,7 @@ SPLITTABLE = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}
 SENTINEL = "\x1eundertow-piece-end\x1e"
 MAX_PIECE_FACTOR = 8  # no record boundary within this many target sizes: stop planning
 _BLOCK = 8 << 20
+_ALL = 1 << 62  # "chunk rows" that put all of a text's records into one chunk
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def _offset_of_line(data: bytes, line: int) -> int:
     return pos
 
 
-def layout(source: SourceFile, skip_rows: int, chunk_rows: int) -> Layout | None:
+def layout(source: SourceFile, skip_rows: int) -> Layout | None:
     """The layout of a file that can be read in pieces, from a sample of its first
     ``SAMPLE_BYTES``; None when it cannot (format, encoding, or no whole record in the
     sample)."""
@@ -125,7 +126,7 @@ def layout(source: SourceFile, skip_rows: int, chunk_rows: int) -> Layout | None
             header = read_header(reader, source.path)
         except InputError:  # the front-to-back reader reports it
             return None
-        sample = next(csv_chunks(reader, header, skip_rows, 1 << 62, 0, reader.line_num))
+        sample = next(csv_chunks(reader, header, skip_rows, _ALL, 0, reader.line_num))
         if not sample.rows:
             return None
         first = sample.lines[0]
@@ -135,7 +136,7 @@ def layout(source: SourceFile, skip_rows: int, chunk_rows: int) -> Layout | None
             first = sample.bad[0].line
         start = Resume(_offset_of_line(data, first), first, header, delimiter)
     else:
-        sample = next(jsonl_chunks(io.StringIO(text, newline=None), 1, 1 << 62))
+        sample = next(jsonl_chunks(io.StringIO(text, newline=None), 1, _ALL))
         if sample.size == 0:
             return None
         start = Resume(0, 1)
@@ -211,13 +212,13 @@ def read_piece(lay: Layout, piece: Piece) -> PieceRows:
     text = data.decode(encoding, errors="replace")
     if lay.format == "jsonl":
         lines = io.StringIO(text, newline=None)
-        return PieceRows(next(jsonl_chunks(lines, piece.line, 1 << 62)), True)
+        return PieceRows(next(jsonl_chunks(lines, piece.line, _ALL)), True)
     header = lay.start.header or []
     last_piece = not text.endswith(("\n", "\r"))  # it ends where the file does
     if not last_piece:
         text += SENTINEL + "\n"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=lay.start.delimiter, strict=False)
-    chunk = next(csv_chunks(reader, header, 0, 1 << 62, piece.line - 1, 0))
+    chunk = next(csv_chunks(reader, header, 0, _ALL, piece.line - 1, 0))
     if last_piece:  # read to the end, as a front-to-back read would
         return PieceRows(chunk, True)
     # the last record is the sentinel alone exactly when the piece ended between records

@@ -519,7 +519,7 @@ def _file_work(
     without the database, and workers are allowed; else chunks read here."""
     lay = None
     if (pool is not None or _worker_processes(workers) > 0) and spec.kind in _PREBUILT:
-        lay = layout(src, mapper.skip_rows, chunk_rows)
+        lay = layout(src, mapper.skip_rows)
     if lay is not None and (
         pool is not None or lay.estimated_records(src.size) >= PARALLEL_MIN_ROWS
     ):

@@ -40,7 +40,7 @@ def _front_to_back(path: Path) -> tuple[list[Any], list[Any]]:
 def _in_pieces(path: Path, piece_bytes: int) -> tuple[list[Any], list[Any], str]:
     """What the pipeline does with pieces, one after another: (rows, bad, how it ended)."""
     src = open_source(path)
-    lay = pieces.layout(src, 0, 7)
+    lay = pieces.layout(src, 0)
     if lay is None:  # not to be cut: the pipeline reads it front to back
         return (*_front_to_back(path), "whole")
     rows: list[Any] = []
@@ -127,7 +127,7 @@ def test_files_that_cannot_be_cut_are_read_front_to_back(tmp_path: Path) -> None
     header_only = tmp_path / "h.csv"
     header_only.write_text("id,body\n")
     for path in (utf16, one_json, header_only):
-        assert pieces.layout(open_source(path), 0, 10) is None
+        assert pieces.layout(open_source(path), 0) is None
 
 
 HEADER = "ticket_id,account_id,requester_email,created_at,subject,body,status,priority,csat\n"
