@@ -17,7 +17,6 @@ cell needs stripping, a line-end fix or an offset; pandas' aware-datetime parser
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,20 +46,22 @@ _TRUE = {"true", "t", "yes", "y", "1", "won"}
 _FALSE = {"false", "f", "no", "n", "0", "lost"}
 _MONEY_NOISE = r"^[A-Z]{3}\s+|\s+[A-Z]{3}$|[$€£¥\s]|,(?=\d{3}(?:\D|$))"
 _SEP = "\x00"
-# An offset after a time ("12:00+02:00", "12:00:00.5 -0330", "T12+02"), or a lower-case
-# 'z' (which pandas refuses): a value with one is parsed as aware. Also searched in a
-# column's joined cells: none there means no value needs it.
+# "YYYY-MM-DD[T ]HH[:MM[:SS[.f]]]": a value of this shape plus a zone parses as this shape
+# naive, shifted by the zone (pandas' parser is lenient in ways a cut zone could change:
+# "2025 12" is December, "2025 12Z" nothing)
 _PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?")
-_TIME = r"(?:\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?|[Tt ]\d{2})"
-_AWARE = re.compile(rf"{_TIME}(\s*[+-]\d{{2}}(?::?\d{{2}})?)$|([Zz])$")  # group: the zone
-# Whether a column needs the value-by-value parse: an offset tail before a value's NUL,
-# a lower-case 'z', or an upper-case 'Z' ending anything but "YYYY-MM-DD[T ]HH:MM[:SS[.f]]"
-# (pandas' parser is lenient in ways a cut 'Z' could change: "2025 12Z" is NaT, "2025
-# 12" December). Spelt backwards and searched in the reversed cells, so that every try
+# A zone after a time ("12:00+02:00", "12:00:00.5 -0330", "T12+02", and what pandas also
+# takes: "+5", "+2:00"), or 'Z'/'z': a value ending in one is parsed aware
+_TIME = r"(?:\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?|[Tt ]\d{2,6}(?:[.,]\d+)?)"
+_AWARE = re.compile(rf"{_TIME}(\s*[+-][\d:]{{1,8}}\s*)$|([Zz]\s*)$")  # group: the zone
+_OFFSET = re.compile(r"([+-])(\d{2})(?::?(\d{2}))?")  # the zones converted here
+# Whether a column needs the value-by-value parse: a zone after a time before a value's
+# NUL, a lower-case 'z', or an upper-case 'Z' ending anything but a _PLAIN date and time
+# with minutes. Spelt backwards and searched in the reversed cells, so that every try
 # starts at a NUL (a fast scan) rather than at every digit (13x slower).
 _NEEDS_AWARE_REVERSED = re.compile(
-    r"\x00(?:\d{2}:?)?\d{2}[+-]\s*(?:(?:(?:\d+[.,])?\d{2}:)?\d{2}:\d|\d{2}[Tt ])"
-    r"|\x00z|\x00Z(?!(?:\d+\.)?(?:\d\d:)?\d\d:\d\d[T ]\d\d-\d\d-\d{4}\x00)"
+    r"\x00\s*[\d:]{1,8}[+-]\s*(?:(?:(?:\d+[.,])?\d{2}:)?\d{2}:\d|(?:\d+[.,])?\d{2,6}[Tt ])"
+    r"|\x00\s*z|\x00\s+Z|\x00Z(?!(?:\d+\.)?(?:\d\d:)?\d\d:\d\d[T ]\d\d-\d\d-\d{4}\x00)"
 )
 _UTC_OFFSETS = tuple(f"{sign}00{tail}{_SEP}" for tail in (":00", "00", "") for sign in "+-")
 _SEP_SPACE = re.compile(r"\x00\s")
@@ -98,7 +99,10 @@ def _parse_aware(values: list[str]) -> np.ndarray:
             out[where] = naive if naive is not None else _one_by_one(part)
             continue
         minutes = _offset_minutes(zone)
-        if minutes is None:  # an offset pandas refuses: NaT
+        if minutes is None:  # a zone of another shape ("+5"): as pandas reads each alone
+            out[where] = _one_by_one(part)
+            continue
+        if minutes == _REFUSED:  # an offset pandas refuses: NaT
             continue
         # "YYYY-MM-DD[T ]HH[:MM[:SS[.f]]]" + zone: the naive parse shifted by the offset
         # (pandas' aware parse is 4-40x slower); other shapes as pandas reads them alone
@@ -120,29 +124,32 @@ def _one_by_one(values: list[str]) -> np.ndarray:
     return np.concatenate([_utc([v]) for v in values])
 
 
+_REFUSED = -(1 << 20)  # the minutes of a zone pandas refuses
+
+
 def _offset_minutes(zone: str) -> int | None:
-    """Minutes east of UTC of a zone such as '+02:00', '-0330', ' +05' (0 for none);
-    None for an hour over 23 or a minute over 59, which pandas refuses."""
-    zone = zone.strip()
-    if not zone:
-        return 0
-    digits = zone[1:].replace(":", "")
-    hours, mins = int(digits[:2]), int(digits[2:] or 0)
-    if hours > 23 or mins > 59:
+    """Minutes east of UTC of a zone '+HH', '+HHMM' or '+HH:MM' (spaces before it
+    allowed); ``_REFUSED`` for an hour over 23 or a minute over 59, which pandas
+    refuses; None for another shape."""
+    m = _OFFSET.fullmatch(zone.strip())
+    if m is None:
         return None
-    return (-1 if zone[0] == "-" else 1) * (hours * 60 + mins)
+    hours, mins = int(m.group(2)), int(m.group(3) or 0)
+    if hours > 23 or mins > 59:
+        return _REFUSED
+    return (-1 if m.group(1) == "-" else 1) * (hours * 60 + mins)
 
 
 def _naive(values: list[str]) -> np.ndarray | None:
-    """ISO 8601 values without offsets -> datetime64[ns] (NaT where unparseable); None
-    when one has an offset after all (pandas then mixes zones: ``_utc`` is exact)."""
+    """ISO 8601 values without zones -> datetime64[ns] (NaT where unparseable); None
+    when pandas found a zone after all (then each value is parsed alone). The zone
+    searches above see every shape pandas takes, so pandas never warns of mixed zones
+    here (a warnings filter would not do: it is global, and ingests run in threads)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    except (Warning, ValueError, TypeError):
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):
         return None
-    if getattr(parsed, "tz", None) is not None:
+    if parsed.dtype != np.dtype("datetime64[ns]"):  # aware, or mixed (object)
         return None
     return np.asarray(parsed, dtype="datetime64[ns]")
 

@@ -18,9 +18,10 @@ from ingest.validate import parse_datetimes
 DAYS = ["2025-03-01", "2025-3-1", "20250301", "2025-02-30", "2025-13-01", " 2025-03-01",
         "2025-03-01 ", "=TODAY()", "", "2025", "1999-12-31", "é2025-03-01"]  # fmt: skip
 TIMES = ["", "T12", "T12:00", "T12:00:00", " 12:00:00.123", "T12:00:00,5", "T24:00:00",
-         "t12:00", "T12:00:00.000", "T1200", " 12"]  # fmt: skip
+         "t12:00", "T12:00:00.000", "T1200", " 12", "T120000", "T12:00:00.5", "T12.5"]  # fmt: skip
 TAILS = ["", "Z", " Z", "z", "+02:00", "+0200", "+02", "-03:30", " +02:00", "+25:00", "Z ",
-         "ZZ", "+02:00Z", "+00:00", "-00:00", "+00", "+02:00:00", "-0330", " -03"]  # fmt: skip
+         "ZZ", "+02:00Z", "+00:00", "-00:00", "+00", "+02:00:00", "-0330", " -03", "+5",
+         "+2:00", "+02:0", "+020", "-1", " Z ", "+02:00 ", "Z\t"]  # fmt: skip
 value = st.builds(lambda d, t, z: d + t + z, st.sampled_from(DAYS), st.sampled_from(TIMES),
                   st.sampled_from(TAILS))  # fmt: skip
 usual = st.sampled_from(["2025-03-01T08:30:00Z", "2025-03-01T08:30:00.000Z",
@@ -37,7 +38,11 @@ def _alone(v: str) -> object:
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(value, usual), min_size=1, max_size=8))
 def test_a_column_parses_as_each_value_alone(values: list[str]) -> None:
-    got = parse_datetimes(pd.Series(values, dtype=object))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = parse_datetimes(pd.Series(values, dtype=object))
+    # pandas warns when one array mixes zones: the column never reaches it that way
+    assert [str(w.message)[:60] for w in caught] == []
     for v, g in zip(values, got, strict=True):
         want = _alone(v)
         assert (pd.isna(g) and pd.isna(want)) or g == want, (v, g, want)
