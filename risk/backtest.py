@@ -29,7 +29,7 @@ and the CRM-only model (tenure, ARR, segment):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ import pandas as pd
 from risk.errors import NotEnoughDataError, RiskError
 from risk.inputs import RiskInputs
 from risk.survival.base import SurvivalModel
-from risk.trajectories import Panel, TrajectoryConfig, build_panel
+from risk.trajectories import ASPECT_PREFIX, Panel, TrajectoryConfig, build_panel
 
 MODEL_GROUPS: dict[str, tuple[str, ...]] = {
     "full": ("text", "activity", "crm"),
@@ -259,6 +259,7 @@ def run_candidates(
     if not used:
         raise NotEnoughDataError("no back-test origin had at least 5 churn events before it")
     panel_now = panel_now or build_panel(inputs, traj)
+    extra_panels: dict[tuple[str, ...], Panel] = {}
     first_t = pd.Timestamp(used[0])
     out: dict[str, dict[str, Any]] = {}
     for cand in factories:
@@ -270,8 +271,9 @@ def run_candidates(
             for name, frames in pooled[cand].items()
         }
         for name, model in first_models[cand].items():
+            panel = _panel_for(model, panel_now, inputs, traj, extra_panels)
             models[name].update(
-                lead_time(model, panel_now, first_t, horizon, cfg.high_risk_quantile, churn)
+                lead_time(model, panel, first_t, horizon, cfg.high_risk_quantile, churn)
             )
         out[cand] = {
             "horizon_days": horizon,
@@ -280,6 +282,26 @@ def run_candidates(
             "config": cfg.as_dict(),
         }
     return out
+
+
+def _panel_for(
+    model: SurvivalModel,
+    panel_now: Panel,
+    inputs: RiskInputs,
+    traj: TrajectoryConfig,
+    built: dict[tuple[str, ...], Panel],
+) -> Panel:
+    """``panel_now``, or (when the model, fitted at the first origin, was given aspects
+    that are no longer among the most complained about) today's panel with the model's
+    own aspect columns."""
+    if all(f in panel_now.rows for f in model.features):
+        return panel_now
+    aspects = tuple(
+        sorted(f.removeprefix(ASPECT_PREFIX) for f in model.features if f.startswith(ASPECT_PREFIX))
+    )
+    if aspects not in built:
+        built[aspects] = build_panel(inputs, replace(traj, aspects=aspects))
+    return built[aspects]
 
 
 def lead_time(

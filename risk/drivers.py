@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from risk.trajectories import ASPECT_PREFIX
+
 N_DRIVERS = 5
 N_REASON = 3
 
@@ -30,8 +32,8 @@ def describe(feature: str, value: float, row: pd.Series) -> str:
         return f"volatile sentiment (spread {value:.2f})"
     if feature == "negative_share":
         return f"{value:.0%} of recent texts negative"
-    if feature.startswith("aspect_negative_"):
-        return f"complaints about {feature.removeprefix('aspect_negative_').replace('_', ' ')}"
+    if feature.startswith(ASPECT_PREFIX):
+        return f"complaints about {feature.removeprefix(ASPECT_PREFIX).replace('_', ' ')}"
     if feature == "ticket_volume":
         return f"{math.expm1(value):.0f} support tickets in 90 days"
     if feature == "ticket_trend":

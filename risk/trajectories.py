@@ -36,6 +36,9 @@ from risk.inputs import RiskInputs
 DAYS_PER_MONTH = 30.4375
 
 
+ASPECT_PREFIX = "aspect_negative_"  # + aspect: the share of texts complaining about it
+
+
 @dataclass(frozen=True)
 class TrajectoryConfig:
     """Settings of the panel; the defaults are the product's."""
@@ -47,6 +50,9 @@ class TrajectoryConfig:
     negative_p: float = 0.5
     min_aspect_mentions: int = 20
     max_aspects: int = 5
+    # exactly these aspects (a model fitted on another panel needs its own columns);
+    # None: the ``max_aspects`` most complained about, each with ``min_aspect_mentions``
+    aspects: tuple[str, ...] | None = None
     nps_prior: float = 7.0
     rating_prior: float = 4.0
     csat_prior: float = 4.0
@@ -199,18 +205,22 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     add("text", "negative_share", (_window(_cum(n_neg), 6) + k0 * g_neg) / (c_n6 + k0))
 
     asp = inputs.aspects
-    if len(asp):
+    if len(asp) or cfg.aspects:
         a3, j3, ok3 = locate(asp, "created_at")
         names = asp["aspect"].astype(str).to_numpy()[ok3]
         asent = asp["sentiment"].to_numpy(dtype=float)[ok3]
         aneg = ~np.isnan(asent) & (asent < -0.2)
-        counts = pd.Series(names[aneg]).value_counts()
-        keep = [x for x in counts.index if counts[x] >= cfg.min_aspect_mentions][: cfg.max_aspects]
+        if cfg.aspects is not None:
+            keep = list(cfg.aspects)
+        else:
+            counts = pd.Series(names[aneg]).value_counts()
+            keep = [x for x in counts.index if counts[x] >= cfg.min_aspect_mentions]
+            keep = keep[: cfg.max_aspects]
         c_all6 = _window(_cum(n_all), 6)
         for name in sorted(keep):
             m = aneg & (names == name)
             cnt = _window(_cum(_accumulate(a3[m], j3[m], np.ones(m.sum()), shape)), 6)
-            add("text", f"aspect_negative_{name}", cnt / (c_all6 + k0))
+            add("text", f"{ASPECT_PREFIX}{name}", cnt / (c_all6 + k0))
 
     c_tk = _cum(n_tk)
     tk3 = np.log1p(_window(c_tk, 3))

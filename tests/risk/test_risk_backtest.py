@@ -62,3 +62,33 @@ def test_calibration_in_the_large_is_shrunk_and_bounded() -> None:
     assert calibration_factor(2.0, 4.0) == pytest.approx(14.0 / 12.0)  # few events: near 1
     assert calibration_factor(None, 3.0) == 1.0
     assert calibration_factor(1.0, 1000.0) == 2.0 and calibration_factor(1000.0, 0.0) == 0.5
+
+
+def test_lead_time_judges_the_first_model_on_its_own_aspect_columns(world: SyntheticWorld) -> None:
+    # complaints about billing lead before the first origin; reliability overtakes them
+    # later, so today's panel (top 1 aspect) has no billing column while the model fitted
+    # at the first origin needs one (a quickstart world hit this and the fit failed)
+    import dataclasses
+
+    import pandas as pd
+
+    from risk.backtest import run_candidates
+    from risk.trajectories import TrajectoryConfig
+
+    inp = world.inputs
+    texts = inp.texts.sort_values("created_at")
+    early = texts[texts["created_at"] < "2025-06-01"].head(60)
+    late = texts[texts["created_at"] >= "2025-11-01"].head(200)
+    aspects = pd.DataFrame(
+        {
+            "account_id": pd.concat([early["account_id"], late["account_id"]]),
+            "created_at": pd.concat([early["created_at"], late["created_at"]]),
+            "aspect": ["billing"] * len(early) + ["reliability"] * len(late),
+            "sentiment": -0.8,
+        }
+    )
+    with_aspects = dataclasses.replace(inp, aspects=aspects.reset_index(drop=True))
+    traj = TrajectoryConfig(max_aspects=1)
+    res = run_candidates(with_aspects, {"pem": PiecewiseExponentialModel}, traj)
+    full = res["pem"]["models"]["full"]
+    assert "lead_time_days" in full and full["flagged_share"] is not None
