@@ -25,8 +25,8 @@ A mapping is a name of a shipped file (``--mapping zendesk``) or a path to a YAM
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +237,17 @@ def _cell_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _column_values(chunk: RawChunk, source: str, index: dict[str, int] | None) -> list[str] | None:
+def _column_values(
+    chunk: RawChunk, source: str, index: dict[str, int] | None, cells: list[tuple[str, ...]]
+) -> Sequence[str] | None:
+    """The values of vendor column ``source`` (None: the file has no such column);
+    ``cells``: a CSV chunk's columns (its rows transposed once, in C)."""
     if chunk.header is not None:
         assert index is not None
         pos = _position(index, source)
         if pos is None:
             return None
-        return list(map(itemgetter(pos), chunk.rows)) if chunk.rows else []
+        return cells[pos] if chunk.rows else []
     return [_cell_text(_json_get(row, source)) for row in chunk.rows]
 
 
@@ -251,12 +255,15 @@ def to_frame(chunk: RawChunk, mapping: Mapping, spec: KindSpec) -> pd.DataFrame:
     """The chunk's records as a DataFrame of canonical columns (strings, '' = missing)."""
     n = len(chunk.rows)
     index = _header_index(chunk.header) if chunk.header is not None else None
+    cells = list(zip(*chunk.rows, strict=True)) if chunk.header is not None else []
     data: dict[str, Any] = {}
     for canon in spec.names:
         sources = mapping.columns.get(canon, ())
-        found = [v for v in (_column_values(chunk, s, index) for s in sources) if v is not None]
+        found = [
+            v for v in (_column_values(chunk, s, index, cells) for s in sources) if v is not None
+        ]
         if not found:
-            col: list[str] | pd.Series = [""] * n
+            col: Sequence[str] = [""] * n
         elif len(found) == 1:
             col = found[0]
         else:  # several vendor columns make one text (e.g. G2's "likes" and "dislikes")
@@ -264,7 +271,7 @@ def to_frame(chunk: RawChunk, mapping: Mapping, spec: KindSpec) -> pd.DataFrame:
                 "\n\n".join(p for p in parts if p and p.strip())
                 for parts in zip(*found, strict=True)
             ]
-        series = object_series(list(col))
+        series = object_series(col)
         if canon in mapping.values:
             table = mapping.values[canon]
             series = series.map(lambda v, t=table: t.get(str(v).strip().lower(), v))

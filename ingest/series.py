@@ -8,13 +8,14 @@ about 20 ns a value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def object_series(values: list[Any], index: pd.Index | None = None) -> pd.Series:
+def object_series(values: Sequence[Any], index: pd.Index | None = None) -> pd.Series:
     """A Series of the Python objects in ``values`` (dtype object), in their order."""
     arr = np.fromiter(values, dtype=object, count=len(values))
     return pd.Series(arr, index=index, copy=False)

@@ -290,13 +290,20 @@ def validate(
     typed: dict[str, Any] = {}
     problems: list[tuple[np.ndarray, str]] = []
 
-    filled_by_col = {c: _filled(cells[c], t == "text") for c, t in spec.columns.items()}
+    # which cells hold a value: for required columns and those whose type is checked
+    checked = {"datetime", "date", "float", "bool"}
+    filled_by_col = {
+        c: _filled(cells[c], t == "text")
+        for c, t in spec.columns.items()
+        if c in spec.required or t in checked
+    }
     for col in spec.required:
         problems.append((~filled_by_col[col], f"missing required '{col}'"))
 
     for col, ctype in spec.columns.items():
         values = cells[col]
-        filled = filled_by_col[col]
+        if ctype in checked:
+            filled = filled_by_col[col]
         if ctype in {"datetime", "date"}:
             parsed = _parse_column(values, date_formats.get(col))
             problems.append((filled & np.isnat(parsed), f"'{col}' is not an ISO 8601 date"))
