@@ -37,9 +37,9 @@ from ingest.readers import (
     Resume,
     SourceFile,
     csv_chunks,
+    csv_delimiter,
     jsonl_chunks,
     read_header,
-    sniff_delimiter,
 )
 
 SAMPLE_BYTES = 1 << 20  # read to learn the header and the bytes per record
@@ -119,8 +119,7 @@ def layout(source: SourceFile, skip_rows: int) -> Layout | None:
         data = data[: data.rfind(b"\n") + 1]  # whole lines only
     text = data.decode(source.encoding, errors="replace")
     if source.format == "csv":
-        first_line = io.StringIO(text, newline="").readline()
-        delimiter = sniff_delimiter(first_line.lstrip("\ufeff"))
+        delimiter = csv_delimiter(source)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
         try:
             header = read_header(reader, source.path)

@@ -501,10 +501,12 @@ class _Work:
         return read_chunks(self.source, self.chunk_rows, resume=start)
 
 
-def _chunks_work(chunks: Iterator[RawChunk], file_bytes: int | None, chunk_rows: int) -> _Work:
+def _chunks_work(
+    chunks: Iterator[RawChunk], chunk_rows: int, source: SourceFile | None = None
+) -> _Work:
     first = next(chunks)
-    expected = _expected_rows(first, file_bytes, chunk_rows)
-    return _Work(first, expected, itertools.chain([first], chunks), chunk_rows=chunk_rows)
+    expected = _expected_rows(first, source.size if source else None, chunk_rows)
+    return _Work(first, expected, itertools.chain([first], chunks), source, chunk_rows=chunk_rows)
 
 
 def _file_work(
@@ -527,9 +529,7 @@ def _file_work(
         expected = lay.estimated_records(src.size)
         return _Work(lay.sample, expected, items, src, lay, chunk_rows)
     chunks = read_chunks(src, chunk_rows, mapper.skip_rows, mapper.records)
-    work = _chunks_work(chunks, src.size, chunk_rows)
-    work.source = src
-    return work
+    return _chunks_work(chunks, chunk_rows, src)
 
 
 # ----------------------------------------------------------------- runs
@@ -937,6 +937,6 @@ def ingest_records(
         _account_index(engine, spec),
         engine.dialect,
     )
-    summary = _ingest_stream(engine, ctx, _chunks_work(iter(chunks), None, DEFAULT_CHUNK_ROWS),
+    summary = _ingest_stream(engine, ctx, _chunks_work(iter(chunks), DEFAULT_CHUNK_ROWS),
                              label, None)  # fmt: skip
     return summary

@@ -64,6 +64,8 @@ _NEEDS_AWARE_REVERSED = re.compile(
     r"|\x00\s*z|\x00\s+Z|\x00Z(?!(?:\d+\.)?(?:\d\d:)?\d\d:\d\d[T ]\d\d-\d\d-\d{4}\x00)"
 )
 _UTC_OFFSETS = tuple(f"{sign}00{tail}{_SEP}" for tail in (":00", "00", "") for sign in "+-")
+# column types whose filled cells are parsed (so an empty cell is no error)
+_VALUE_TYPES = {"datetime", "date", "float", "bool"}
 _SEP_SPACE = re.compile(r"\x00\s")
 
 
@@ -290,19 +292,17 @@ def validate(
     typed: dict[str, Any] = {}
     problems: list[tuple[np.ndarray, str]] = []
 
-    # which cells hold a value: for required columns and those whose type is checked
-    checked = {"datetime", "date", "float", "bool"}
-    filled_by_col = {
+    filled_by_col = {  # which cells hold a value, where that is checked
         c: _filled(cells[c], t == "text")
         for c, t in spec.columns.items()
-        if c in spec.required or t in checked
+        if c in spec.required or t in _VALUE_TYPES
     }
     for col in spec.required:
         problems.append((~filled_by_col[col], f"missing required '{col}'"))
 
     for col, ctype in spec.columns.items():
         values = cells[col]
-        if ctype in checked:
+        if ctype in _VALUE_TYPES:
             filled = filled_by_col[col]
         if ctype in {"datetime", "date"}:
             parsed = _parse_column(values, date_formats.get(col))

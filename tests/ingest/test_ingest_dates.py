@@ -10,9 +10,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest import validate
 from ingest.validate import parse_datetimes
 
 DAYS = ["2025-03-01", "2025-3-1", "20250301", "2025-02-30", "2025-13-01", " 2025-03-01",
@@ -48,8 +50,18 @@ def test_a_column_parses_as_each_value_alone(values: list[str]) -> None:
         assert (pd.isna(g) and pd.isna(want)) or g == want, (v, g, want)
 
 
-def test_the_usual_columns_take_the_fast_path_without_warnings() -> None:
+def test_the_usual_columns_take_the_fast_path_without_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     z = [f"2025-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z" for i in range(1000)] + ["2025-02-30"]
+    usual = z + ["2025-03-01 08:30:00+00:00", "2025-03-01T08:30:00.000Z", "2025-03-01", ""]
+
+    def value_by_value(values: list[str]) -> None:
+        raise AssertionError(f"the usual column went value by value: {values[:3]}")
+
+    with monkeypatch.context() as m:
+        m.setattr(validate, "_parse_aware", value_by_value)
+        assert parse_datetimes(pd.Series(usual, dtype=object)).notna().sum() == 1003
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = parse_datetimes(pd.Series(z, dtype=object))
