@@ -1,0 +1,202 @@
+"""What each channel is worth over a period: every method side by side, and the reconciled
+figure (CONTRACT.md section 5, ``GET /v1/channel-impact``).
+
+From a fitted ``MediaPosterior`` (the media-mix model calibrated by lift tests and
+answers, ``marketing.mmm``) and the period's ``AnswerEvidence``:
+
+- ``contribution`` of a channel over the period's weeks: its modelled contribution in
+  those weeks (expected outcome minus expected outcome had its spend been zero; spend
+  before the period carries into it), posterior mean and 90% interval. ``roi`` =
+  contribution / spend of the period.
+- ``marginal_roi``: the expected outcome of one more unit of spend, spread over the
+  period's weeks in proportion to their spend, counting its carry-over into the weeks
+  after the period (``l_max`` weeks): the derivative at the period's level, by a 1% bump.
+- ``baseline``: the period's observed outcome minus every channel's contribution, so the
+  figures add up to the outcome.
+- ``dark_pipeline``: the pipeline buyers credit to the dark channels. Answers give the
+  post-stratified dark share; but buyers who forgot a paid touch name other channels,
+  some of them dark, and the model knows how much paid pipeline went unnamed
+  (``M = sum_c (1 - recall_c) contribution_c``). We assume such buyers name dark channels
+  at most as often as the buyers the baseline brought (share ``d``), uniformly in between:
+  ``dark = dark_share x outcome - q x M`` with ``q ~ U(0, d)``. Its 90% interval carries
+  the answers' sampling error (bootstrap), the model's posterior and ``q``.
+- Side by side per channel: ``self_reported_share`` (answers, non-response corrected),
+  ``tracked_share`` (tracked source), ``experiment_lift`` (the latest stored lift test
+  of the channel, as given) and the model's own lift for that test. ``disagreements``
+  lists where a method's interval excludes the reconciled figure's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from marketing.answer_evidence import AnswerEvidence
+from marketing.lift_tests import LiftTests
+from marketing.media_posterior import MediaPosterior
+from nlp.channels.taxonomy import DARK_CHANNELS
+
+Q = (5.0, 95.0)
+BUMP = 0.01
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, draws: np.ndarray) -> Interval:
+        d = np.asarray(draws, dtype=float)
+        lo, hi = np.percentile(d, Q)
+        return cls(float(d.mean()), float(lo), float(hi))
+
+    def excludes(self, low: float | None, high: float | None) -> bool:
+        return low is not None and high is not None and (high < self.low or low > self.high)
+
+
+def _r(v: float | None, nd: int = 2) -> float | None:
+    return round(float(v), nd) if v is not None and math.isfinite(float(v)) else None
+
+
+def period_weeks(posterior: MediaPosterior, date_from: date | None, date_to: date | None) -> np.ndarray:
+    """Mask of the fitted weeks that belong to [from, to] (a week belongs to the period of
+    its first day)."""
+    return np.array([
+        (date_from is None or w >= date_from) and (date_to is None or w <= date_to)
+        for w in posterior.weeks
+    ])  # fmt: skip
+
+
+def channel_impact(
+    posterior: MediaPosterior,
+    answers: AnswerEvidence | None,
+    lifts: LiftTests,
+    lift_draws: dict[str, np.ndarray],
+    date_from: date | None = None,
+    date_to: date | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The figures of the period (module docstring) as plain JSON-ready values."""
+    mask = period_weeks(posterior, date_from, date_to)
+    media = posterior.media_fitted()  # (draws, weeks, channels)
+    contrib = media[:, mask, :].sum(axis=1)  # (draws, channels)
+    spend = posterior.spend[mask].sum(axis=0)
+    outcome = float(posterior.outcome[mask].sum())
+    marginal = _marginal(posterior, mask)
+    rng = np.random.default_rng(seed)
+
+    latest: dict[str, Any] = {}
+    for obs in lifts.used:
+        if obs.channel not in latest or obs.end >= latest[obs.channel].end:
+            latest[obs.channel] = obs
+    rows, disagreements = [], []
+    for j, c in enumerate(posterior.channels):
+        ci = Interval.of(contrib[:, j])
+        roi = Interval.of(contrib[:, j] / spend[j]) if spend[j] > 0 else None
+        share = answers.shares.set_index("channel").loc[c] if answers is not None else None
+        tracked = (
+            float(answers.tracked_shares.set_index("channel").loc[c, "share"]) if answers else None
+        )
+        obs = latest.get(c)
+        model_lift = Interval.of(lift_draws[obs.experiment_id]) if obs and obs.experiment_id in lift_draws else None
+        row = {
+            "channel": c,
+            "dark": c in DARK_CHANNELS,
+            "spend": _r(spend[j]),
+            "contribution": _r(ci.mean), "contribution_low": _r(ci.low), "contribution_high": _r(ci.high),
+            "roi": _r(roi.mean, 4) if roi else None,
+            "roi_low": _r(roi.low, 4) if roi else None,
+            "roi_high": _r(roi.high, 4) if roi else None,
+            "marginal_roi": _r(float(marginal[j]), 4) if spend[j] > 0 else None,
+            "self_reported_share": _r(share["share"], 4) if share is not None else None,
+            "self_reported_share_low": _r(share["share_low"], 4) if share is not None else None,
+            "self_reported_share_high": _r(share["share_high"], 4) if share is not None else None,
+            "tracked_share": _r(tracked, 4) if tracked is not None else None,
+            "experiment_lift": _r(obs.lift) if obs else None,
+            "experiment_lift_low": _r(obs.lift_low) if obs else None,
+            "experiment_lift_high": _r(obs.lift_high) if obs else None,
+            "experiment_id": obs.experiment_id if obs else None,
+            "model_lift": _r(model_lift.mean) if model_lift else None,
+            "model_lift_low": _r(model_lift.low) if model_lift else None,
+            "model_lift_high": _r(model_lift.high) if model_lift else None,
+            "recall": _r(float(posterior.params["recall"][:, j].mean()), 3),
+            "organic_share_of_baseline": _r(float(posterior.params["organic"][:, j].mean()), 4),
+        }  # fmt: skip
+        if obs and model_lift and model_lift.excludes(obs.lift_low, obs.lift_high):
+            disagreements.append({
+                "channel": c, "method": "lift_test",
+                "detail": f"test {obs.experiment_id} measured {obs.lift:,.0f} "
+                          f"({obs.lift_low:,.0f} to {obs.lift_high:,.0f}); the reconciled model "
+                          f"gives {model_lift.mean:,.0f} ({model_lift.low:,.0f} to {model_lift.high:,.0f})",
+            })  # fmt: skip
+        if share is not None and outcome > 0:
+            said = Interval(float(share["share"]) * outcome, float(share["share_low"]) * outcome,
+                            float(share["share_high"]) * outcome)  # fmt: skip
+            if said.low > ci.high:
+                disagreements.append({
+                    "channel": c, "method": "self_reported",
+                    "detail": f"buyers credit {said.mean:,.0f} ({said.low:,.0f} to {said.high:,.0f}), "
+                              f"more than the model's {ci.mean:,.0f} ({ci.low:,.0f} to {ci.high:,.0f})",
+                })  # fmt: skip
+        rows.append(row)
+
+    paid = contrib.sum(axis=1)
+    baseline = Interval.of(outcome - paid)
+    dark = _dark_pipeline(posterior, answers, contrib, outcome, rng)
+    return {
+        "weeks": int(mask.sum()),
+        "outcome_total": _r(outcome),
+        "channels": rows,
+        "paid_contribution": _interval(Interval.of(paid)),
+        "baseline": _interval(baseline),
+        "dark_pipeline": _interval(dark) if dark else {"value": None, "low": None, "high": None},
+        "disagreements": disagreements,
+        "unused_experiments": lifts.unused,
+    }
+
+
+def _interval(i: Interval) -> dict[str, float | None]:
+    return {"value": _r(i.mean), "low": _r(i.low), "high": _r(i.high)}
+
+
+def _marginal(posterior: MediaPosterior, mask: np.ndarray) -> np.ndarray:
+    """Posterior-mean marginal ROI per channel (module docstring)."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return np.zeros(len(posterior.channels))
+    stop = min(idx[-1] + 1 + posterior.l_max, len(posterior.weeks))
+    base = posterior.media_fitted()[:, idx[0] : stop, :].sum(axis=1)
+    bumped_spend = posterior.spend.copy()
+    bumped_spend[idx] *= 1 + BUMP
+    tail = max(idx[-1] + 1 + posterior.l_max - len(posterior.weeks), 0)
+    full = np.vstack([bumped_spend, np.zeros((tail, len(posterior.channels)))])
+    bumped = posterior.media(full)[:, idx[0] : idx[-1] + 1 + posterior.l_max, :].sum(axis=1)
+    base_full = posterior.media(np.vstack([posterior.spend, np.zeros((tail, len(posterior.channels)))]))
+    base = base_full[:, idx[0] : idx[-1] + 1 + posterior.l_max, :].sum(axis=1)
+    extra = posterior.spend[idx].sum(axis=0) * BUMP
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(extra > 0, (bumped - base).mean(axis=0) / extra, 0.0)
+
+
+def _dark_pipeline(
+    posterior: MediaPosterior,
+    answers: AnswerEvidence | None,
+    contrib: np.ndarray,
+    outcome: float,
+    rng: np.random.Generator,
+) -> Interval | None:
+    if answers is None or not answers.answered or outcome <= 0:
+        return None
+    n = contrib.shape[0]
+    said = rng.normal(answers.dark_share, answers.dark_share_se, n) * outcome
+    unnamed = (contrib * (1 - posterior.params["recall"])).clip(min=0).sum(axis=1)
+    paid_share = sum(answers.share_of(c) for c in posterior.channels)
+    d = answers.dark_share / max(1 - paid_share, 1e-9)
+    q = rng.uniform(0, min(d, 1.0), n)
+    return Interval.of(np.clip(said - q * unnamed, 0, None))

@@ -1,0 +1,156 @@
+"""A fitted media-mix model as plain arrays: what every figure and forecast is computed from.
+
+``MediaPosterior`` holds the posterior draws of the model's parameters (thinned), the
+scales the model was fitted on, and the calendar of its weeks. Its functions are plain
+numpy over draws, so the API can serve forecasts and response curves from a stored run
+without PyMC, and a test holds them to PyMC-Marketing's own graph
+(``tests/marketing/test_mmm.py``).
+
+The model (``marketing.mmm``), in the scaled units it is fitted in (outcome / max weekly
+outcome; spend / max weekly spend of its channel), for week t and channel c::
+
+    media_ct = beta_c * L(A(x_c)_t; lam_c)          A: geometric adstock, normalised,
+                                                     l_max weeks; L: logistic saturation
+    base_t   = intercept + sum_k gamma_k z_kt        z: trend, yearly Fourier terms
+    y_t      ~ Normal(base_t + sum_c media_ct, sigma)
+
+``L(x; lam) = (1 - exp(-lam x)) / (1 + exp(-lam x))`` (PyMC-Marketing's logistic
+saturation) and ``A(x)_t = sum_{l < l_max} w_l x_{t-l}`` with ``w_l = alpha^l / sum``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+DAYS_IN_YEAR = 365.25
+
+
+def adstock(x: np.ndarray, alpha: np.ndarray, l_max: int) -> np.ndarray:
+    """Geometric adstock over the week axis. ``x``: (weeks, channels) or (draws, weeks,
+    channels); ``alpha``: (channels,) or (draws, channels). Weeks before the first carry
+    nothing in."""
+    x = np.asarray(x, dtype=float)
+    alpha = np.asarray(alpha, dtype=float)
+    lags = np.arange(l_max)
+    w = alpha[..., None, :] ** lags[:, None]  # (..., l_max, channels)
+    w = w / w.sum(axis=-2, keepdims=True)
+    out = np.zeros(np.broadcast_shapes(x.shape, alpha[..., None, :].shape))
+    weeks = x.shape[-2]
+    for lag in range(min(l_max, weeks)):
+        out[..., lag:, :] += w[..., lag : lag + 1, :] * x[..., : weeks - lag, :]
+    return out
+
+
+def logistic_saturation(x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.asarray(lam)[..., None, :] * x)
+    return (1 - e) / (1 + e)
+
+
+def controls(weeks: list[date], origin: date, trend_weeks: int, fourier_order: int) -> np.ndarray:
+    """The baseline's regressors for ``weeks``: a linear trend (0 at ``origin``, 1 after
+    ``trend_weeks`` weeks) and yearly Fourier terms by the day of the year."""
+    t = np.array([(w - origin).days / 7.0 for w in weeks]) / max(trend_weeks, 1)
+    doy = np.array([w.timetuple().tm_yday for w in weeks], dtype=float)
+    cols = [t]
+    for k in range(1, fourier_order + 1):
+        cols.append(np.sin(2 * np.pi * k * doy / DAYS_IN_YEAR))
+        cols.append(np.cos(2 * np.pi * k * doy / DAYS_IN_YEAR))
+    return np.column_stack(cols)
+
+
+def control_names(fourier_order: int) -> list[str]:
+    names = ["trend"]
+    for k in range(1, fourier_order + 1):
+        names += [f"sin_{k}", f"cos_{k}"]
+    return names
+
+
+@dataclass
+class MediaPosterior:
+    """Posterior draws of a fitted model (see module docstring), on its own calendar.
+
+    ``params``: name -> array with draws first: ``intercept`` (d,), ``sigma`` (d,),
+    ``gamma`` (d, k), ``alpha``, ``lam``, ``beta``, ``recall``, ``organic`` (d, c).
+    ``spend``: the weekly spend the model saw (weeks x channels), whose last weeks carry
+    over into a forecast.
+    """
+
+    channels: list[str]
+    weeks: list[date]  # Mondays of the fitted weeks
+    spend: np.ndarray  # (weeks, channels), original units
+    outcome: np.ndarray  # (weeks,), original units
+    channel_scale: np.ndarray  # (channels,)
+    target_scale: float
+    l_max: int
+    fourier_order: int
+    params: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def draws(self) -> int:
+        return int(self.params["intercept"].shape[0])
+
+    # ------------------------------------------------------------ media
+    def media(self, spend: np.ndarray) -> np.ndarray:
+        """Each channel's contribution per week, original units: (draws, weeks, channels)
+        for a spend matrix (weeks, channels) in original units, from its first week."""
+        x = np.asarray(spend, dtype=float) / self.channel_scale
+        p = self.params
+        sat = logistic_saturation(adstock(x, p["alpha"], self.l_max), p["lam"])
+        return p["beta"][:, None, :] * sat * self.target_scale
+
+    def media_fitted(self) -> np.ndarray:
+        return self.media(self.spend)
+
+    def media_after(self, future_spend: np.ndarray) -> np.ndarray:
+        """Contributions in the weeks after the fitted ones, for planned spend (future
+        weeks x channels): the fitted weeks' spend carries over into them."""
+        full = np.vstack([self.spend, np.asarray(future_spend, dtype=float)])
+        return self.media(full)[:, len(self.weeks) :, :]
+
+    # ------------------------------------------------------------ baseline
+    def baseline(self, weeks: list[date]) -> np.ndarray:
+        """The outcome no spend explains, per draw and week (original units)."""
+        z = controls(weeks, self.weeks[0], len(self.weeks), self.fourier_order)
+        p = self.params
+        return (p["intercept"][:, None] + p["gamma"] @ z.T) * self.target_scale
+
+    def future_weeks(self, n: int) -> list[date]:
+        last = self.weeks[-1]
+        return [last + timedelta(weeks=k + 1) for k in range(n)]
+
+    def noise(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Observation noise draws (original units), one sigma per posterior draw."""
+        sigma = self.params["sigma"] * self.target_scale
+        return rng.standard_normal((self.draws, *shape)) * sigma.reshape((-1,) + (1,) * len(shape))
+
+    # ------------------------------------------------------------ storage
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "weeks": [w.isoformat() for w in self.weeks],
+            "spend": np.round(self.spend, 4).tolist(),
+            "outcome": np.round(self.outcome, 4).tolist(),
+            "channel_scale": self.channel_scale.tolist(),
+            "target_scale": self.target_scale,
+            "l_max": self.l_max,
+            "fourier_order": self.fourier_order,
+            "params": {k: np.asarray(v).tolist() for k, v in self.params.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaPosterior:
+        return cls(
+            channels=list(data["channels"]),
+            weeks=[date.fromisoformat(w) for w in data["weeks"]],
+            spend=np.asarray(data["spend"], dtype=float).reshape(len(data["weeks"]), -1),
+            outcome=np.asarray(data["outcome"], dtype=float),
+            channel_scale=np.asarray(data["channel_scale"], dtype=float),
+            target_scale=float(data["target_scale"]),
+            l_max=int(data["l_max"]),
+            fourier_order=int(data["fourier_order"]),
+            params={k: np.asarray(v, dtype=float) for k, v in data["params"].items()},
+        )
