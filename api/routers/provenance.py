@@ -86,13 +86,13 @@ METHODS = {
     Metric.expected_ltv: "ARR integrated over the predicted survival curve from as_of, "
     "discounted (rate and horizon in inputs.params) by model {mv} (run {run})",
     Metric.self_reported_share: "share of the period's classified attribution answers naming "
-    "the channel (risk.dark_funnel.measure; answers classified by model {cmv})",
+    "the channel (marketing.dark_funnel.measure; answers classified by model {cmv})",
     Metric.tracked_share: "share of the answering accounts whose tracked_source maps onto the "
-    "channel (risk.dark_funnel.measure)",
+    "channel (marketing.dark_funnel.measure)",
     Metric.influenced_arr: "ARR of the accounts whose answer names the channel "
-    "(risk.dark_funnel.measure)",
+    "(marketing.dark_funnel.measure)",
     Metric.pipeline: "opportunity amount of the accounts whose answer names the channel "
-    "(risk.dark_funnel.measure)",
+    "(marketing.dark_funnel.measure)",
 }
 
 
@@ -189,7 +189,7 @@ def _channel_provenance(
     _, offset = _offset(cursor, query)
     figures = measure_dark_funnel(engine, date_from, date_to)
     row = next((c for c in figures.get("channels", []) if c.get("channel") == channel), None)
-    from risk.dark_funnel import channel_evidence
+    from marketing.dark_funnel import channel_evidence
 
     answers = channel_evidence(engine, channel, date_from, date_to, limit=MAX_CHANNEL_TEXTS)
     texts = [

@@ -1,7 +1,7 @@
 """What each role view shows, assembled from the library's read functions.
 
 Every function returns plain dicts for the templates and reads the same sources as the
-``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``risk.dark_funnel``, ``risk.ledger``),
+``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``marketing.dark_funnel``, ``risk.ledger``),
 so a number on a page and the same number from the API always agree. Before the first
 fit the risk views return ``run: None`` instead of failing.
 """
@@ -148,8 +148,8 @@ def finance_view(engine: Engine, horizon_days: int, top: int = 15) -> dict[str, 
 
 
 def marketing_view(engine: Engine, date_from: date | None, date_to: date | None) -> dict[str, Any]:
-    """The dark-funnel measurement of the period (``risk.dark_funnel.measure``)."""
-    from risk.dark_funnel import measure
+    """The dark-funnel measurement of the period (``marketing.dark_funnel.measure``)."""
+    from marketing.dark_funnel import measure
 
     result = measure(engine, date_from, date_to)
     channels = sorted(result["channels"], key=lambda c: -(c["self_reported_share"] or 0.0))

@@ -1,4 +1,4 @@
-"""risk.dark_funnel.measure on a hand-made world whose figures are counted by hand."""
+"""marketing.dark_funnel.measure on a hand-made world whose figures are counted by hand."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import Engine, func, select
 
 from ingest.db.schema import channel_labels
 from ingest.settings import Settings
+from marketing.dark_funnel import channel_evidence, measure, wilson
 from nlp.channels import classify_store
-from risk.dark_funnel import channel_evidence, measure, wilson
 
 CONTRACT_KEYS = {
     "channels",

@@ -50,20 +50,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from ingest.db.schema import accounts, channel_labels, documents, opportunities
+from marketing.intervals import Z95, wilson
 from nlp.channels import CHANNELS, DARK_CHANNELS, map_tracked_source
-
-Z95 = 1.959964
-
-
-def wilson(successes: float, n: float, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion (fractional counts allowed)."""
-    if n <= 0:
-        return None, None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _bounds(
