@@ -89,6 +89,18 @@ def link_frame(answers: pd.DataFrame, opps: pd.DataFrame, leads: pd.DataFrame) -
         out[col] = pd.to_datetime(out[col])
     delta = out["created_at"] - out["submitted_at"]
     out["days_answer_to_opportunity"] = delta.dt.total_seconds() / 86_400
+    for col in (
+        "answer_account_id",
+        "link",
+        "opportunity_id",
+        "opportunity_account_id",
+        "opportunity_resolved",
+        "is_won",
+        "stage",
+        "tracked_source",
+        "tracked_channel",
+    ):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)  # None, not NaN
     out = out.sort_values(["document_id", "created_at"], kind="stable", na_position="last")
     return out.reindex(columns=ANSWER_LINK_COLUMNS).reset_index(drop=True)
 
