@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from ingest.errors import NotFoundError
 from ingest.taxonomy import CHANNELS
 from marketing.definitions import KpiDefinitions, load_definitions
 from marketing.errors import MarketingInputError
@@ -102,6 +104,9 @@ def _mark(
     window: pd.Timedelta,
 ) -> _Marked:
     lo, hi = bounds(date_from, date_to)
+    # ends beyond pandas' timestamps (years 1677-2262) hold every record: open ends
+    lo = lo if lo is not None and lo >= pd.Timestamp.min else None
+    hi = hi if hi is not None and hi <= pd.Timestamp.max else None
     opened = opps.groupby("opportunity_id")["created_at"].min()
     lead = pd.DataFrame(index=leads.index)
     lead["group"] = lead_groups(leads, by)
@@ -272,6 +277,52 @@ def funnel(
     return funnel_from_frames(
         leads_frame(engine), opportunities_frame(engine), date_from, date_to, by
     )
+
+
+# ----------------------------------------------------------------- provenance
+def funnel_records(
+    engine: Engine,
+    group: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    by: str = "channel",
+) -> dict[str, Any]:
+    """The figures of one group (or ``total``) and the stored records counted in it:
+    every lead and opportunity with the stages it was counted at and its file and line
+    (``GET /v1/provenance/funnel/{group}``). NotFoundError for a group with no record."""
+    result = funnel(engine, date_from, date_to, by)
+    figures_of = {g["group"]: g for g in [*result["groups"], result["total"]]}
+    if group not in figures_of:
+        known = ", ".join(figures_of)
+        raise NotFoundError(f"no funnel group '{group}' by {by} in the period; groups: {known}")
+    leads, opps = leads_frame(engine), opportunities_frame(engine)
+    window = pd.Timedelta(days=load_definitions().conversion_window_days)
+    marked = _mark(leads, opps, result["from"], result["to"], by, window)
+    records: list[dict[str, Any]] = []
+    for table, frame, flags, stages, id_col in (
+        ("leads", leads, marked.leads, ("leads", "mqls", "sqls"), "lead_id"),
+        ("opportunities", opps, marked.opps, ("opportunities", "won", "lost"), "opportunity_id"),
+    ):
+        counted = flags[list(stages)].any(axis=1)
+        if group != "total":
+            counted &= flags["group"] == group
+        for i in np.flatnonzero(counted.to_numpy()):
+            row = frame.iloc[i]
+            records.append(
+                {
+                    "table": table,
+                    "id": row[id_col],
+                    "source": row["source"],
+                    "counted_as": [s for s in stages if bool(flags[s].iloc[i])],
+                    "source_file": row["source_file"],
+                    "source_line": int(row["source_line"]),
+                    "ingest_run_id": None
+                    if pd.isna(row["ingest_run_id"])
+                    else int(row["ingest_run_id"]),
+                }
+            )
+    head = {k: result[k] for k in ("from", "to", "by", "definitions_version")}
+    return {**head, "figures": figures_of[group], "records": records}
 
 
 # ----------------------------------------------------------------- flat rows (downloads)

@@ -31,6 +31,7 @@ from marketing.periods import check_period, week_start, weeks
 
 Outcome = Literal["pipeline", "opportunities", "leads"]
 OUTCOMES: tuple[str, ...] = ("pipeline", "opportunities", "leads")
+MAX_WEEKS = 5_218  # a hundred years
 
 
 def _span(days: pd.Series, start: date | None, end: date | None) -> list[date]:
@@ -40,6 +41,10 @@ def _span(days: pd.Series, start: date | None, end: date | None) -> list[date]:
         return []
     first = start or week_start(days.min().date())
     last = end or days.max().date()
+    if (last - first).days > 7 * MAX_WEEKS:
+        raise MarketingInputError(
+            f"a weekly series of {first} .. {last} is too long: at most {MAX_WEEKS} weeks"
+        )
     return weeks(first, last)
 
 

@@ -158,3 +158,9 @@ def test_flat_rows_carry_the_period_and_definitions(revenue_world: Engine) -> No
     assert all(set(r) <= set(ROW_COLUMNS) for r in rows)
     assert all(r["definitions_version"] == out["definitions_version"] for r in rows)
     assert rows[-1]["leads"] == sum(r["leads"] for r in rows[:-1])
+
+
+def test_periods_at_the_ends_of_the_calendar(revenue_world: Engine) -> None:
+    out = funnel(revenue_world, date(1, 1, 1), date.max, by="segment")
+    assert out["total"]["leads"] == 7 and out["total"]["opportunities"] == 6
+    assert funnel(revenue_world, date(1, 1, 1), date(1, 1, 2))["groups"] == []
