@@ -1,7 +1,8 @@
 """What each role view shows, assembled from the library's read functions.
 
 Every function returns plain dicts for the templates and reads the same sources as the
-``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``marketing.dark_funnel``, ``risk.ledger``),
+``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``marketing.dark_funnel``, ``risk.ledger``,
+``marketing.funnel``),
 so a number on a page and the same number from the API always agree. Before the first
 fit the risk views return ``run: None`` instead of failing.
 """
@@ -154,6 +155,15 @@ def marketing_view(engine: Engine, date_from: date | None, date_to: date | None)
     result = measure(engine, date_from, date_to)
     channels = sorted(result["channels"], key=lambda c: -(c["self_reported_share"] or 0.0))
     return {**result, "channels": channels, "date_from": date_from, "date_to": date_to}
+
+
+def funnel_view(
+    engine: Engine, by: str, date_from: date | None = None, date_to: date | None = None
+) -> dict[str, Any]:
+    """The revenue funnel of the period (``marketing.funnel.funnel``, as ``GET /v1/funnel``)."""
+    from marketing.funnel import funnel
+
+    return funnel(engine, date_from, date_to, by)
 
 
 def account_view(engine: Engine, account_id: str, offset: int = 0) -> dict[str, Any]:
