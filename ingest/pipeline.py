@@ -4,8 +4,9 @@
 of canonical records (the HTTP API). Both return an ``IngestSummary`` for which always
 ``read = inserted + duplicates + rejected``:
 
-- *inserted*: new rows stored (for accounts also rows whose values changed and were
-  updated in place; those are counted again in *updated*);
+- *inserted*: new rows stored (for accounts, leads, spend and experiments also rows
+  whose values changed and were updated in place, ``ingest.upsert``; those are counted
+  again in *updated*);
 - *duplicates*: rows whose source id or content is already stored (decided by the
   database's unique constraints, so concurrent ingests of one file double nothing);
 - *rejected*: rows sent to quarantine with their original content, file, line and reason;
@@ -15,8 +16,14 @@ Each chunk commits in one transaction together with its ``ingest_runs`` counters
 killed ingest leaves the store consistent and a rerun completes it, inserting only what
 is missing. A run killed outright stays 'running'; the next ingest of the same file
 marks it 'interrupted' when its process (``ingest_runs.owner``, "host:pid") is gone.
-After an accounts ingest, stored documents and surveys that were unresolved
-are resolved again.
+After an accounts ingest, stored documents, surveys, leads and opportunities that were
+unresolved are resolved again.
+
+Spend has no id: a figure is identified by its ``natural_key`` (date, channel, campaign,
+segment, currency). A later ingest with another figure for a stored key corrects it in
+place (*updated*); within one file, a key repeated with other values is ambiguous (two
+campaigns the export did not tell apart, or a typo): the later row goes to quarantine
+with the line of the first, and an identical repeat is a duplicate.
 """
 
 from __future__ import annotations
@@ -38,17 +45,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
+from sqlalchemy import URL, Connection, Dialect, Engine, Index, Table, select, update
 
 from ingest import column_frames
 from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
 from ingest.db.schema import (
     accounts,
     documents,
+    experiments,
     ingest_runs,
+    leads,
     metadata,
     opportunities,
     quarantine,
+    spend,
     surveys,
 )
 from ingest.errors import InputError
@@ -78,10 +88,14 @@ from ingest.rows import (
     account_rows,
     digest,
     document_rows,
+    experiment_rows,
+    lead_rows,
     opportunity_rows,
+    spend_rows,
     survey_rows,
 )
 from ingest.settings import Settings
+from ingest.upsert import upsert
 from ingest.validate import validate
 from ingest.workers import Workers, pack, unpack, worker_count
 from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
@@ -91,9 +105,6 @@ _AHEAD = 2  # chunks prepared ahead of the writer by worker processes (memory bo
 PARALLEL_MIN_ROWS = 200_000  # files this big prepare their chunks in worker processes
 PARALLEL_MIN_BYTES = 32 << 20  # files this big start their workers before being hashed
 _MAX_SOURCE = 64
-_ACCOUNT_FIELDS = (
-    "name", "domain", "segment", "arr", "currency", "contract_start", "churned_at", "tracked_source",
-)  # fmt: skip
 
 
 @dataclass
@@ -143,6 +154,8 @@ class _Context:
     max_chars: int
     index: AccountIndex
     dialect: Dialect
+    # kinds with a natural key: key -> (values, line) of the file's rows so far
+    seen: dict[str, tuple[tuple[Any, ...], int]] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -211,8 +224,8 @@ def _document_table_rows(
 def _opportunity_table_rows(
     ctx: _Context, good: pd.DataFrame, prov: Provenance
 ) -> tuple[Columns, int]:
-    unresolved = int((~good["account_id"].isin(ctx.index.ids)).sum())
-    return opportunity_rows(good, prov), unresolved
+    rows = opportunity_rows(good, prov, ctx.index.ids)
+    return rows, sum(by is None for by in rows["resolved_by"])
 
 
 def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str], int]:
@@ -264,52 +277,121 @@ def _store_surveys(
     return _Counts(inserted, len(good) - inserted, sum(a is None for a in acc))
 
 
-def _same_account(old: Any, new: dict[str, Any]) -> bool:
-    for name in _ACCOUNT_FIELDS:
-        a, b = getattr(old, name), new[name]
-        if isinstance(a, float) or isinstance(b, float):
-            if a is None or b is None or abs(float(a) - float(b)) > 1e-9:
-                return False
-        elif a != b:
-            return False
-    return True
+def _account_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    return account_rows(good, prov, _now()), 0
 
 
-def _store_accounts(
-    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
-) -> _Counts:
-    rows = account_rows(good, prov, _now())
-    names = list(rows)
-    records = [dict(zip(names, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
-    last: dict[str, dict[str, Any]] = {}
-    for rec in records:  # the last row of an account within the chunk wins
-        last[rec["account_id"]] = rec
-    counts = _Counts(duplicates=len(records) - len(last))
-    ids = list(last)
-    existing: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        for r in conn.execute(
-            select(accounts).where(accounts.c.account_id.in_(ids[start : start + 500]))
-        ):
-            existing[r.account_id] = r
-    fresh = [rec for aid, rec in last.items() if aid not in existing]
-    changed = [
-        rec
-        for aid, rec in last.items()
-        if aid in existing and not _same_account(existing[aid], rec)
-    ]
-    counts.duplicates += len(last) - len(fresh) - len(changed)
-    if fresh:
-        new = insert_ignore(conn, accounts, {n: [rec[n] for rec in fresh] for n in names})
-        counts.inserted += new
-        counts.duplicates += len(fresh) - new
-    for rec in changed:
-        conn.execute(
-            update(accounts).where(accounts.c.account_id == rec["account_id"]).values(**rec)
+def _lead_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    refs = account_refs(good)
+    account, how = resolve(refs, ctx.index)
+    acc = account.tolist()
+    rows = lead_rows(good, prov, acc, how.tolist(), ref_json(refs), _now())
+    return rows, sum(a is None for a in acc)
+
+
+def _spend_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    return spend_rows(good, ctx.spec, prov, _now()), 0
+
+
+def _experiment_table_rows(
+    ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> tuple[Columns, int]:
+    return experiment_rows(good, prov, _now()), 0
+
+
+@dataclass(frozen=True)
+class _Restated:
+    """A kind stored by key and corrected in place (``ingest.upsert``): its table, row
+    builder (no database), key, and the columns whose change is a correction."""
+
+    table: Table
+    build: Callable[[_Context, pd.DataFrame, Provenance], tuple[Columns, int]]
+    key: tuple[str, ...]
+    compared: tuple[str, ...]
+
+
+_RESTATED = {
+    "accounts": _Restated(
+        accounts,
+        _account_table_rows,
+        ("account_id",),
+        (
+            "name",
+            "domain",
+            "segment",
+            "arr",
+            "currency",
+            "contract_start",
+            "churned_at",
+            "tracked_source",
+        ),
+    ),
+    "leads": _Restated(
+        leads,
+        _lead_table_rows,
+        ("source", "lead_id"),
+        (
+            "account_id",
+            "resolved_by",
+            "account_ref",
+            "email_hash",
+            "created_at",
+            "mql_at",
+            "sql_at",
+            "opportunity_id",
+            "tracked_source",
+            "segment",
+        ),
+    ),
+    "spend": _Restated(
+        spend, _spend_table_rows, ("natural_key",), ("spend", "impressions", "clicks")
+    ),
+    "experiments": _Restated(
+        experiments,
+        _experiment_table_rows,
+        ("source", "experiment_id"),
+        (
+            "channel",
+            "start_date",
+            "end_date",
+            "spend_delta",
+            "outcome",
+            "lift",
+            "lift_low",
+            "lift_high",
+            "design",
+        ),
+    ),
+}
+
+
+def _file_repeats(
+    ctx: _Context, rows: Columns, lines: list[int], raws: list[str]
+) -> tuple[Columns, list[tuple[int, str, str]]]:
+    """Rows of a natural key already seen earlier in the file with other values, taken
+    out for quarantine (module docstring); the rest, and the quarantined rows."""
+    compared = _RESTATED[ctx.spec.kind].compared
+    keys = rows["natural_key"]
+    values = list(zip(*(rows[c] for c in compared), strict=True))
+    keep: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    names = ", ".join(ctx.spec.natural_key)
+    for i, (key, vals) in enumerate(zip(keys, values, strict=True)):
+        first = ctx.seen.setdefault(key, (vals, lines[i]))
+        if first[0] == vals:
+            keep.append(i)
+            continue
+        bad.append(
+            (
+                lines[i],
+                raws[i],
+                f"repeats the {names} of line {first[1]} with other values: give each "
+                "figure its own campaign or segment, or sum them into one row",
+            )
         )
-    counts.inserted += len(changed)
-    counts.updated = len(changed)
-    return counts
+    if not bad:
+        return rows, bad
+    return {c: [v[i] for i in keep] for c, v in rows.items()}, bad
 
 
 # Kinds whose table rows are built without the database (ahead of the writer), and the
@@ -320,7 +402,7 @@ _PREBUILT = {
     "attribution": (documents, _document_table_rows),
     "opportunities": (opportunities, _opportunity_table_rows),
 }
-_STORE = {"accounts": _store_accounts, "surveys": _store_surveys}
+_STORE = {"surveys": _store_surveys}
 
 
 @dataclass
@@ -332,6 +414,7 @@ class _Prepared:
     good: pd.DataFrame | None = None
     prov: Provenance | None = None
     insert: PreparedInsert | None = None  # the table rows, ready for the driver
+    restated: Columns | None = None  # the rows of a kind stored by key (``_RESTATED``)
     unresolved: int = 0
     accepted: int = 0  # rows that passed validation
 
@@ -362,6 +445,14 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
         rows, prep.unresolved = build(ctx, prep.good, prep.prov)
         order = "content_hash" if table is documents else None
         prep.insert = prepare_insert(ctx.dialect, table, rows, order_by=order)
+    elif ctx.spec.kind in _RESTATED:
+        rows, prep.unresolved = _RESTATED[ctx.spec.kind].build(ctx, prep.good, prep.prov)
+        if ctx.spec.natural_key:
+            raws = [cells_as_json(chunk.header, chunk.rows[i]) for i in positions]
+            rows, repeats = _file_repeats(ctx, rows, prep.prov.lines, raws)
+            prep.bad += repeats
+            prep.accepted -= len(repeats)
+        prep.restated = rows
     return prep
 
 
@@ -371,6 +462,11 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
     if prep.insert is not None:
         inserted = run_insert(conn, prep.insert)
         out.inserted, out.duplicates = inserted, prep.accepted - inserted
+        out.unresolved = prep.unresolved
+    elif prep.restated is not None:
+        how = _RESTATED[ctx.spec.kind]
+        done = upsert(conn, how.table, prep.restated, how.key, how.compared)
+        out.inserted, out.duplicates, out.updated = done.inserted, done.duplicates, done.updated
         out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:
         counts = _STORE[ctx.spec.kind](conn, ctx, prep.good, prep.prov)

@@ -9,6 +9,11 @@ reads these specs, so a column is declared once. Column types:
 - ``datetime`` / ``date``: ISO 8601; offsets are converted to naive UTC
 - ``float``: a finite number; ``bool``: true/false/yes/no/1/0
 - ``email``, ``domain``: used for account resolution only
+- ``channel``: a channel of the taxonomy (``ingest.taxonomy.spend_channel``: the
+  channel's name, or an alias that names one channel without doubt)
+
+A kind without an id column (``spend``) names its ``natural_key``: the columns that
+identify one of its records.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ class KindSpec:
     kind: str
     columns: dict[str, str]  # canonical name -> column type (see module docstring)
     required: tuple[str, ...]
-    id_column: str
+    id_column: str | None  # None: the kind's records are identified by ``natural_key``
     date_column: str
     doc_kind: str | None = None  # documents.kind for kinds that carry a text
     text_column: str | None = None
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    natural_key: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -148,7 +154,83 @@ KINDS: dict[str, KindSpec] = {
         date_column="created_at",
         ranges={"amount": (0.0, float("inf"))},
     ),
+    # marketing measurement (CONTRACT.md section 5)
+    "spend": KindSpec(
+        kind="spend",
+        columns={
+            "date": "date",
+            "channel": "channel",
+            "spend": "float",
+            "currency": "str",
+            "campaign": "str",
+            "segment": "str",
+            "impressions": "float",
+            "clicks": "float",
+        },
+        required=("date", "channel", "spend"),
+        id_column=None,
+        date_column="date",
+        ranges={
+            "spend": (0.0, float("inf")),
+            "impressions": (0.0, float("inf")),
+            "clicks": (0.0, float("inf")),
+        },
+        natural_key=("date", "channel", "campaign", "segment", "currency"),
+    ),
+    "leads": KindSpec(
+        kind="leads",
+        columns={
+            "lead_id": "id",
+            "account_id": "str",
+            "email": "email",
+            "created_at": "datetime",
+            "mql_at": "datetime",
+            "sql_at": "datetime",
+            "opportunity_id": "id",
+            "tracked_source": "str",
+            "segment": "str",
+        },
+        required=("lead_id", "created_at"),
+        id_column="lead_id",
+        date_column="created_at",
+    ),
+    "experiments": KindSpec(
+        kind="experiments",
+        columns={
+            "experiment_id": "id",
+            "channel": "channel",
+            "start": "date",
+            "end": "date",
+            "spend_delta": "float",
+            "outcome": "str",
+            "lift": "float",
+            "lift_low": "float",
+            "lift_high": "float",
+            "design": "str",
+        },
+        required=("experiment_id", "channel", "start", "end", "spend_delta", "outcome", "lift"),
+        id_column="experiment_id",
+        date_column="start",
+    ),
 }
+# The order in which a set of files of several kinds is best ingested: accounts first
+# (records of the other kinds resolve against them), leads before the opportunities
+# they became, texts last.
+INGEST_ORDER: tuple[str, ...] = (
+    "accounts",
+    "leads",
+    "opportunities",
+    "spend",
+    "experiments",
+    "reviews",
+    "tickets",
+    "surveys",
+    "attribution",
+)
+
+# Lift-test outcomes and designs (CONTRACT.md section 5).
+EXPERIMENT_OUTCOMES = ("pipeline", "opportunities", "leads")
+EXPERIMENT_DESIGNS = ("geo", "holdout", "pulse")
 
 # Score ranges of survey types (NPS 0-10, CSAT 1-5).
 SURVEY_RANGES: dict[str, tuple[float, float]] = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}

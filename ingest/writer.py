@@ -119,7 +119,8 @@ def _driver_column(dialect: str, table: Table, name: str, values: Any) -> list[A
     return values if isinstance(values, list) else _plain(values)
 
 
-def _python_rows(columns: Columns) -> list[dict[str, Any]]:
+def python_records(columns: Columns) -> list[dict[str, Any]]:
+    """The rows of ``columns`` as dicts of Python values (``_plain``)."""
     names = list(columns)
     plain = [_plain(columns[n]) for n in names]
     return [dict(zip(names, vals, strict=True)) for vals in zip(*plain, strict=True)]
@@ -156,7 +157,7 @@ def prepare_insert(
     n = row_count(columns)
     names = list(columns)
     if n == 0 or dialect.name not in {"sqlite", "postgresql"}:
-        return PreparedInsert(table, n, params=_python_rows(columns) if n else [])
+        return PreparedInsert(table, n, params=python_records(columns) if n else [])
     if dialect.name == "sqlite":
         names = list(_sqlite_statement(table, tuple(names))[1])
     data = [_driver_column(dialect.name, table, c, columns[c]) for c in names]

@@ -39,7 +39,8 @@ def ingest_cmd(
     kind: str, paths: tuple[str, ...], mapping: str | None, source: str | None, as_json: bool
 ) -> None:
     """Validate, resolve, deduplicate and store files of one KIND (accounts, reviews,
-    tickets, surveys, attribution, opportunities): CSV, JSON Lines or JSON."""
+    tickets, surveys, attribution, opportunities, spend, leads, experiments): CSV, JSON
+    Lines or JSON."""
     from ingest.pipeline import ingest_paths
     from ingest.records import spec_for
 

@@ -22,11 +22,11 @@ router = APIRouter(
 def measure_dark_funnel(
     engine: Any, date_from: date | None, date_to: date | None
 ) -> dict[str, Any]:
-    """Delegate to ``risk.dark_funnel.measure`` (imported on use: it is optional here)."""
+    """Delegate to ``marketing.dark_funnel.measure`` (imported on use: it is optional here)."""
     if date_from and date_to and date_from > date_to:
         raise InputError(f"'from' ({date_from}) must not be after 'to' ({date_to})")
     try:
-        from risk.dark_funnel import measure
+        from marketing.dark_funnel import measure
     except ImportError as exc:
         raise ApiError(503, "unavailable", "dark-funnel measurement is not available") from exc
     return measure(engine, date_from, date_to)  # type: ignore[no-any-return]

@@ -48,6 +48,9 @@ class Kind(StrEnum):
     surveys = "surveys"
     attribution = "attribution"
     opportunities = "opportunities"
+    spend = "spend"
+    leads = "leads"
+    experiments = "experiments"
 
 
 TEXT_KINDS = {Kind.reviews, Kind.tickets, Kind.surveys, Kind.attribution}

@@ -1,0 +1,100 @@
+"""Records that are restated: stored once per key, updated in place when a later row of
+the same key carries other values.
+
+Accounts (an ARR that grew), leads (a lead that became an MQL), spend (a corrected
+figure) and experiments (a final read-out) are re-exported with new values under the
+same key. ``upsert`` counts each row of a chunk once: *inserted* (a new key),
+*updated* (a stored key whose compared values differ: the row replaces it, provenance
+included, and counts as inserted too, as the ingest summary defines), or *duplicate*
+(the same values again, or an earlier row of a key repeated later in the chunk: the
+chunk's last state of a key is the one compared, and of identical rows the first).
+
+New keys go in through ``insert_ignore``, so two ingests at once insert a key once (the
+loser counts it as a duplicate). Floats compare with a relative tolerance of 1e-12.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
+
+from ingest.writer import Columns, insert_ignore, python_records
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int = 0  # new keys + updated ones
+    duplicates: int = 0
+    updated: int = 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return False
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def _stored(
+    conn: Connection, table: Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], Any]:
+    cols = [table.c[k] for k in key]
+    found: dict[tuple[Any, ...], Any] = {}
+    for start in range(0, len(keys), _BATCH):
+        part = keys[start : start + _BATCH]
+        if len(key) == 1:
+            where = cols[0].in_([k[0] for k in part])
+        else:
+            where = tuple_(*cols).in_(part)
+        for row in conn.execute(select(table).where(where)):
+            found[tuple(getattr(row, k) for k in key)] = row
+    return found
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    columns: Columns,
+    key: tuple[str, ...],
+    compared: tuple[str, ...],
+) -> UpsertCounts:
+    """Store the rows of ``columns`` by ``key`` (module docstring); returns the counts."""
+    records = python_records(columns)
+    last: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rec in records:
+        k = tuple(rec[c] for c in key)
+        before = last.get(k)
+        if before is None or not all(_same(before[c], rec[c]) for c in compared):
+            last[k] = rec  # a later state of the key; an identical repeat keeps the first
+    duplicates = len(records) - len(last)
+    existing = _stored(conn, table, key, list(last))
+    fresh = [rec for k, rec in last.items() if k not in existing]
+    changed = [
+        rec
+        for k, rec in last.items()
+        if k in existing and not all(_same(getattr(existing[k], c), rec[c]) for c in compared)
+    ]
+    duplicates += len(last) - len(fresh) - len(changed)
+    inserted = 0
+    if fresh:
+        names = list(columns)
+        inserted = insert_ignore(conn, table, {n: [rec[n] for rec in fresh] for n in names})
+        duplicates += len(fresh) - inserted
+    if changed:
+        where = and_(*(table.c[k] == bindparam(f"key_{k}") for k in key))
+        names = [c for c in columns if c not in key]
+        values = {c: bindparam(f"new_{c}", type_=table.c[c].type) for c in names}
+        conn.execute(
+            table.update().where(where).values(values),
+            [
+                {**{f"key_{k}": rec[k] for k in key}, **{f"new_{c}": rec[c] for c in names}}
+                for rec in changed
+            ],
+        )
+    return UpsertCounts(inserted + len(changed), duplicates, len(changed))
