@@ -25,6 +25,7 @@ from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter
 from api.routers import (
     accounts,
+    channel_impact,
     churn_risk,
     dark_funnel,
     funnel,
@@ -87,7 +88,8 @@ def create_app(
     app.state.rate_limiter = TokenBucketLimiter(
         api_settings.rate_limit_per_second, api_settings.rate_limit_burst
     )
-    for module in (health, signals, accounts, churn_risk, dark_funnel, funnel, provenance, ingest):
+    for module in (health, signals, accounts, churn_risk, dark_funnel, channel_impact, funnel,
+                   provenance, ingest):  # fmt: skip
         app.include_router(module.router)
     mount_ui(app)
     install_error_handlers(app)

@@ -2,6 +2,7 @@
 
 - ``ApiError`` (401, 403, 409, 413, 429 ... raised by the api package itself)
 - ``NoSnapshotError`` (no fit yet)                         -> 409 ``no_snapshot``
+- ``NoMeasurementError`` (no `undertow measure` yet)        -> 409 ``no_measurement``
 - ``ingest.errors.NotFoundError`` (unknown account, run)   -> 404 ``not_found``
 - ``ingest.errors.InputError`` and request validation      -> 422 ``invalid_input``
 - a value the database cannot hold (``sqlalchemy.exc.DataError``, e.g. a NUL
@@ -28,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas.common import ErrorBody
 from ingest.errors import InputError, NotFoundError, UndertowError
+from marketing.errors import NoMeasurementError
 from risk.feeds import NoSnapshotError
 
 log = logging.getLogger("undertow.api")
@@ -69,6 +71,10 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _no_snapshot(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 409, "no_snapshot", _first_line(exc))
+
+
+async def _no_measurement(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, 409, "no_measurement", _first_line(exc))
 
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -113,6 +119,7 @@ async def _undertow(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(NoSnapshotError, _no_snapshot)
+    app.add_exception_handler(NoMeasurementError, _no_measurement)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(InputError, _input)
     app.add_exception_handler(RequestValidationError, _validation)

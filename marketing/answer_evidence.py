@@ -20,7 +20,9 @@ reported pipeline (sum of squared terms over their sum), so that a block's sampl
 variance is ``kappa_c * mean``.
 
 Buyers still under-report channels they do not remember (recall bias); that is the
-model's business (``marketing.mmm``), not this module's.
+model's business (``marketing.mmm``), not this module's. What this module gives it for
+that is ``agreement``: of the answering buyers whose tracked source is a channel, how
+many name that channel themselves.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class AnswerEvidence:
     tracked_shares: pd.DataFrame  # channel, share (of pipeline, by tracked source)
     dark_share: float
     dark_share_se: float
+    # per channel: answered opportunities tracked to it, and how many of them name it
+    agreement: pd.DataFrame  # channel, tracked_answered, naming_it
     # per answered opportunity: week index (Monday), weighted amount per channel
     _terms: pd.DataFrame
 
@@ -144,6 +148,13 @@ def answer_evidence(opps: pd.DataFrame, credits: pd.DataFrame) -> AnswerEvidence
     terms = pd.DataFrame(weighted, columns=list(CHANNELS))
     terms["week"] = _monday(opps["created_at"]).to_numpy()
     terms = terms[answered > 0].reset_index(drop=True)
+    tracked_arr = tracked.to_numpy()
+    agreement = pd.DataFrame({
+        "channel": list(CHANNELS),
+        "tracked_answered": [int(((tracked_arr == c) & (answered > 0)).sum()) for c in CHANNELS],
+        "naming_it": [float(cmat[(tracked_arr == c) & (answered > 0), k].sum())
+                      for k, c in enumerate(CHANNELS)],
+    })  # fmt: skip
     return AnswerEvidence(
         opportunities=len(opps),
         answered=int(answered.sum()),
@@ -152,5 +163,6 @@ def answer_evidence(opps: pd.DataFrame, credits: pd.DataFrame) -> AnswerEvidence
         tracked_shares=tracked_frame,
         dark_share=float(shares[dark_idx].sum()),
         dark_share_se=float(boots[:, dark_idx].sum(axis=1).std()) if len(boots) else 0.0,
+        agreement=agreement,
         _terms=terms,
     )

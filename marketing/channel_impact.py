@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -149,39 +149,42 @@ def channel_impact(
     paid = contrib.sum(axis=1)
     baseline = Interval.of(outcome - paid)
     dark = _dark_pipeline(posterior, answers, contrib, outcome, rng)
+    weeks = [w for w, m in zip(posterior.weeks, mask, strict=True) if m]
     return {
-        "weeks": int(mask.sum()),
+        "from": weeks[0].isoformat() if weeks else None,
+        "to": (weeks[-1] + timedelta(days=6)).isoformat() if weeks else None,
+        "weeks": len(weeks),
         "outcome_total": _r(outcome),
         "channels": rows,
-        "paid_contribution": _interval(Interval.of(paid)),
-        "baseline": _interval(baseline),
-        "dark_pipeline": _interval(dark) if dark else {"value": None, "low": None, "high": None},
+        **_flat("paid_contribution", Interval.of(paid)),
+        **_flat("baseline", baseline),
+        **_flat("dark_pipeline", dark),
         "disagreements": disagreements,
         "unused_experiments": lifts.unused,
     }
 
 
-def _interval(i: Interval) -> dict[str, float | None]:
-    return {"value": _r(i.mean), "low": _r(i.low), "high": _r(i.high)}
+def _flat(name: str, i: Interval | None) -> dict[str, float | None]:
+    if i is None:
+        return {name: None, f"{name}_low": None, f"{name}_high": None}
+    return {name: _r(i.mean), f"{name}_low": _r(i.low), f"{name}_high": _r(i.high)}
 
 
 def _marginal(posterior: MediaPosterior, mask: np.ndarray) -> np.ndarray:
     """Posterior-mean marginal ROI per channel (module docstring)."""
     idx = np.flatnonzero(mask)
+    n_ch = len(posterior.channels)
     if not len(idx):
-        return np.zeros(len(posterior.channels))
-    stop = min(idx[-1] + 1 + posterior.l_max, len(posterior.weeks))
-    base = posterior.media_fitted()[:, idx[0] : stop, :].sum(axis=1)
-    bumped_spend = posterior.spend.copy()
-    bumped_spend[idx] *= 1 + BUMP
-    tail = max(idx[-1] + 1 + posterior.l_max - len(posterior.weeks), 0)
-    full = np.vstack([bumped_spend, np.zeros((tail, len(posterior.channels)))])
-    bumped = posterior.media(full)[:, idx[0] : idx[-1] + 1 + posterior.l_max, :].sum(axis=1)
-    base_full = posterior.media(np.vstack([posterior.spend, np.zeros((tail, len(posterior.channels)))]))
-    base = base_full[:, idx[0] : idx[-1] + 1 + posterior.l_max, :].sum(axis=1)
+        return np.zeros(n_ch)
+    stop = idx[-1] + 1 + posterior.l_max  # the period and the carry-over after it
+    tail = np.zeros((max(stop - len(posterior.weeks), 0), n_ch))
+    bumped = posterior.spend.copy()
+    bumped[idx] *= 1 + BUMP
+    before = posterior.media(np.vstack([posterior.spend, tail]))[:, idx[0] : stop, :].sum(axis=1)
+    after = posterior.media(np.vstack([bumped, tail]))[:, idx[0] : stop, :].sum(axis=1)
     extra = posterior.spend[idx].sum(axis=0) * BUMP
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(extra > 0, (bumped - base).mean(axis=0) / extra, 0.0)
+        return np.where(extra > 0, (after - before).mean(axis=0) / extra, 0.0)
 
 
 def _dark_pipeline(

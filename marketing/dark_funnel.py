@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from ingest.db.schema import accounts, channel_labels, documents
+from ingest.db.schema import accounts, documents
+from marketing.answer_labels import answer_labels
 from marketing.definitions import load_definitions
 from marketing.frames import answers_frame, leads_frame, opportunities_frame
 from marketing.intervals import Z95, wilson
@@ -77,32 +78,6 @@ def _answers(engine: Engine, lo: datetime | None, hi: datetime | None) -> pd.Dat
     with engine.connect() as conn:
         rows = conn.execute(q.order_by(documents.c.id)).all()
     return pd.DataFrame(rows, columns=["document_id", "account_id", "created_at", "text"])
-
-
-def _labels(engine: Engine, answers: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Channel weights of ``answers`` from the store, the rest classified on the fly."""
-    from nlp.channels.classify import current_model_version
-    from nlp.channels.store import label_frame
-
-    version = current_model_version()
-    cols = ["document_id", "channel", "weight", "confidence", "method"]
-    if answers.empty:
-        return pd.DataFrame(columns=cols), version
-    q = select(
-        channel_labels.c.document_id,
-        channel_labels.c.channel,
-        channel_labels.c.weight,
-        channel_labels.c.confidence,
-        channel_labels.c.method,
-    ).where(channel_labels.c.model_version == version)
-    with engine.connect() as conn:
-        stored = pd.DataFrame(conn.execute(q).all(), columns=cols)
-    stored = stored[stored["document_id"].isin(answers["document_id"])]
-    missing = answers[~answers["document_id"].isin(stored["document_id"])]
-    if len(missing):
-        fresh = label_frame(missing[["document_id", "text"]])[cols]
-        stored = pd.concat([stored, fresh], ignore_index=True) if len(stored) else fresh
-    return stored, version
 
 
 def _accounts(engine: Engine) -> pd.DataFrame:
@@ -262,7 +237,7 @@ def measure(
     """The dark-funnel figures of the period (module docstring)."""
     lo, hi = bounds(date_from, date_to)
     answers = _answers(engine, lo, hi)
-    labels, version = _labels(engine, answers)
+    labels, version = answer_labels(engine, answers)
     n = int(answers["document_id"].nunique())
     accts = _accounts(engine)
     population = _active(accts, date_from, date_to) if (date_from or date_to) else accts
@@ -379,7 +354,7 @@ def channel_evidence(
         raise NotFoundError(f"unknown channel '{channel}'; channels: {', '.join(CHANNELS)}")
     lo, hi = bounds(date_from, date_to)
     answers = _answers(engine, lo, hi)
-    labels, version = _labels(engine, answers)
+    labels, version = answer_labels(engine, answers)
     hits = labels[(labels["channel"] == channel) & (labels["weight"] > 0)]
     ids = [int(i) for i in hits["document_id"].head(limit)]
     if not ids:

@@ -9,13 +9,18 @@ without PyMC, and a test holds them to PyMC-Marketing's own graph
 The model (``marketing.mmm``), in the scaled units it is fitted in (outcome / max weekly
 outcome; spend / max weekly spend of its channel), for week t and channel c::
 
-    media_ct = beta_c * L(A(x_c)_t; lam_c)          A: geometric adstock, normalised,
-                                                     l_max weeks; L: logistic saturation
+    media_ct = beta_c * L(A(x_c)_t; lam_c)          A: adstock over l_max weeks,
+                                                     L: logistic saturation
     base_t   = intercept + sum_k gamma_k z_kt        z: trend, yearly Fourier terms
     y_t      ~ Normal(base_t + sum_c media_ct, sigma)
 
 ``L(x; lam) = (1 - exp(-lam x)) / (1 + exp(-lam x))`` (PyMC-Marketing's logistic
-saturation) and ``A(x)_t = sum_{l < l_max} w_l x_{t-l}`` with ``w_l = alpha^l / sum``.
+saturation) and ``A(x)_t = sum_{l < l_max} w_l x_{t-l}`` with weights summing to one:
+
+- ``gamma_lag`` (the default: a lead takes weeks to become an opportunity, so spend's
+  effect can peak weeks later): ``w_l ~ ((l + 0.5) / s) ** (k - 1) * exp(-(l + 0.5) / s)``
+  (``marketing.lag_adstock``);
+- ``geometric``: ``w_l = alpha^l``, normalised.
 """
 
 from __future__ import annotations
@@ -29,19 +34,30 @@ import numpy as np
 DAYS_IN_YEAR = 365.25
 
 
-def adstock(x: np.ndarray, alpha: np.ndarray, l_max: int) -> np.ndarray:
-    """Geometric adstock over the week axis. ``x``: (weeks, channels) or (draws, weeks,
-    channels); ``alpha``: (channels,) or (draws, channels). Weeks before the first carry
-    nothing in."""
+def adstock_weights(kind: str, params: dict[str, np.ndarray], l_max: int) -> np.ndarray:
+    """Normalised carry-over weights (draws, l_max, channels) of an adstock ``kind``."""
+    if kind == "geometric":
+        alpha = np.asarray(params["alpha"], dtype=float)
+        w = alpha[:, None, :] ** np.arange(l_max)[None, :, None]
+    elif kind == "gamma_lag":
+        k = np.asarray(params["k"], dtype=float)[:, None, :]
+        s = np.asarray(params["s"], dtype=float)[:, None, :]
+        u = (np.arange(l_max) + 0.5)[None, :, None] / s
+        w = np.exp((k - 1) * np.log(u) - u)
+    else:
+        raise ValueError(f"unknown adstock {kind!r}")
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def adstock(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Carry-over over the week axis. ``x``: (weeks, channels); ``w``: (draws, l_max,
+    channels) normalised weights. Weeks before the first carry nothing in."""
     x = np.asarray(x, dtype=float)
-    alpha = np.asarray(alpha, dtype=float)
-    lags = np.arange(l_max)
-    w = alpha[..., None, :] ** lags[:, None]  # (..., l_max, channels)
-    w = w / w.sum(axis=-2, keepdims=True)
-    out = np.zeros(np.broadcast_shapes(x.shape, alpha[..., None, :].shape))
+    l_max = w.shape[1]
+    out = np.zeros((w.shape[0], *x.shape))
     weeks = x.shape[-2]
     for lag in range(min(l_max, weeks)):
-        out[..., lag:, :] += w[..., lag : lag + 1, :] * x[..., : weeks - lag, :]
+        out[:, lag:, :] += w[:, lag : lag + 1, :] * x[None, : weeks - lag, :]
     return out
 
 
@@ -74,7 +90,8 @@ class MediaPosterior:
     """Posterior draws of a fitted model (see module docstring), on its own calendar.
 
     ``params``: name -> array with draws first: ``intercept`` (d,), ``sigma`` (d,),
-    ``gamma`` (d, k), ``alpha``, ``lam``, ``beta``, ``recall``, ``organic`` (d, c).
+    ``gamma`` (d, k), the adstock's (``k``, ``s``; or ``alpha``), ``lam``, ``beta``,
+    ``recall``, ``organic`` (d, c).
     ``spend``: the weekly spend the model saw (weeks x channels), whose last weeks carry
     over into a forecast.
     """
@@ -85,6 +102,7 @@ class MediaPosterior:
     outcome: np.ndarray  # (weeks,), original units
     channel_scale: np.ndarray  # (channels,)
     target_scale: float
+    adstock: str  # gamma_lag | geometric
     l_max: int
     fourier_order: int
     params: dict[str, np.ndarray] = field(repr=False)
@@ -99,7 +117,8 @@ class MediaPosterior:
         for a spend matrix (weeks, channels) in original units, from its first week."""
         x = np.asarray(spend, dtype=float) / self.channel_scale
         p = self.params
-        sat = logistic_saturation(adstock(x, p["alpha"], self.l_max), p["lam"])
+        w = adstock_weights(self.adstock, p, self.l_max)
+        sat = logistic_saturation(adstock(x, w), p["lam"])
         return p["beta"][:, None, :] * sat * self.target_scale
 
     def media_fitted(self) -> np.ndarray:
@@ -136,6 +155,7 @@ class MediaPosterior:
             "outcome": np.round(self.outcome, 4).tolist(),
             "channel_scale": self.channel_scale.tolist(),
             "target_scale": self.target_scale,
+            "adstock": self.adstock,
             "l_max": self.l_max,
             "fourier_order": self.fourier_order,
             "params": {k: np.asarray(v).tolist() for k, v in self.params.items()},
@@ -150,6 +170,7 @@ class MediaPosterior:
             outcome=np.asarray(data["outcome"], dtype=float),
             channel_scale=np.asarray(data["channel_scale"], dtype=float),
             target_scale=float(data["target_scale"]),
+            adstock=str(data.get("adstock", "geometric")),
             l_max=int(data["l_max"]),
             fourier_order=int(data["fourier_order"]),
             params={k: np.asarray(v, dtype=float) for k, v in data["params"].items()},

@@ -40,7 +40,12 @@ import numpy as np
 import pandas as pd
 
 from marketing.answer_evidence import AnswerEvidence
-from marketing.errors import MarketingError, MarketingInputError, NotEnoughWeeksError, NotFittedError
+from marketing.errors import (
+    MarketingError,
+    MarketingInputError,
+    NotEnoughWeeksError,
+    NotFittedError,
+)
 from marketing.lift_tests import LiftTests
 from marketing.media_posterior import MediaPosterior, control_names, controls
 
@@ -52,7 +57,8 @@ DIVERGENCE_SHARE_LIMIT = 0.005
 
 @dataclass(frozen=True)
 class MediaMixConfig:
-    l_max: int = 12  # weeks of carry-over
+    adstock: str = "gamma_lag"  # or "geometric"
+    l_max: int = 13  # weeks of carry-over (a quarter)
     fourier_order: int = 2
     block_weeks: int = 4  # answers are compared with the model in blocks of weeks
     draws: int = 500
@@ -60,10 +66,11 @@ class MediaMixConfig:
     chains: int = 2
     sampler: str = "nutpie"  # or "pymc"
     target_accept: float = 0.9
-    recall_median: float = 0.75  # prior median of the share of a paid channel's pipeline buyers credit to it
-    recall_log_sd: float = 0.3
-    recall_spread: float = 0.25  # prior scale of channels' differences in recall (log)
-    organic_scale: float = 0.05  # prior scale of a paid channel's organic share of the baseline
+    recall_median: float = 0.7  # prior median of the share of a paid channel's pipeline buyers credit to it
+    recall_logit_sd: float = 1.0
+    recall_spread: float = 0.5  # prior scale of channels' differences in recall (logit)
+    purity_prior: tuple[float, float] = (9.0, 1.0)  # Beta prior: tracked-as-c buyers brought by c
+    organic_scale: float = 0.005  # prior scale of a paid channel's organic share of the baseline
     use_answers: bool = True
     use_lift_tests: bool = True
     min_weeks: int = 26
@@ -72,6 +79,8 @@ class MediaMixConfig:
     seed: int = 0
 
     def check(self) -> None:
+        if self.adstock not in ("gamma_lag", "geometric"):
+            raise MarketingInputError(f"adstock must be gamma_lag or geometric, got {self.adstock!r}")
         if self.sampler not in ("nutpie", "pymc"):
             raise MarketingInputError(f"sampler must be nutpie or pymc, got {self.sampler!r}")
         if not 1 <= self.draws <= 20_000 or not 0 <= self.tune <= 20_000:
@@ -167,6 +176,8 @@ class MediaMixModel:
         from pymc_marketing.mmm.multidimensional import MMM
         from pytensor.xtensor import as_xtensor
 
+        from marketing.lag_adstock import GammaLagAdstock
+
         cfg = self.config
         weeks = data.weeks
         names = control_names(cfg.fourier_order)
@@ -179,6 +190,9 @@ class MediaMixModel:
         model_config = {
             "intercept": Prior("Normal", mu=0.5 * ybar, sigma=ybar),
             "adstock_alpha": Prior("Beta", alpha=2, beta=2, dims="channel"),
+            # carry-over with a delay (marketing.lag_adstock): shape mean 2, scale 2.5 weeks
+            "adstock_shape": Prior("Gamma", alpha=4, beta=2, dims="channel"),
+            "adstock_scale": Prior("Gamma", alpha=2.78, beta=1.11, dims="channel"),
             "saturation_lam": Prior("Gamma", alpha=3, beta=1, dims="channel"),
             "saturation_beta": Prior("HalfNormal", sigma=ybar, dims="channel"),
             "gamma_control": Prior("Normal", mu=0, sigma=0.5 * ybar, dims="control"),
@@ -188,7 +202,8 @@ class MediaMixModel:
             date_column="date",
             channel_columns=channels,
             control_columns=names,
-            adstock=GeometricAdstock(l_max=cfg.l_max),
+            adstock=(GammaLagAdstock(l_max=cfg.l_max) if cfg.adstock == "gamma_lag"
+                     else GeometricAdstock(l_max=cfg.l_max)),  # fmt: skip
             saturation=LogisticSaturation(),
             model_config=model_config,
         )
@@ -231,10 +246,17 @@ class MediaMixModel:
                 blk[np.arange(len(weeks)) // cfg.block_weeks, np.arange(len(weeks))] = 1.0
                 media_b = pt.dot(blk, media)  # scaled units
                 base_b = pt.dot(blk, pt.ones(len(weeks)) * base)
-                mu_log = pm.Normal("recall_log_mu", math.log(cfg.recall_median), cfg.recall_log_sd)
-                tau = pm.HalfNormal("recall_log_tau", cfg.recall_spread)
-                z_c = pm.Normal("recall_log_z", 0.0, 1.0, dims="channel")
-                recall = pm.Deterministic("recall", pt.exp(mu_log + tau * z_c), dims="channel")
+                logit = math.log(cfg.recall_median / (1 - cfg.recall_median))
+                mu_l = pm.Normal("recall_logit_mu", logit, cfg.recall_logit_sd)
+                tau = pm.HalfNormal("recall_logit_tau", cfg.recall_spread)
+                z_c = pm.Normal("recall_logit_z", 0.0, 1.0, dims="channel")
+                recall = pm.Deterministic("recall", pm.math.sigmoid(mu_l + tau * z_c), dims="channel")
+                agree = data.answers.agreement.set_index("channel").reindex(channels).fillna(0)
+                trials = agree["tracked_answered"].to_numpy(dtype=int)
+                if trials.sum() > 0:
+                    purity = pm.Beta("tracking_purity", *cfg.purity_prior, dims="channel")
+                    hits = np.minimum(np.round(agree["naming_it"].to_numpy()), trials).astype(int)
+                    pm.Binomial("agreement_obs", n=trials, p=purity * recall, observed=hits)
                 organic = pm.HalfNormal("organic_share", cfg.organic_scale, dims="channel")
                 mu = recall[None, :] * media_b + organic[None, :] * base_b[:, None]
                 sd = pt.sqrt(kappa[None, :] * pt.maximum(mu, kappa[None, :] * 0.5))
@@ -281,7 +303,8 @@ class MediaMixModel:
         params = {
             "intercept": get("intercept_contribution"),
             "gamma": get("gamma_control"),
-            "alpha": get("adstock_alpha"),
+            **({"k": get("adstock_shape"), "s": get("adstock_scale")} if self.config.adstock == "gamma_lag"
+               else {"alpha": get("adstock_alpha")}),  # fmt: skip
             "lam": get("saturation_lam"),
             "beta": get("saturation_beta"),
             "sigma": get("y_sigma"),
@@ -295,6 +318,7 @@ class MediaMixModel:
             outcome=y,
             channel_scale=np.asarray(mmm.scalers._channel, dtype=float).reshape(-1),
             target_scale=float(np.asarray(mmm.scalers._target)),
+            adstock=self.config.adstock,
             l_max=self.config.l_max,
             fourier_order=self.config.fourier_order,
             params=params,

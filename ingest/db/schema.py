@@ -246,6 +246,60 @@ quarantine = Table(
     UniqueConstraint("kind", "source_file", "row_hash", "source_line", name="uq_quarantine_row"),
 )
 
+# ---------------------------------------------------------------- marketing (0012)
+# One media-mix measurement: the fitted posterior (thinned), its diagnostics, the
+# evidence it was calibrated with and the provenance of its inputs.
+measurement_runs = Table(
+    "measurement_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),  # pipeline | opportunities | leads
+    Column("created_at", DateTime, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # ok | not_converged
+    Column("weeks", Integer, nullable=False),
+    Column("first_week", Date, nullable=False),
+    Column("last_week", Date, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("diagnostics", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),  # answers' shares, lift tests used / unused
+    Column("inputs", JSON, nullable=False),  # provenance: spend rows, experiments, answers
+    Column("posterior", JSON, nullable=False),  # marketing.media_posterior.MediaPosterior
+    Column("result", JSON, nullable=False),  # channel impact over the modelled weeks
+)
+
+# Every pipeline forecast: its assumptions, its weekly quantiles, and (ledger) how each
+# week turned out once a later forecast could see it.
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("measurement_run_id", String(36), ForeignKey("measurement_runs.run_id"),
+           nullable=False),  # fmt: skip
+    Column("name", String(128), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("weeks", Integer, nullable=False),
+    Column("assumptions", JSON, nullable=False),
+    Column("definitions_version", String(32), nullable=True),
+    Column("result", JSON, nullable=False),
+)
+
+forecast_weeks = Table(
+    "forecast_weeks",
+    metadata,
+    Column("run_id", String(36), ForeignKey("forecast_runs.run_id"), primary_key=True),
+    Column("week", Date, primary_key=True),
+    Column("p10", Float, nullable=False),
+    Column("p50", Float, nullable=False),
+    Column("p90", Float, nullable=False),
+    Column("actual", Float, nullable=True),  # None until a later run can judge it
+    Column("judged_at", DateTime, nullable=True),
+)
+
+
 # ---------------------------------------------------------------- nlp
 # Keyed on the text's hash and the model version: an unchanged text is never scored twice.
 sentiment_scores = Table(

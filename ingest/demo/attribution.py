@@ -176,6 +176,12 @@ def first_touch(rng: np.random.Generator, segment: str) -> str:
     return CHANNELS[int(rng.choice(len(CHANNELS), p=MIX[segment]))]
 
 
+def first_touch_without(rng: np.random.Generator, segment: str, excluded: tuple[str, ...]) -> str:
+    """A first touch from the segment's mix, leaving out ``excluded`` channels."""
+    p = np.array([0.0 if c in excluded else w for c, w in zip(CHANNELS, MIX[segment], strict=True)])
+    return CHANNELS[int(rng.choice(len(CHANNELS), p=p / p.sum()))]
+
+
 def tracked_source(rng: np.random.Generator, channel: str) -> str:
     options = TRACKED[channel]
     probs = np.array([p for _, p in options])

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.demo import attribution as attr
+from ingest.taxonomy import DARK_CHANNELS
 
 PAID = ("paid_ads", "event", "content", "review_site", "partner")
 # demand no spend buys; content and review sites also have an organic part (a blog post
@@ -155,13 +156,18 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def marketing_start(end: date, weeks: int) -> date:
+    """The Monday the marketing data of ``weeks`` complete weeks up to ``end`` starts on."""
+    last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
+    return last_sunday - timedelta(days=7 * weeks - 1)
+
+
 def build_marketing(
     rng: np.random.Generator, end: date, weeks: int, first_lead: int = 1, first_opp: int = 1
 ) -> MarketingWorld:
     """``weeks`` complete weeks (Monday to Sunday) of marketing data ending on the last
     Sunday on or before ``end``; records up to ``end`` itself are written too."""
-    last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
-    monday = last_sunday - timedelta(days=7 * weeks - 1)
+    monday = marketing_start(end, weeks)
     total = weeks + FUTURE_WEEKS
     channels = _channels(rng)
     lag = _lag_pmf(rng)
@@ -171,7 +177,7 @@ def build_marketing(
         spend[exp["channel"]][exp["w0"] : exp["w1"] + 1] += exp["weekly_delta"]
     media = {c: _expected(_media(channels[c], spend[c]), lag) for c in PAID}
     base = _baseline(rng, total, sum(float(m[:weeks].mean()) for m in media.values()))
-    mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, 1, 1], dtype=float) * 3)
+    mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, 0.5, 0.5], dtype=float) * 3)
     expected_by = {**media, **{f"organic:{c}" if c in PAID else c: base * s
                                for c, s in zip(BASE_CHANNELS, mix, strict=True)}}
 
@@ -347,7 +353,7 @@ def _answers(rng: np.random.Generator, opps: pd.DataFrame, leads: pd.DataFrame) 
     for k in range(len(opps)):
         channel, seg = opps.at[k, "channel"], opps.at[k, "segment"]
         paid = bool(opps.at[k, "paid"])
-        group = "paid" if paid else ("dark" if channel in attr.DARK else "other")
+        group = "paid" if paid else ("dark" if channel in DARK_CHANNELS else "other")
         if rng.random() >= attr.RESPONSE_RATE[seg] * RESPONSE_BY_GROUP[group]:
             continue
         if paid and rng.random() > recall[channel]:
@@ -436,7 +442,7 @@ def _truth(
                      "roi": contribution / s, "marginal_roi": (more - contribution) / (eps * s),
                      "alpha": ch.alpha, "half_saturation": ch.half, "hill_shape": ch.shape})  # fmt: skip
     base = float(sum(v[:weeks].sum() for c, v in expected_by.items() if c not in PAID))
-    dark = float(sum(v[:weeks].sum() for c, v in expected_by.items() if c in attr.DARK))
+    dark = float(sum(v[:weeks].sum() for c, v in expected_by.items() if c in DARK_CHANNELS))
     rows.append({"figure": "baseline", "contribution": base})
     rows.append({"figure": "dark_pipeline", "contribution": dark})
     rows.append({"figure": "paid_total", "contribution": sum(r["contribution"] for r in rows[:len(PAID)])})

@@ -1,8 +1,11 @@
 """``build_world``: a deterministic demo world in the contract's canonical columns.
 
-The world is built in four independent random streams spawned from the seed (accounts,
-dynamics, texts and activity, attribution), so swapping the text source (phrase bank or
-``--corpus``) changes the words but not who churns when.
+The world is built in five independent random streams spawned from the seed (accounts,
+dynamics, texts and activity, attribution, marketing), so swapping the text source (phrase
+bank or ``--corpus``) changes the words but not who churns when. The marketing side
+(``ingest.demo.marketing``: spend, prospects' leads and opportunities, their answers and
+lift tests) adds its records to the customers' own and writes its truth to
+``marketing_truth`` (per channel) and ``pipeline_truth`` (per week, past and future).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from ingest.demo.activity import Records, simulate_activity
 from ingest.demo.corpus import load_corpus
 from ingest.demo.dynamics import Panel, simulate
 from ingest.demo.firms import Firm, draw_firms
+from ingest.demo.marketing import PAID, MarketingWorld, build_marketing, marketing_start
 from ingest.demo.phrasebank import ASPECTS
 from ingest.demo.texts import CorpusTexts, PhraseBankTexts, TextSource
 from ingest.demo.timeline import FIRST_END, LAST_END, Timeline, parse_end
 from ingest.errors import InputError
+from ingest.taxonomy import DARK_CHANNELS
 
 MAX_ACCOUNTS = 200_000
 MAX_MONTHS = 120
@@ -40,11 +45,22 @@ COLUMNS = {
                     "question"],
     "opportunities": ["opportunity_id", "account_id", "created_at", "amount", "stage",
                       "closed_at", "is_won", "tracked_source"],
+    "spend": ["date", "channel", "spend", "currency", "campaign", "segment", "impressions",
+              "clicks"],
+    "leads": ["lead_id", "account_id", "email", "created_at", "mql_at", "sql_at",
+              "opportunity_id", "tracked_source", "segment"],
+    "experiments": ["experiment_id", "channel", "start", "end", "spend_delta", "outcome", "lift",
+                    "lift_low", "lift_high", "design"],
+    "marketing_truth": ["figure", "channel", "spend", "contribution", "roi", "marginal_roi",
+                        "alpha", "half_saturation", "hill_shape"],
+    "pipeline_truth": ["week", "expected", "realized", "in_data"],
     "truth": ["account_id", "segment", "arr", "contract_start", "churned_at_true",
               "health_end", "health_mean_3m", "fit_end", "mood_end", "hazard_end",
               "answered", "reported_channels", "true_channel", "tracked_source"],
 }  # fmt: skip
-KINDS = ("accounts", "reviews", "tickets", "surveys", "attribution", "opportunities")
+KINDS = ("accounts", "reviews", "tickets", "surveys", "attribution", "opportunities", "spend",
+         "leads", "experiments")  # fmt: skip
+DAYS_PER_WEEK = 7
 
 
 @dataclass
@@ -80,12 +96,20 @@ def _iso_day(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
-def _attribution(rng: np.random.Generator, firms: list[Firm], timeline: Timeline) -> pd.DataFrame:
+def _attribution(
+    rng: np.random.Generator, firms: list[Firm], timeline: Timeline, paid_from: date
+) -> pd.DataFrame:
+    """Each customer's first touch, tracked source and answer. Customers who signed once
+    the marketing side's spend had started (``paid_from``) were brought by its prospects'
+    channels there, so here their first touch is one no spend buys (the spend-driven
+    pipeline of those weeks is all the marketing side's, as its truth says)."""
     rows = []
     for firm in firms:
         channel = attr.first_touch(rng, firm.segment)
-        tracked = attr.tracked_source(rng, channel)
         signed = timeline.day(firm.start_month, firm.start_day)
+        if signed >= paid_from and channel in PAID:
+            channel = attr.first_touch_without(rng, firm.segment, PAID)
+        tracked = attr.tracked_source(rng, channel)
         when = signed + timedelta(days=int(rng.integers(0, 31)))
         answered = bool(rng.random() < attr.RESPONSE_RATE[firm.segment]) and when <= timeline.end
         named = attr.reported(rng, channel, firm.segment) if answered else []
@@ -126,11 +150,14 @@ def build_world(
     timeline = Timeline(last_day, months)
     r_firms, r_dyn, r_act, r_attr = (np.random.default_rng(s)
                                      for s in np.random.SeedSequence(seed).spawn(4))  # fmt: skip
+    r_mkt = np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[4])
     firms = draw_firms(r_firms, accounts, months)
     panel = simulate(r_dyn, firms, months)
     records, arr_end = simulate_activity(r_act, firms, panel, timeline, texts, ASPECTS)
-    answers = _attribution(r_attr, firms, timeline)
+    weeks = (timeline.end - timeline.month_start(0)).days // DAYS_PER_WEEK
+    answers = _attribution(r_attr, firms, timeline, marketing_start(timeline.end, weeks))
     frames = _frames(firms, panel, timeline, records, arr_end, answers)
+    _add_marketing(frames, build_marketing(r_mkt, timeline.end, weeks))
     return World(frames=frames, seed=seed, end=timeline.end, months=months, panel=panel)
 
 
@@ -206,3 +233,36 @@ _CHRONOLOGICAL = {
     "surveys": ("submitted_at", "NPS", 200001),
     "attribution": ("submitted_at", "HDYHAU", 400001),
 }
+
+
+def _add_marketing(frames: dict[str, pd.DataFrame], mw: MarketingWorld) -> None:
+    """The marketing side's records join the customers' own (prospects' opportunities and
+    answers), its new kinds and truths are frames of their own."""
+    for kind in ("opportunities", "attribution"):
+        frames[kind] = pd.concat(
+            [frames[kind], mw.frames[kind].reindex(columns=COLUMNS[kind])], ignore_index=True
+        )
+    for kind in ("spend", "leads", "experiments"):
+        frames[kind] = mw.frames[kind].reindex(columns=COLUMNS[kind])
+    truth = mw.truth.set_index("figure")
+    # the customers' own opportunities of the measured weeks: baseline (no spend bought
+    # them); those that began a customer relationship with a dark first touch are pipeline
+    # buyers credit to dark channels
+    weekly = mw.weekly_truth.copy()
+    first, end = weekly["week"].iloc[0], weekly.loc[weekly["in_data"], "week"].iloc[-1] + timedelta(days=7)
+    own = frames["opportunities"][~frames["opportunities"]["account_id"].str.startswith("P-")].copy()
+    own["day"] = pd.to_datetime(own["created_at"]).dt.tz_localize(None).dt.date
+    inside = own[(own["day"] >= first) & (own["day"] < end)]
+    firsts = own.sort_values("day", kind="stable").drop_duplicates("account_id")
+    initial = firsts[(firsts["day"] >= first) & (firsts["day"] < end)]
+    channel_of = dict(zip(frames["truth"]["account_id"], frames["truth"]["true_channel"], strict=True))
+    dark = initial[initial["account_id"].map(channel_of).isin(DARK_CHANNELS)]
+    truth.loc["baseline", "contribution"] += float(inside["amount"].sum())
+    truth.loc["dark_pipeline", "contribution"] += float(dark["amount"].sum())
+    truth.loc["realized_pipeline", "contribution"] += float(inside["amount"].sum())
+    frames["marketing_truth"] = truth.reset_index().reindex(columns=COLUMNS["marketing_truth"])
+    week_of = inside["day"].map(lambda d: (d - first).days // DAYS_PER_WEEK)
+    extra = np.bincount(week_of, weights=inside["amount"], minlength=len(weekly))[: len(weekly)]
+    weekly["realized"] = weekly["realized"] + extra
+    weekly["week"] = weekly["week"].map(date.isoformat)
+    frames["pipeline_truth"] = weekly.reindex(columns=COLUMNS["pipeline_truth"])
