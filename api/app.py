@@ -28,6 +28,7 @@ from api.routers import (
     channel_impact,
     churn_risk,
     dark_funnel,
+    forecast,
     funnel,
     health,
     ingest,
@@ -88,8 +89,8 @@ def create_app(
     app.state.rate_limiter = TokenBucketLimiter(
         api_settings.rate_limit_per_second, api_settings.rate_limit_burst
     )
-    for module in (health, signals, accounts, churn_risk, dark_funnel, channel_impact, funnel,
-                   provenance, ingest):  # fmt: skip
+    for module in (health, signals, accounts, churn_risk, dark_funnel, channel_impact, forecast,
+                   funnel, provenance, ingest):  # fmt: skip
         app.include_router(module.router)
     mount_ui(app)
     install_error_handlers(app)

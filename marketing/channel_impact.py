@@ -126,7 +126,7 @@ def channel_impact(
             "model_lift_low": _r(model_lift.low) if model_lift else None,
             "model_lift_high": _r(model_lift.high) if model_lift else None,
             "recall": _r(float(posterior.params["recall"][:, j].mean()), 3),
-            "organic_share_of_baseline": _r(float(posterior.params["organic"][:, j].mean()), 4),
+            "organic_share": _r(float(posterior.params["organic"][:, j].mean()), 4),
         }  # fmt: skip
         if obs and model_lift and model_lift.excludes(obs.lift_low, obs.lift_high):
             disagreements.append({

@@ -151,8 +151,8 @@ class MediaPosterior:
         return {
             "channels": self.channels,
             "weeks": [w.isoformat() for w in self.weeks],
-            "spend": np.round(self.spend, 4).tolist(),
-            "outcome": np.round(self.outcome, 4).tolist(),
+            "spend": np.asarray(self.spend, dtype=float).tolist(),
+            "outcome": np.asarray(self.outcome, dtype=float).tolist(),
             "channel_scale": self.channel_scale.tolist(),
             "target_scale": self.target_scale,
             "adstock": self.adstock,

@@ -18,8 +18,11 @@ weighs all the evidence at once:
    an observation of ``recall_c * contribution_c + organic_c * baseline`` with sampling
    variance ``kappa_c * mean``. ``recall_c`` (how much of a channel's pipeline buyers
    still credit to it) is partially pooled across channels around a prior median of
-   ``recall_median``; ``organic_c`` lets buyers name a paid channel for demand its spend
-   did not buy (an unpaid review, a blog post found by search). Answers alone fix how
+   ``recall_median``, and informed by how many buyers whose tracked source is the channel
+   name it themselves (tracking's purity has a Beta prior near 0.9); ``organic_c`` is the
+   share of what buyers credit to a paid channel that its spend did not buy (organic
+   demand such as an unpaid review, or a channel named beside the one that sourced the
+   deal), spread over the weeks like the baseline. Answers alone fix how
    pipeline splits between channels; lift tests and the weekly series fix how much of it
    buyers forget.
 
@@ -70,7 +73,7 @@ class MediaMixConfig:
     recall_logit_sd: float = 1.0
     recall_spread: float = 0.5  # prior scale of channels' differences in recall (logit)
     purity_prior: tuple[float, float] = (9.0, 1.0)  # Beta prior: tracked-as-c buyers brought by c
-    organic_scale: float = 0.005  # prior scale of a paid channel's organic share of the baseline
+    organic_prior: tuple[float, float] = (1.5, 6.0)  # Beta prior: share of a channel's credit its spend did not buy
     use_answers: bool = True
     use_lift_tests: bool = True
     min_weeks: int = 26
@@ -257,8 +260,14 @@ class MediaMixModel:
                     purity = pm.Beta("tracking_purity", *cfg.purity_prior, dims="channel")
                     hits = np.minimum(np.round(agree["naming_it"].to_numpy()), trials).astype(int)
                     pm.Binomial("agreement_obs", n=trials, p=purity * recall, observed=hits)
-                organic = pm.HalfNormal("organic_share", cfg.organic_scale, dims="channel")
-                mu = recall[None, :] * media_b + organic[None, :] * base_b[:, None]
+                # the share of what buyers credit to a channel that its spend did not buy:
+                # organic demand (an unpaid review, a blog post found by search) and
+                # mentions of a channel that touched but did not source the deal; spread
+                # over the blocks like the baseline
+                organic = pm.Beta("organic_share", *cfg.organic_prior, dims="channel")
+                said = reported.sum(axis=0)
+                base_share = base_b / pt.sum(base_b)
+                mu = recall[None, :] * media_b + (organic * said)[None, :] * base_share[:, None]
                 sd = pt.sqrt(kappa[None, :] * pt.maximum(mu, kappa[None, :] * 0.5))
                 pm.Normal("answers_obs", mu=mu, sigma=sd, observed=reported)
             del cs

@@ -38,7 +38,6 @@ ARR, no interval) so finance sees which one moves what.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
+from ingest.assumptions import Assumption, split_assumption
 from ingest.db.schema import scenarios
 from risk.errors import RiskInputError
 from risk.forecast import forecast
@@ -63,47 +63,11 @@ FILTER_KEYS = ("segment", "account", "cohort")
 MAX_FACTOR = 100.0  # tickets or ARR x100 at most; far larger factors overflow the hazard
 MAX_ASSUMPTIONS = 50
 MAX_NAME = 128
-_PATTERN = re.compile(
-    r"^\s*(?:(?P<where>[^:]+):)?\s*(?P<target>[a-z_]+)\s*(?P<op>\+=|-=|\*=)\s*"
-    r"(?P<value>[+-]?\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Assumption:
-    """One shift: ``target op value`` on the accounts matching every ``where`` filter."""
-
-    target: str
-    op: str
-    value: float
-    where: tuple[tuple[str, str], ...] = ()
-    text: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "target": self.target,
-            "op": self.op,
-            "value": self.value,
-            "where": dict(self.where),
-        }
-
-    @property
-    def factor(self) -> float:
-        """The multiplier of a multiplicative target."""
-        if self.op == "*=":
-            return self.value
-        return 1.0 + (self.value if self.op == "+=" else -self.value) / 100.0
-
-    @property
-    def delta(self) -> float:
-        """The shift of an additive target."""
-        return self.value if self.op == "+=" else -self.value
 
 
 def parse_assumption(text: str) -> Assumption:
     """``segment=smb:sentiment-=0.2`` -> Assumption; RiskInputError naming what is wrong."""
-    m = _PATTERN.match(text or "")
+    m, parts = split_assumption(text)
     if not m:
         raise RiskInputError(
             f"expected an assumption like 'segment=smb:sentiment-=0.2' or 'tickets*=1.3', "
@@ -150,19 +114,15 @@ def parse_assumption(text: str) -> Assumption:
         known = sorted([*ADDITIVE, *MULTIPLICATIVE])
         raise RiskInputError(f"expected a target among {known}, got {target!r} in {text!r}")
     where: list[tuple[str, str]] = []
-    for part in (m["where"] or "").split(","):
-        if not part.strip():
-            continue
-        key, sep, val = part.partition("=")
-        key, val = key.strip(), val.strip()
-        if not sep or key not in FILTER_KEYS or not val:
+    for part, key, val in parts:
+        if key not in FILTER_KEYS or not val:
             raise RiskInputError(
                 f"expected filters like segment=smb, account=ID or cohort=2024, got {part!r}"
             )
         if key == "cohort" and not re.fullmatch(r"\d{4}(-\d{2})?", val):
             raise RiskInputError(f"expected a cohort year (2024) or month (2024-03), got {val!r}")
         where.append((key, val))
-    return Assumption(target, op, value, tuple(where), text.strip())
+    return Assumption(target, op, value, tuple(where), text.strip(), pct)
 
 
 def load_assumption_file(path: str | Path) -> list[str]:

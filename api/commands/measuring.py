@@ -1,6 +1,6 @@
-"""`undertow measure`: the marketing-measurement area's CLI.
+"""`undertow measure` and `undertow forecast`: the marketing-measurement area's CLI.
 
-A thin shell over ``marketing.measure``: it converts arguments, runs the measurement,
+Thin shells over ``marketing.measure`` and ``marketing.forecast_ledger``: it converts arguments, runs the measurement,
 prints a per-channel table on stderr and (with --json) one object on stdout, the same
 object ``GET /v1/channel-impact`` returns for the measured weeks.
 """
@@ -94,4 +94,70 @@ def _date(text: str) -> Any:
         raise InputError(f"--as-of must be a date YYYY-MM-DD, got {text!r}") from exc
 
 
-COMMANDS = [measure_command]
+
+def _forecast_summary(out: dict[str, Any]) -> str:
+    t = out["total"]
+    lines = [
+        f"forecast {out['forecast_id'][:12]} of {out['outcome']} for {len(out['weeks'])} weeks "
+        f"({out['first_week']} to {out['last_week']}) from measurement as of {out['as_of']}",
+        f"total: P50 {_money(t['p50'])} (P10 {_money(t['p10'])} - P90 {_money(t['p90'])})",
+    ]
+    if out.get("measurement_status") == "not_converged":
+        lines.append("WARNING: the measurement behind it did not converge")
+    for a in out["assumptions"]:
+        lines.append(f"assumption: {a['text']}")
+    if "change" in out:
+        c, b = out["change"], out["base"]["total"]
+        lines.append(
+            f"base plan: P50 {_money(b['p50'])}; change {_money(c['p50'])} "
+            f"(P10 {_money(c['p10'])} to P90 {_money(c['p90'])})"
+        )
+    for w in out["weeks"]:
+        lines.append(f"  {w['week']}  {_money(w['p10']):>12s} {_money(w['p50']):>12s} {_money(w['p90']):>12s}")
+    return "\n".join(lines)
+
+
+@click.group("forecast", invoke_without_command=True)
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Forecast from the latest measurement as of this date (default: the latest).")  # fmt: skip
+@click.option("--weeks", type=int, default=13, show_default=True)
+@click.option("--assumption", "assumptions", multiple=True, metavar="TEXT",
+              help="A spend assumption, e.g. 'channel=paid_ads:spend*=1.2' (repeatable).")  # fmt: skip
+@click.option("--name", default=None, help="A name for the stored forecast.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@json_option
+@click.pass_context
+@handle_errors
+def forecast_command(
+    ctx: click.Context, as_of: str | None, weeks: int, assumptions: tuple[str, ...],
+    name: str | None, seed: int, as_json: bool,
+) -> None:  # fmt: skip
+    """Weekly outcome forecast after the measured weeks, P10/P50/P90, under spend assumptions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from marketing.forecast_ledger import run_forecast
+
+    out = run_forecast(state().engine(), weeks=weeks, assumptions=list(assumptions),
+                       as_of=_date(as_of) if as_of else None, name=name, seed=seed)  # fmt: skip
+    emit(out, as_json, _forecast_summary(out))
+
+
+@forecast_command.command("list")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@json_option
+@handle_errors
+def forecast_list(limit: int, as_json: bool) -> None:
+    """Recorded forecasts with their assumptions and how they turned out (the ledger)."""
+    from marketing.forecast_ledger import ledger
+
+    rows = ledger(state().engine(), limit)
+    lines = [f"{len(rows)} recorded forecasts"]
+    for r in rows:
+        judged = (f"{r['weeks_judged']} weeks judged, {r['weekly_coverage_p10_p90']:.0%} inside P10-P90"
+                  if r["weeks_judged"] else "not judged yet")  # fmt: skip
+        label = r["name"] or ", ".join(a["text"] for a in r["assumptions"]) or "base plan"
+        lines.append(f"  {r['created_at'][:16]}  {r['forecast_id'][:12]}  as of {r['as_of']}  {label}: {judged}")
+    emit({"forecasts": rows}, as_json, "\n".join(lines))
+
+
+COMMANDS = [measure_command, forecast_command]

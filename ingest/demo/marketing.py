@@ -72,6 +72,26 @@ RESPONSE_BY_GROUP = {"paid": 0.75, "dark": 1.0, "other": 0.9}
 MISREMEMBER = (("search", 0.4), ("peer_referral", 0.2), ("social", 0.15), ("other", 0.25))
 
 
+@dataclass(frozen=True)
+class MarketingStyle:
+    """Structural choices of a marketing world. The demo uses the defaults;
+    ``benchmarks/channel_impact.py --style alt`` also builds worlds unlike it (``ALT``),
+    to check that the measurement is not tuned to one generator."""
+
+    lag_weeks: tuple[float, float] = (2.0, 5.0)  # range of the mean lead-to-opportunity lag
+    recall: tuple[float, float] = (0.65, 0.85)  # share of paid-sourced buyers who name it
+    organic: float = 0.5  # Dirichlet weight of organic content / review demand in the baseline
+    hill_shape: tuple[float, float] = (1.0, 2.0)
+    misremember: tuple[tuple[str, float], ...] = MISREMEMBER
+    response_paid: float = RESPONSE_BY_GROUP["paid"]
+
+
+ALT = MarketingStyle(
+    lag_weeks=(0.5, 1.5), recall=(0.74, 0.80), organic=0.0, hill_shape=(0.7, 1.2),
+    misremember=(("search", 0.3), ("peer_referral", 0.4), ("other", 0.3)), response_paid=0.9,
+)  # fmt: skip
+
+
 @dataclass
 class MarketingWorld:
     frames: dict[str, pd.DataFrame]  # spend, leads, experiments, opportunities, attribution
@@ -102,13 +122,13 @@ def _adstock(x: np.ndarray, alpha: float) -> np.ndarray:
     return out * (1 - alpha)  # normalised: a steady spend s adstocks to s
 
 
-def _channels(rng: np.random.Generator) -> dict[str, _Channel]:
+def _channels(rng: np.random.Generator, style: MarketingStyle) -> dict[str, _Channel]:
     out = {}
     for name, (level, (a_lo, a_hi), (r_lo, r_hi)) in CHANNEL_SHAPE.items():
         level *= float(rng.uniform(0.7, 1.4))
         alpha = float(rng.uniform(a_lo, a_hi))
         half = level * float(rng.uniform(0.8, 2.2))
-        shape = float(rng.uniform(1.0, 2.0))
+        shape = float(rng.uniform(*style.hill_shape))
         roi = float(rng.uniform(r_lo, r_hi))  # average ROI at the typical level
         beta = roi * level / float(_hill(np.array([level]), half, shape)[0])
         out[name] = _Channel(name, level, alpha, half, shape, beta)
@@ -136,8 +156,8 @@ def _spend_path(rng: np.random.Generator, ch: _Channel, weeks: int) -> np.ndarra
     return x
 
 
-def _lag_pmf(rng: np.random.Generator) -> np.ndarray:
-    mean_weeks = float(rng.uniform(2.0, 5.0))
+def _lag_pmf(rng: np.random.Generator, style: MarketingStyle) -> np.ndarray:
+    mean_weeks = float(rng.uniform(*style.lag_weeks))
     k = np.arange(LAG_WEEKS)
     pmf = (k + 0.5) ** 1.5 * np.exp(-(k + 0.5) / (mean_weeks / 2.5))
     return pmf / pmf.sum()
@@ -163,21 +183,27 @@ def marketing_start(end: date, weeks: int) -> date:
 
 
 def build_marketing(
-    rng: np.random.Generator, end: date, weeks: int, first_lead: int = 1, first_opp: int = 1
+    rng: np.random.Generator,
+    end: date,
+    weeks: int,
+    first_lead: int = 1,
+    first_opp: int = 1,
+    style: MarketingStyle | None = None,
 ) -> MarketingWorld:
     """``weeks`` complete weeks (Monday to Sunday) of marketing data ending on the last
     Sunday on or before ``end``; records up to ``end`` itself are written too."""
     monday = marketing_start(end, weeks)
     total = weeks + FUTURE_WEEKS
-    channels = _channels(rng)
-    lag = _lag_pmf(rng)
+    style = style or MarketingStyle()
+    channels = _channels(rng, style)
+    lag = _lag_pmf(rng, style)
     spend = {c: _spend_path(rng, ch, total) for c, ch in channels.items()}
     experiments = _experiments(rng, channels, spend, weeks)
     for exp in experiments:  # the test's spend change is part of the actual spend
         spend[exp["channel"]][exp["w0"] : exp["w1"] + 1] += exp["weekly_delta"]
     media = {c: _expected(_media(channels[c], spend[c]), lag) for c in PAID}
     base = _baseline(rng, total, sum(float(m[:weeks].mean()) for m in media.values()))
-    mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, 0.5, 0.5], dtype=float) * 3)
+    mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, style.organic, style.organic], dtype=float) * 3 + 1e-9)
     expected_by = {**media, **{f"organic:{c}" if c in PAID else c: base * s
                                for c, s in zip(BASE_CHANNELS, mix, strict=True)}}
 
@@ -189,7 +215,7 @@ def build_marketing(
     weekly["realized"] = np.bincount(week_of, weights=opps["amount"], minlength=total)[:total]
     weekly["in_data"] = np.arange(total) < weeks
 
-    answers = _answers(rng, opps, leads)
+    answers = _answers(rng, opps, leads, style)
     data_end = monday + timedelta(weeks=weeks)  # exclusive: the complete weeks end here
     known = created <= end
     lead_known = pd.to_datetime(leads["created_at"]).dt.date <= end
@@ -345,19 +371,22 @@ def _lead(k: int, company: str, created: datetime, mql: datetime | None, sql: da
             "tracked_source": tracked, "segment": segment, "_channel": channel}  # fmt: skip
 
 
-def _answers(rng: np.random.Generator, opps: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+def _answers(
+    rng: np.random.Generator, opps: pd.DataFrame, leads: pd.DataFrame, style: MarketingStyle
+) -> pd.DataFrame:
     """Buyers of opportunities answer "How did you hear about us?" at opportunity creation."""
     email_of = dict(zip(leads["opportunity_id"], leads["email"], strict=False))
-    recall = {c: float(rng.uniform(0.65, 0.85)) for c in PAID}
+    recall = {c: float(rng.uniform(*style.recall)) for c in PAID}
+    rate = {**RESPONSE_BY_GROUP, "paid": style.response_paid}
     rows = []
     for k in range(len(opps)):
         channel, seg = opps.at[k, "channel"], opps.at[k, "segment"]
         paid = bool(opps.at[k, "paid"])
         group = "paid" if paid else ("dark" if channel in DARK_CHANNELS else "other")
-        if rng.random() >= attr.RESPONSE_RATE[seg] * RESPONSE_BY_GROUP[group]:
+        if rng.random() >= attr.RESPONSE_RATE[seg] * rate[group]:
             continue
         if paid and rng.random() > recall[channel]:
-            names, probs = zip(*MISREMEMBER, strict=True)
+            names, probs = zip(*style.misremember, strict=True)
             named_one = str(rng.choice(names, p=np.array(probs)))
             named = [] if named_one == "other" else [named_one]
         else:

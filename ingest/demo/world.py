@@ -22,7 +22,13 @@ from ingest.demo.activity import Records, simulate_activity
 from ingest.demo.corpus import load_corpus
 from ingest.demo.dynamics import Panel, simulate
 from ingest.demo.firms import Firm, draw_firms
-from ingest.demo.marketing import PAID, MarketingWorld, build_marketing, marketing_start
+from ingest.demo.marketing import (
+    PAID,
+    MarketingStyle,
+    MarketingWorld,
+    build_marketing,
+    marketing_start,
+)
 from ingest.demo.phrasebank import ASPECTS
 from ingest.demo.texts import CorpusTexts, PhraseBankTexts, TextSource
 from ingest.demo.timeline import FIRST_END, LAST_END, Timeline, parse_end
@@ -141,9 +147,11 @@ def build_world(
     seed: int = 7,
     corpus: str | Path | None = None,
     end: date | str | None = None,
+    marketing_style: MarketingStyle | None = None,
 ) -> World:
     """A demo world of ``accounts`` customers over ``months`` months ending at ``end``
-    (default: today), texts from the phrase bank or from a labeled ``corpus`` CSV."""
+    (default: today), texts from the phrase bank or from a labeled ``corpus`` CSV; the
+    marketing side built in ``marketing_style`` (default: the demo's)."""
     last_day = parse_end(end)
     _check(accounts, months, seed, last_day)
     texts: TextSource = CorpusTexts(load_corpus(corpus)) if corpus else PhraseBankTexts()
@@ -157,7 +165,7 @@ def build_world(
     weeks = (timeline.end - timeline.month_start(0)).days // DAYS_PER_WEEK
     answers = _attribution(r_attr, firms, timeline, marketing_start(timeline.end, weeks))
     frames = _frames(firms, panel, timeline, records, arr_end, answers)
-    _add_marketing(frames, build_marketing(r_mkt, timeline.end, weeks))
+    _add_marketing(frames, build_marketing(r_mkt, timeline.end, weeks, style=marketing_style))
     return World(frames=frames, seed=seed, end=timeline.end, months=months, panel=panel)
 
 

@@ -1,0 +1,187 @@
+"""The pipeline forecast: the weeks after a measurement, under explicit spend assumptions.
+
+``forecast(posterior, weeks, assumptions)`` draws the outcome of each week after the
+measured ones from the media-mix model's posterior predictive distribution:
+
+    outcome_t = baseline_t (intercept + trend + yearly season, extrapolated)
+              + sum_c media_ct (planned spend, plus the carry-over of the spend before)
+              + noise_t (the model's observation noise, one draw per week)
+
+so ``p10``/``p50``/``p90`` are quantiles of what will be observed, not of its mean
+(CONTRACT.md section 5). Each posterior draw is paired with ``NOISE_REPLICATES`` noise
+paths. The 13-week ``total`` sums each path before taking quantiles.
+
+**Spend plan.** By default each modelled channel's trailing ``TRAILING_WEEKS``-week mean
+weekly spend goes on. Assumptions change it, in the syntax of churn scenarios
+(``ingest.assumptions``): ``channel=paid_ads:spend*=1.2`` (a factor), ``spend+=20%`` /
+``spend-=50%`` (a percent), ``channel=event:spend+=5000`` (an amount per week), or
+without a filter every channel. A forecast under assumptions is shown beside the base
+plan, with the difference of the totals drawn with the same random numbers (so it is the
+assumptions' effect, not noise).
+
+**Horizon.** At most ``MAX_WEEKS`` weeks, and at most half the measured weeks: a model
+fitted on one year does not forecast the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from ingest.assumptions import split_assumption
+from ingest.taxonomy import CHANNELS
+from marketing.errors import MarketingInputError
+from marketing.media_posterior import MediaPosterior
+
+TRAILING_WEEKS = 13
+MAX_WEEKS = 52
+NOISE_REPLICATES = 4
+MAX_FACTOR = 10.0
+MAX_ASSUMPTIONS = 20
+QUANTILES = (10, 50, 90)
+
+
+@dataclass(frozen=True)
+class SpendAssumption:
+    channel: str | None  # None: every modelled channel
+    op: str
+    value: float
+    percent: bool
+    text: str
+
+    def apply(self, weekly: np.ndarray) -> np.ndarray:
+        if self.op == "*=" or self.percent:
+            factor = self.value if self.op == "*=" else 1 + (self.value if self.op == "+=" else -self.value) / 100
+            return weekly * factor
+        return weekly + (self.value if self.op == "+=" else -self.value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "channel": self.channel or "all", "op": self.op,
+                "value": self.value, "percent": self.percent}  # fmt: skip
+
+
+def parse_spend_assumption(text: str, channels: list[str]) -> SpendAssumption:
+    """``channel=paid_ads:spend*=1.2`` -> SpendAssumption; MarketingInputError naming what
+    is wrong (syntax, unknown or unmodelled channel, negative or huge factor)."""
+    m, parts = split_assumption(text)
+    if not m:
+        raise MarketingInputError(
+            f"expected an assumption like 'channel=paid_ads:spend*=1.2' or 'spend-=10%', got {text!r}"
+        )
+    if m["target"] != "spend":
+        raise MarketingInputError(f"expected the target 'spend', got {m['target']!r} in {text!r}")
+    op, pct, value = m["op"], bool(m["pct"]), float(m["value"])
+    if op == "*=" and pct:
+        raise MarketingInputError(f"expected a factor without '%' ('spend*=1.2'), got {text!r}")
+    if op == "*=" and not 0 <= value <= MAX_FACTOR:
+        raise MarketingInputError(f"expected a spend factor from 0 to {MAX_FACTOR:g}, got {value:g} in {text!r}")
+    if pct and op == "-=" and value > 100:
+        raise MarketingInputError(f"spend cannot fall by more than 100%, got {text!r}")
+    if pct and op == "+=" and value > (MAX_FACTOR - 1) * 100:
+        raise MarketingInputError(f"expected a rise of at most {(MAX_FACTOR - 1) * 100:g}%, got {text!r}")
+    if not pct and op != "*=" and value > 1e9:
+        raise MarketingInputError(f"expected a weekly amount of at most 1e9, got {text!r}")
+    channel = None
+    for part, key, val in parts:
+        if key != "channel" or not val:
+            raise MarketingInputError(f"expected the filter channel=NAME, got {part!r} in {text!r}")
+        if val == "all":
+            continue
+        if val not in CHANNELS:
+            raise MarketingInputError(f"unknown channel {val!r}: use one of {', '.join(CHANNELS)} or all")
+        if val not in channels:
+            raise MarketingInputError(
+                f"channel {val!r} has no spend in the measured weeks, so the model has no "
+                f"response for it; modelled: {', '.join(channels)}"
+            )
+        channel = val
+    return SpendAssumption(channel, op, value, pct, text.strip())
+
+
+def base_plan(posterior: MediaPosterior, weeks: int) -> np.ndarray:
+    """Each channel's trailing mean weekly spend, for ``weeks`` weeks (weeks x channels)."""
+    trailing = posterior.spend[-TRAILING_WEEKS:].mean(axis=0)
+    return np.tile(trailing, (weeks, 1))
+
+
+def planned_spend(posterior: MediaPosterior, weeks: int, assumptions: list[SpendAssumption]) -> np.ndarray:
+    plan = base_plan(posterior, weeks)
+    for a in assumptions:
+        cols = [posterior.channels.index(a.channel)] if a.channel else range(len(posterior.channels))
+        for j in cols:
+            plan[:, j] = a.apply(plan[:, j])
+    if (plan < 0).any():
+        bad = [posterior.channels[j] for j in np.flatnonzero((plan < 0).any(axis=0))]
+        raise MarketingInputError(f"the assumptions make the weekly spend of {', '.join(bad)} negative")
+    return plan
+
+
+def check_horizon(posterior: MediaPosterior, weeks: int) -> None:
+    limit = min(MAX_WEEKS, len(posterior.weeks) // 2)
+    if not 1 <= weeks <= limit:
+        raise MarketingInputError(
+            f"--weeks must be 1 to {limit}: the model was measured on {len(posterior.weeks)} "
+            f"weeks and forecasts at most half of that (and at most {MAX_WEEKS})"
+        )
+
+
+def predictive_draws(posterior: MediaPosterior, plan: np.ndarray, seed: int) -> np.ndarray:
+    """Outcome draws (draws x replicates, weeks) for the planned spend."""
+    future = posterior.future_weeks(plan.shape[0])
+    mean = posterior.baseline(future) + posterior.media_after(plan).sum(axis=2)  # (d, w)
+    rng = np.random.default_rng(seed)
+    noise = np.stack([posterior.noise(rng, (plan.shape[0],)) for _ in range(NOISE_REPLICATES)], axis=1)
+    return (mean[:, None, :] + noise).reshape(-1, plan.shape[0])
+
+
+def _q(x: np.ndarray, axis: int | None = None) -> dict[str, Any]:
+    p10, p50, p90 = np.percentile(x, QUANTILES, axis=axis)
+    return {"p10": p10, "p50": p50, "p90": p90}
+
+
+def _round(v: Any) -> float:
+    return round(float(v), 2)
+
+
+def forecast(
+    posterior: MediaPosterior, weeks: int, assumptions: list[str], seed: int = 0
+) -> dict[str, Any]:
+    """The forecast of ``weeks`` weeks after the measured ones (module docstring)."""
+    check_horizon(posterior, weeks)
+    if len(assumptions) > MAX_ASSUMPTIONS:
+        raise MarketingInputError(f"at most {MAX_ASSUMPTIONS} assumptions, got {len(assumptions)}")
+    parsed = [parse_spend_assumption(a, posterior.channels) for a in assumptions]
+    plan = planned_spend(posterior, weeks, parsed)
+    draws = predictive_draws(posterior, plan, seed)
+    future = posterior.future_weeks(weeks)
+    per_week = _q(draws, axis=0)
+    total = draws.sum(axis=1)
+    out: dict[str, Any] = {
+        "weeks": [
+            {"week": w.isoformat(), "p10": _round(per_week["p10"][k]),
+             "p50": _round(per_week["p50"][k]), "p90": _round(per_week["p90"][k])}
+            for k, w in enumerate(future)
+        ],  # fmt: skip
+        "total": {k: _round(v) for k, v in _q(total).items()},
+        "assumptions": [a.as_dict() for a in parsed],
+        "spend_plan": {c: _round(plan[:, j].sum()) for j, c in enumerate(posterior.channels)},
+        "first_week": future[0].isoformat(),
+        "last_week": future[-1].isoformat(),
+    }
+    if parsed:
+        base = predictive_draws(posterior, base_plan(posterior, weeks), seed)
+        base_total = base.sum(axis=1)
+        out["base"] = {
+            "total": {k: _round(v) for k, v in _q(base_total).items()},
+            "spend_plan": {c: _round(v) for c, v in zip(posterior.channels, base_plan(posterior, weeks).sum(axis=0), strict=True)},
+        }  # fmt: skip
+        out["change"] = {k: _round(v) for k, v in _q(total - base_total).items()}
+    return out
+
+
+def forecast_weeks_after(posterior: MediaPosterior, day: date) -> int:
+    """How many forecast weeks start on or before ``day`` (for judging a forecast)."""
+    return sum(1 for w in posterior.future_weeks(MAX_WEEKS) if w <= day)

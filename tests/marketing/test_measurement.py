@@ -1,0 +1,226 @@
+"""`undertow measure` and GET /v1/channel-impact on a small demo world, end to end: the
+store's weekly series and evidence, a fitted run with its provenance, the CLI's exit
+codes, the route's roles and periods. Small draws: these test plumbing, not accuracy
+(``benchmarks/channel_impact.py`` judges accuracy)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from api.app import create_app
+from api.cli import cli
+from api.keys import create_key
+from ingest.db.engine import open_store
+from ingest.db.schema import measurement_runs, spend
+from ingest.demo import build_world, write_world
+from ingest.pipeline import ingest_paths
+from ingest.settings import Settings
+from marketing.errors import NoMeasurementError
+from marketing.measure import get_measurement, measure_and_store, measurement_data
+from marketing.mmm import MediaMixConfig
+
+KINDS = ("accounts", "leads", "opportunities", "spend", "experiments", "attribution")
+END = date(2026, 11, 29)
+SMALL = MediaMixConfig(draws=30, tune=40, chains=2, keep_draws=40)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Settings, Path]]:
+    from nlp.channels import classify_store
+
+    folder = tmp_path_factory.mktemp("measure")
+    world = build_world(accounts=20, months=9, seed=5, end=END)
+    paths = write_world(world, folder / "world")
+    settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=folder / "data")
+    engine = open_store(settings)
+    for kind in KINDS:
+        ingest_paths(engine, kind, [paths[kind]], settings=settings)
+    classify_store(engine, settings)
+    yield engine, settings, folder
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def run(store: tuple[Engine, Settings, Path]) -> dict[str, Any]:
+    return measure_and_store(store[0], config=SMALL)
+
+
+def test_the_run_is_stored_with_its_inputs_provenance(
+    store: tuple[Engine, Settings, Path], run: dict[str, Any]
+) -> None:
+    engine, _, _ = store
+    assert get_measurement(engine)["run_id"] == run["run_id"]
+    assert run["weeks"] >= 26 and run["last_week"] <= END - timedelta(days=6)
+    inputs = run["inputs"]
+    lo, hi = run["first_week"], run["last_week"] + timedelta(days=7)
+    with engine.connect() as conn:
+        n = conn.execute(
+            select(func.count()).select_from(spend).where(spend.c.date >= lo, spend.c.date < hi)
+        ).scalar_one()
+    assert inputs["spend"]["rows"] == n
+    assert sum(f["rows"] for f in inputs["spend"]["files"]) == n
+    assert inputs["answers"]["answers"] and inputs["definitions_version"]
+    result = run["result"]
+    channels = {c["channel"] for c in result["channels"]}
+    assert channels == set(run["posterior"]["channels"]) and "paid_ads" in channels
+    for c in result["channels"]:
+        assert c["contribution_low"] <= c["contribution"] <= c["contribution_high"]
+        assert c["roi"] == pytest.approx(c["contribution"] / c["spend"], rel=1e-3)
+    # the figures add up to the outcome of the weeks
+    paid = sum(c["contribution"] for c in result["channels"])
+    assert paid + result["baseline"] == pytest.approx(result["outcome_total"], rel=1e-6)
+    data, _ = measurement_data(engine, run["as_of"], "pipeline")
+    assert result["outcome_total"] == pytest.approx(float(np.sum(data.outcome)), rel=1e-9)
+    assert run["status"] in ("ok", "not_converged")
+    assert set(run["diagnostics"]) >= {"r_hat_max", "divergences", "fit_mape", "converged"}
+
+
+def test_as_of_ignores_what_came_later(store: tuple[Engine, Settings, Path]) -> None:
+    engine, _, _ = store
+    early, _ = measurement_data(engine, END - timedelta(weeks=6), "pipeline")
+    late, _ = measurement_data(engine, END, "pipeline")
+    assert len(late.weeks) - len(early.weeks) == 6
+    assert early.weeks == late.weeks[: len(early.weeks)]
+    np.testing.assert_allclose(early.outcome, late.outcome[: len(early.weeks)])
+
+
+def test_cli_measure_json_and_exit_codes(store: tuple[Engine, Settings, Path]) -> None:
+    _, settings, folder = store
+    env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
+    runner = CliRunner()
+    res = runner.invoke(cli, ["measure", "--draws", "20", "--seed", "3", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert {"as_of", "outcome", "weeks", "model_version", "channels", "baseline", "diagnostics"} <= set(out)
+    assert {"channel", "dark", "spend", "contribution", "roi", "marginal_roi", "self_reported_share",
+            "tracked_share", "experiment_lift"} <= set(out["channels"][0])  # fmt: skip
+    bad = runner.invoke(cli, ["measure", "--as-of", "2026-02-30"], env=env)
+    assert bad.exit_code == 2 and "--as-of" in bad.output
+    future = runner.invoke(cli, ["measure", "--as-of", "2199-01-01"], env=env)
+    assert future.exit_code == 2 and "future" in future.output
+    empty = Settings(database_url=f"sqlite:///{folder / 'empty.db'}")
+    none = runner.invoke(cli, ["measure"], env={**env, "UNDERTOW_DATABASE_URL": empty.database_url})
+    assert none.exit_code == 2 and "ingest" in none.output
+
+
+def test_too_few_weeks_is_an_input_error(store: tuple[Engine, Settings, Path]) -> None:
+    _, settings, _ = store
+    env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
+    res = CliRunner().invoke(cli, ["measure", "--as-of", (END - timedelta(weeks=28)).isoformat()], env=env)
+    assert res.exit_code == 2
+    assert "at least 26 weeks" in res.output
+
+
+def test_channel_impact_route_roles_periods_and_409(
+    store: tuple[Engine, Settings, Path], run: dict[str, Any], tmp_path: Path
+) -> None:
+    engine, settings, _ = store
+    keys = {r: create_key(engine, r)["key"] for r in ("sales", "marketing", "finance", "admin")}
+    with TestClient(create_app(settings)) as client:
+        def get(role: str | None, **params: str) -> Any:
+            headers = {"Authorization": f"Bearer {keys[role]}"} if role else {}
+            return client.get("/v1/channel-impact", params=params, headers=headers)
+
+        assert get(None).status_code == 401
+        assert get("sales").status_code == 403
+        whole = get("marketing")
+        assert whole.status_code == 200 and get("finance").status_code == 200
+        body = whole.json()
+        assert body["weeks"] >= 26 and body["diagnostics"]["r_hat_max"] is not None
+        first = date.fromisoformat(body["from"])
+        part = get("finance", **{"from": (first + timedelta(weeks=4)).isoformat(),
+                                 "to": (first + timedelta(weeks=13)).isoformat()}).json()  # fmt: skip
+        assert part["weeks"] == 10
+        assert part["outcome_total"] < body["outcome_total"]
+        assert get("marketing", **{"from": "2026-05-01", "to": "2026-01-01"}).status_code == 422
+        assert get("marketing", **{"from": "1990-01-01", "to": "1990-02-01"}).status_code == 422
+    fresh = Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    fresh_engine = open_store(fresh)
+    key = create_key(fresh_engine, "marketing")["key"]
+    with pytest.raises(NoMeasurementError):
+        get_measurement(fresh_engine)
+    with TestClient(create_app(fresh)) as client:
+        res = client.get("/v1/channel-impact", headers={"Authorization": f"Bearer {key}"})
+        assert res.status_code == 409 and res.json()["error"] == "no_measurement"
+    fresh_engine.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(measurement_runs)).scalar_one() >= 1
+
+
+def test_forecast_cli_assumptions_and_errors(store: tuple[Engine, Settings, Path], run: dict[str, Any]) -> None:
+    _, settings, _ = store
+    env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
+    runner = CliRunner()
+    base = runner.invoke(cli, ["forecast", "--weeks", "8", "--json"], env=env)
+    assert base.exit_code == 0, base.output
+    out = json.loads(base.stdout)
+    assert {"as_of", "weeks", "total", "assumptions"} <= set(out)
+    assert len(out["weeks"]) == 8 and out["assumptions"] == []
+    for w in out["weeks"]:
+        assert w["p10"] <= w["p50"] <= w["p90"]
+    first = date.fromisoformat(out["weeks"][0]["week"])
+    assert first == run["last_week"] + timedelta(days=7)
+    # the total's band is narrower relative to its size than a week's (noise averages out)
+    t = out["total"]
+    assert t["p10"] < t["p50"] < t["p90"]
+    cut = runner.invoke(cli, ["forecast", "--weeks", "8", "--assumption", "channel=paid_ads:spend*=0",
+                              "--name", "no ads", "--json"], env=env)  # fmt: skip
+    assert cut.exit_code == 0, cut.output
+    scen = json.loads(cut.stdout)
+    assert scen["assumptions"][0]["channel"] == "paid_ads"
+    assert scen["base"]["total"]["p50"] == pytest.approx(t["p50"], rel=1e-9)
+    assert scen["change"]["p50"] < 0 and scen["spend_plan"]["paid_ads"] == 0
+    listed = runner.invoke(cli, ["forecast", "list", "--json"], env=env)
+    assert listed.exit_code == 0
+    names = [r["name"] for r in json.loads(listed.stdout)["forecasts"]]
+    assert "no ads" in names
+    for bad, message in [
+        (["--assumption", "channel=tv:spend*=2"], "unknown channel"),
+        (["--assumption", "channel=paid_ads:spend*=-1"], "factor"),
+        (["--assumption", "channel=paid_ads:clicks*=2"], "target 'spend'"),
+        (["--assumption", "channel=podcast:spend*=2"], "no spend in the measured weeks"),
+        (["--weeks", "200"], "--weeks must be 1 to"),
+    ]:
+        res = runner.invoke(cli, ["forecast", *bad], env=env)
+        assert res.exit_code == 2, (bad, res.output)
+        assert message in res.output
+
+
+def test_forecast_route_and_the_ledger_judges_passed_weeks(store: tuple[Engine, Settings, Path]) -> None:
+    from marketing.forecast_ledger import ledger, run_forecast
+
+    engine, settings, _ = store
+    early = measure_and_store(engine, as_of=END - timedelta(weeks=6), config=SMALL)
+    out = run_forecast(engine, weeks=4, as_of=early["as_of"])
+    assert out["measurement_run_id"] == early["run_id"]
+    again = run_forecast(engine, weeks=4, as_of=early["as_of"])
+    assert again["forecast_id"] == out["forecast_id"]  # recorded once
+    entry = next(r for r in ledger(engine) if r["forecast_id"] == out["forecast_id"])
+    assert entry["weeks_judged"] == 4 and entry["total_actual"] is not None
+    data, _ = measurement_data(engine, END, "pipeline")
+    idx = data.weeks.index(date.fromisoformat(out["weeks"][0]["week"]))
+    assert entry["total_actual"] == pytest.approx(float(np.sum(data.outcome[idx : idx + 4])), rel=1e-6)
+    keys = {r: create_key(engine, r)["key"] for r in ("sales", "finance", "marketing")}
+    with TestClient(create_app(settings)) as client:
+        def get(path: str, role: str, **params: Any) -> Any:
+            return client.get(path, params=params, headers={"Authorization": f"Bearer {keys[role]}"})
+
+        assert get("/v1/forecast", "sales").status_code == 403
+        res = get("/v1/forecast", "finance", weeks=6, assumption=["channel=paid_ads:spend+=10%"])
+        assert res.status_code == 200 and len(res.json()["weeks"]) == 6
+        assert res.json()["assumptions"][0]["percent"] is True
+        assert get("/v1/forecast", "marketing", assumption=["channel=tv:spend*=2"]).status_code == 422
+        assert get("/v1/forecast", "marketing", weeks=0).status_code == 422
+        assert get("/v1/forecasts", "finance").json()["forecasts"]

@@ -1,0 +1,162 @@
+"""The media-mix model's parts without sampling: answers' post-stratified evidence counted
+by hand, lift tests turned into observations, the numpy forward pass held to
+PyMC-Marketing's own transformations, and the convergence verdict."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+from marketing.answer_evidence import answer_evidence
+from marketing.errors import MarketingInputError, NotEnoughWeeksError
+from marketing.lift_tests import DEFAULT_RELATIVE_SE, Z90, lift_observations
+from marketing.media_posterior import MediaPosterior, adstock, adstock_weights, controls
+from marketing.mmm import MediaMixConfig, MediaMixData, _diagnostics, check_data
+
+MONDAY = date(2025, 1, 6)
+WEEKS = [MONDAY + timedelta(weeks=k) for k in range(8)]
+
+
+def test_answers_are_post_stratified_by_tracked_source() -> None:
+    # stratum paid_ads (tracked paid_search): 300 of pipeline, 100 of it answered, naming
+    # paid_ads; stratum other (direct): 200, of which the 100 answered name peer_referral
+    # and search half each; one paid_search opportunity names two channels
+    opps = pd.DataFrame({
+        "opportunity_id": [1, 2, 3, 4, 5],
+        "created_at": pd.to_datetime(["2025-01-06", "2025-01-07", "2025-01-13", "2025-01-14", "2025-01-20"]),
+        "amount": [100.0, 200.0, 100.0, 100.0, 0.0],
+        "tracked_source": ["paid_search", "paid_search", "direct", "direct", None],
+    })  # fmt: skip
+    credits = pd.DataFrame({
+        "opportunity_id": [1, 3, 3],
+        "channel": ["paid_ads", "peer_referral", "search"],
+        "weight": [1.0, 0.5, 0.5],
+    })  # fmt: skip
+    ev = answer_evidence(opps, credits)
+    shares = ev.shares.set_index("channel")["share"]
+    # paid_search stratum: 300 / 100 answered -> weight 3; direct: 200 / 100 -> 2
+    assert shares["paid_ads"] == pytest.approx(3 * 100 / 500)
+    assert shares["peer_referral"] == pytest.approx(2 * 50 / 500)
+    assert shares["search"] == pytest.approx(2 * 50 / 500)
+    assert ev.answered == 2 and ev.opportunities == 5
+    assert ev.dark_share == pytest.approx(0.2)
+    tracked = ev.tracked_shares.set_index("channel")["share"]
+    assert tracked["paid_ads"] == pytest.approx(0.6) and tracked["other"] == pytest.approx(0.4)
+    agree = ev.agreement.set_index("channel")
+    assert agree.loc["paid_ads", "tracked_answered"] == 1 and agree.loc["paid_ads", "naming_it"] == 1
+    blocks, kappa = ev.blocks(WEEKS, ["paid_ads", "event"], block_weeks=2)
+    assert blocks[:, 0].tolist() == [300.0, 0.0, 0.0, 0.0]  # week 1 of block 0
+    assert blocks[:, 1].tolist() == [0.0] * 4 and kappa[1] == 0.0
+    assert kappa[0] == pytest.approx(300.0)
+
+
+def _experiments(**over: object) -> pd.DataFrame:
+    row = {"experiment_id": "E1", "channel": "paid_ads", "start": "2025-01-08",
+           "end": "2025-01-21", "spend_delta": -1400.0, "outcome": "pipeline", "lift": -700.0,
+           "lift_low": -1000.0, "lift_high": -400.0}  # fmt: skip
+    return pd.DataFrame([{**row, **over}])
+
+
+def test_lift_tests_spread_spend_over_their_days_and_weeks() -> None:
+    tests = lift_observations(_experiments(), WEEKS, ["paid_ads"], "pipeline")
+    (obs,) = tests.used
+    # 14 days from a Wednesday: 5 days in week 0, 7 in week 1, 2 in week 2
+    assert obs.delta[:3].tolist() == pytest.approx([-500.0, -700.0, -200.0])
+    assert obs.window[:3].tolist() == pytest.approx([5 / 7, 1.0, 2 / 7])
+    assert obs.delta[3:].sum() == 0
+    assert obs.se == pytest.approx(600 / (2 * Z90))
+    bare = lift_observations(_experiments(lift_low=None, lift_high=None), WEEKS, ["paid_ads"], "pipeline")
+    assert bare.used[0].se == pytest.approx(700 * DEFAULT_RELATIVE_SE)
+
+
+@pytest.mark.parametrize(
+    ("over", "reason"),
+    [
+        ({"outcome": "leads"}, "measures leads"),
+        ({"channel": "event"}, "no spend on event"),
+        ({"end": "2025-03-31"}, "not all inside the modelled weeks"),
+    ],
+)
+def test_lift_tests_that_cannot_inform_the_model_say_why(over: dict[str, object], reason: str) -> None:
+    tests = lift_observations(_experiments(**over), WEEKS, ["paid_ads"], "pipeline")
+    assert tests.used == []
+    assert reason in tests.unused[0]["reason"]
+
+
+@pytest.mark.parametrize("kind", ["geometric", "gamma_lag"])
+def test_numpy_carry_over_equals_pymc_marketings(kind: str) -> None:
+    from pymc_marketing.mmm import GeometricAdstock
+    from pytensor.xtensor import as_xtensor
+
+    from marketing.lag_adstock import GammaLagAdstock
+
+    rng = np.random.default_rng(3)
+    x = rng.gamma(2.0, 1.0, size=(30, 2))
+    if kind == "geometric":
+        params = {"alpha": np.array([[0.3, 0.7]])}
+        component, kw = GeometricAdstock(l_max=13), {"alpha": as_xtensor(params["alpha"][0], dims=("channel",))}
+    else:
+        params = {"k": np.array([[1.0, 2.5]]), "s": np.array([[1.5, 3.0]])}
+        component = GammaLagAdstock(l_max=13)
+        kw = {"shape": as_xtensor(params["k"][0], dims=("channel",)),
+              "scale": as_xtensor(params["s"][0], dims=("channel",))}  # fmt: skip
+    theirs = component.function(as_xtensor(x, dims=("date", "channel")), **kw, dim="date")
+    theirs = theirs.transpose("date", "channel").values.eval()
+    ours = adstock(x, adstock_weights(kind, params, 13))[0]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_a_posterior_survives_storage_and_extends_into_the_future() -> None:
+    rng = np.random.default_rng(0)
+    d, c = 5, 2
+    post = MediaPosterior(
+        channels=["paid_ads", "event"], weeks=WEEKS, spend=rng.uniform(0, 10, (8, c)),
+        outcome=rng.uniform(50, 100, 8), channel_scale=np.array([10.0, 10.0]),
+        target_scale=100.0, adstock="gamma_lag", l_max=4, fourier_order=1,
+        params={"intercept": rng.uniform(0.2, 0.4, d), "sigma": np.full(d, 0.1),
+                "gamma": rng.normal(0, 0.1, (d, 3)), "k": np.full((d, c), 2.0),
+                "s": np.full((d, c), 1.5), "lam": np.full((d, c), 2.0),
+                "beta": np.full((d, c), 0.3), "recall": np.full((d, c), 0.7),
+                "organic": np.zeros((d, c))},
+    )  # fmt: skip
+    back = MediaPosterior.from_dict(post.to_dict())
+    np.testing.assert_allclose(back.media_fitted(), post.media_fitted())
+    # spend before the future carries over: zero planned spend still has an effect
+    after = post.media_after(np.zeros((3, c)))
+    assert after.shape == (d, 3, c) and (after[:, 0, :] > 0).all()
+    assert post.baseline(post.future_weeks(2)).shape == (d, 2)
+    z = controls(WEEKS, WEEKS[0], 8, 1)
+    assert z[0, 0] == 0 and z[-1, 0] == pytest.approx(7 / 8)
+
+
+def test_the_model_refuses_too_little_history_and_bad_settings() -> None:
+    weeks = WEEKS[:5]
+    data = MediaMixData(weeks=weeks, outcome=np.ones(5), spend=pd.DataFrame({"paid_ads": np.ones(5)}))
+    with pytest.raises(NotEnoughWeeksError, match="at least 26 weeks"):
+        check_data(data, MediaMixConfig())
+    with pytest.raises(MarketingInputError, match="sampler"):
+        MediaMixConfig(sampler="gibbs").check()
+    zero = MediaMixData(weeks=weeks, outcome=np.zeros(5), spend=pd.DataFrame({"paid_ads": np.ones(5)}))
+    with pytest.raises(MarketingInputError, match="zero in every week"):
+        check_data(zero, MediaMixConfig(min_weeks=5))
+
+
+def test_chains_that_disagree_are_not_called_converged() -> None:
+    rng = np.random.default_rng(1)
+    far_apart = np.stack([rng.normal(0, 1, 200), rng.normal(5, 1, 200)])
+    idata = az.from_dict(
+        posterior={"saturation_beta": far_apart},
+        sample_stats={"diverging": np.zeros((2, 200), dtype=bool)},
+    )
+    verdict = _diagnostics(idata, MediaMixConfig(draws=200, chains=2))
+    assert not verdict["converged"] and verdict["r_hat_max"] > 1.05
+    assert any("R-hat" in p for p in verdict["problems"])
+    fine = az.from_dict(
+        posterior={"saturation_beta": rng.normal(0, 1, (2, 400))},
+        sample_stats={"diverging": np.zeros((2, 400), dtype=bool)},
+    )
+    assert _diagnostics(fine, MediaMixConfig(draws=400, chains=2))["converged"]
