@@ -73,7 +73,7 @@ class MediaMixConfig:
     recall_logit_sd: float = 1.0
     recall_spread: float = 0.5  # prior scale of channels' differences in recall (logit)
     purity_prior: tuple[float, float] = (9.0, 1.0)  # Beta prior: tracked-as-c buyers brought by c
-    organic_prior: tuple[float, float] = (1.5, 6.0)  # Beta prior: share of a channel's credit its spend did not buy
+    organic_prior: tuple[float, float] = (1.0, 9.0)  # Beta prior: share of a channel's credit its spend did not buy
     use_answers: bool = True
     use_lift_tests: bool = True
     min_weeks: int = 26
