@@ -366,7 +366,7 @@ _RESTATED = {
 
 
 def _file_repeats(
-    ctx: _Context, rows: Columns, lines: list[int], raws: list[str]
+    ctx: _Context, rows: Columns, lines: list[int], raw: Callable[[int], str]
 ) -> tuple[Columns, list[tuple[int, str, str]]]:
     """Rows of a natural key already seen earlier in the file with other values, taken
     out for quarantine (module docstring); the rest, and the quarantined rows."""
@@ -384,7 +384,7 @@ def _file_repeats(
         bad.append(
             (
                 lines[i],
-                raws[i],
+                raw(i),
                 f"repeats the {names} of line {first[1]} with other values: give each "
                 "figure its own campaign or segment, or sum them into one row",
             )
@@ -448,8 +448,11 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
     elif ctx.spec.kind in _RESTATED:
         rows, prep.unresolved = _RESTATED[ctx.spec.kind].build(ctx, prep.good, prep.prov)
         if ctx.spec.natural_key:
-            raws = [cells_as_json(chunk.header, chunk.rows[i]) for i in positions]
-            rows, repeats = _file_repeats(ctx, rows, prep.prov.lines, raws)
+
+            def raw(i: int) -> str:  # the original row of the i-th valid one
+                return cells_as_json(chunk.header, chunk.rows[positions[i]])
+
+            rows, repeats = _file_repeats(ctx, rows, prep.prov.lines, raw)
             prep.bad += repeats
             prep.accepted -= len(repeats)
         prep.restated = rows

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_
+from sqlalchemy import Connection, Table, and_, bindparam, select
 
 from ingest.writer import Columns, insert_ignore, python_records
 
@@ -44,16 +44,19 @@ def _same(a: Any, b: Any) -> bool:
 def _stored(
     conn: Connection, table: Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]
 ) -> dict[tuple[Any, ...], Any]:
-    cols = [table.c[k] for k in key]
+    # keys that share their leading columns (one source, as a rule) are read by equality
+    # on those and IN on the last: an index range scan of the unique index
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for k in keys:
+        groups.setdefault(k[:-1], []).append(k[-1])
+    last = table.c[key[-1]]
     found: dict[tuple[Any, ...], Any] = {}
-    for start in range(0, len(keys), _BATCH):
-        part = keys[start : start + _BATCH]
-        if len(key) == 1:
-            where = cols[0].in_([k[0] for k in part])
-        else:
-            where = tuple_(*cols).in_(part)
-        for row in conn.execute(select(table).where(where)):
-            found[tuple(getattr(row, k) for k in key)] = row
+    for lead, values in groups.items():
+        same = [table.c[c] == v for c, v in zip(key[:-1], lead, strict=True)]
+        for start in range(0, len(values), _BATCH):
+            where = and_(*same, last.in_(values[start : start + _BATCH]))
+            for row in conn.execute(select(table).where(where)):
+                found[tuple(getattr(row, k) for k in key)] = row
     return found
 
 

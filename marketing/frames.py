@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, String, select, type_coerce
 
 from ingest.db.schema import accounts, documents, leads, opportunities, spend
 
@@ -22,7 +22,7 @@ OPPORTUNITY_COLUMNS = [
     "ingest_run_id", "account_segment", "account_tracked_source", "account_found",
 ]  # fmt: skip
 LEAD_COLUMNS = [
-    "id", "source", "lead_id", "account_id", "account_key", "email_hash", "created_at",
+    "id", "source", "lead_id", "account_id", "email_hash", "created_at",
     "mql_at", "sql_at", "opportunity_id", "tracked_source", "segment", "source_file",
     "source_line", "ingest_run_id", "account_segment", "account_tracked_source",
 ]  # fmt: skip
@@ -41,8 +41,14 @@ def _frame(engine: Engine, query: Select[Any], columns: list[str]) -> pd.DataFra
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=columns)
     for col in _TIMES & set(columns):
-        frame[col] = pd.to_datetime(frame[col])
+        frame[col] = pd.to_datetime(frame[col], format="ISO8601")
     return frame
+
+
+def _raw(column: Any) -> Any:
+    """A timestamp column read as the driver gives it (SQLite: text, parsed by pandas in
+    one pass instead of by SQLAlchemy row by row; PostgreSQL: datetimes)."""
+    return type_coerce(column, String).label(column.name)
 
 
 def _given_id(ref: Any) -> str | None:
@@ -53,13 +59,13 @@ def _given_id(ref: Any) -> str | None:
 
 
 def opportunities_frame(engine: Engine) -> pd.DataFrame:
-    """Every stored opportunity (``OPPORTUNITY_COLUMNS``); ``resolved`` is False for a
-    prospect's, whose account columns are None."""
+    """Every stored opportunity (``OPPORTUNITY_COLUMNS`` but ``account_found``); ``resolved``
+    is False for a prospect's, whose account columns are None."""
     o, a = opportunities.c, accounts.c
     q = (
         select(
-            o.id, o.source, o.opportunity_id, o.account_id, o.resolved_by, o.created_at,
-            o.closed_at, o.amount, o.is_won, o.stage, o.tracked_source, o.source_file,
+            o.id, o.source, o.opportunity_id, o.account_id, o.resolved_by, _raw(o.created_at),
+            _raw(o.closed_at), o.amount, o.is_won, o.stage, o.tracked_source, o.source_file,
             o.source_line, o.ingest_run_id, a.segment, a.tracked_source, a.account_id,
         )
         .select_from(opportunities.outerjoin(accounts, o.account_id == a.account_id))
@@ -74,31 +80,29 @@ def opportunities_frame(engine: Engine) -> pd.DataFrame:
 
 
 def leads_frame(engine: Engine) -> pd.DataFrame:
-    """Every stored lead (``LEAD_COLUMNS``); ``account_key`` is the resolved account's id,
-    else the account id the lead was given (a prospect's), else None."""
+    """Every stored lead (``LEAD_COLUMNS``); ``account_id`` is its resolved account's (None
+    for a prospect's lead), with that account's segment and tracked source."""
     ld, a = leads.c, accounts.c
     q = (
         select(
-            ld.id, ld.source, ld.lead_id, ld.account_id, ld.account_ref, ld.email_hash,
-            ld.created_at, ld.mql_at, ld.sql_at, ld.opportunity_id, ld.tracked_source,
+            ld.id, ld.source, ld.lead_id, ld.account_id, ld.email_hash, _raw(ld.created_at),
+            _raw(ld.mql_at), _raw(ld.sql_at), ld.opportunity_id, ld.tracked_source,
             ld.segment, ld.source_file, ld.source_line, ld.ingest_run_id, a.segment,
             a.tracked_source,
         )
         .select_from(leads.outerjoin(accounts, ld.account_id == a.account_id))
         .order_by(ld.id)
     )  # fmt: skip
-    frame = _frame(engine, q, LEAD_COLUMNS)
-    given = frame["account_key"].map(_given_id)
-    frame["account_key"] = frame["account_id"].where(frame["account_id"].notna(), given)
-    return frame
+    return _frame(engine, q, LEAD_COLUMNS)
 
 
 def answers_frame(engine: Engine) -> pd.DataFrame:
-    """Every stored attribution answer (``ANSWER_COLUMNS``); ``account_key`` as for leads."""
+    """Every stored attribution answer (``ANSWER_COLUMNS``); ``account_key`` is the resolved
+    account's id, else the account id the answer gave (a prospect's), else None."""
     d = documents.c
     q = (
         select(
-            d.id, d.source_id, d.created_at, d.account_id, d.account_ref, d.email_hash,
+            d.id, d.source_id, _raw(d.created_at), d.account_id, d.account_ref, d.email_hash,
             d.source_file, d.source_line,
         )
         .where(d.kind == "attribution")

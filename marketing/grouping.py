@@ -22,8 +22,14 @@ UNKNOWN_SEGMENT = "unknown"
 
 
 def _filled(values: pd.Series) -> pd.Series:
-    """``values`` with empty strings as missing."""
-    return values.where(values.fillna("").astype(str).str.strip() != "")
+    """``values`` with empty strings as missing (ingest stores stripped values)."""
+    return values.where(values.notna() & (values != ""))
+
+
+def _channels(sources: pd.Series) -> pd.Series:
+    """Tracked sources mapped onto the taxonomy, each distinct value once."""
+    channel_of = {v: map_tracked_source(v) for v in sources.dropna().unique()}
+    return sources.map(channel_of).fillna("other")
 
 
 def _first_lead(leads: pd.DataFrame, column: pd.Series) -> pd.Series:
@@ -61,11 +67,11 @@ def opportunity_segments(opps: pd.DataFrame, leads: pd.DataFrame) -> pd.Series:
 
 def lead_groups(leads: pd.DataFrame, by: str) -> pd.Series:
     if by == "channel":
-        return lead_sources(leads).map(map_tracked_source)
+        return _channels(lead_sources(leads))
     return lead_segments(leads).astype(str)
 
 
 def opportunity_groups(opps: pd.DataFrame, leads: pd.DataFrame, by: str) -> pd.Series:
     if by == "channel":
-        return sourced_sources(opps, leads).map(map_tracked_source)
+        return _channels(sourced_sources(opps, leads))
     return opportunity_segments(opps, leads).astype(str)

@@ -8,15 +8,13 @@ stdout. Errors become exit codes in ``api.cli_support.handle_errors``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from api.cli_support import emit, handle_errors, json_option, progress, state
+from api.cli_support import emit, handle_errors, json_option, progress, state, write_output
 from api.commands.groups import eval_group, export_group
-from ingest.errors import InputError
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -106,16 +104,7 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
     else:
         safe = [{c: neutralize(r.get(c)) for c in CHURN_COLUMNS} for r in rows]
         data = (json.dumps(safe, default=str, allow_nan=False) + "\n").encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise InputError(
-                f"cannot write {out}: {exc.strerror or exc}; pass --out a writable file path"
-            ) from exc
+    write_output(data, out)
     where = str(out) if out else "stdout"
     emit(
         {},

@@ -5,7 +5,6 @@ command line, the figures of ``GET /v1/funnel`` (a thin shell over ``marketing.f
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from api.cli_support import console, emit, handle_errors, json_option, state
+from api.cli_support import console, emit, handle_errors, json_option, state, write_output
 from api.commands.groups import export_group, report_group
-from ingest.errors import InputError
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -100,16 +98,7 @@ def export_funnel(
         data = (json.dumps(safe, default=str, allow_nan=False) + "\n").encode()
     else:
         data, _ = funnel_file(result, fmt)
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise InputError(
-                f"cannot write {out}: {exc.strerror or exc}; pass --out a writable file path"
-            ) from exc
+    write_output(data, out)
     groups = len(result["groups"])
     emit(
         {}, False, f"funnel by {by} ({groups} groups + total) written to {out or 'stdout'} as {fmt}"

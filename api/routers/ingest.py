@@ -116,6 +116,7 @@ def ingest(
         duplicates=counts["duplicates"],
         rejected=counts["rejected"],
         unresolved=counts["unresolved"],
+        updated=counts["updated"],
         ingest_run_id=run_id,
         scoring={
             "status": "scheduled" if scheduled else "not_needed",

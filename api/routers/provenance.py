@@ -100,8 +100,8 @@ METHODS = {
     "channel (marketing.dark_funnel.measure)",
     Metric.influenced_arr: "ARR of the accounts whose answer names the channel "
     "(marketing.dark_funnel.measure)",
-    Metric.pipeline: "opportunity amount of the accounts whose answer names the channel "
-    "(marketing.dark_funnel.measure)",
+    Metric.pipeline: "opportunity amount of the accounts and prospects whose answer names the "
+    "channel (marketing.dark_funnel.measure)",
     Metric.funnel: "revenue funnel (marketing.funnel) under the KPI definitions version {dv}: "
     "{method}",
     Metric.definitions: "the KPI definitions file under change control ({path})",

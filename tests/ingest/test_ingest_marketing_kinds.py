@@ -162,13 +162,18 @@ def test_spend_from_json_lines_and_the_http_route_count_alike(
         assert {k: res.json()[k] for k in ("read", "inserted", "duplicates", "rejected")} == {
             "read": 3, "inserted": 0, "duplicates": 2, "rejected": 1,
         }  # fmt: skip
+        fixed = [{**records[2], "spend": 1300}]
+        res = client.post(
+            "/v1/ingest/spend", json=fixed, headers={"Authorization": f"Bearer {admin}"}
+        )
+        assert (res.json()["inserted"], res.json()["updated"]) == (1, 1)
         for kind in ("leads", "experiments"):
             denied = client.post(
                 f"/v1/ingest/{kind}", json=[], headers={"Authorization": f"Bearer {marketing}"}
             )
             assert denied.status_code == 403
     stored = {r.channel: r for r in rows(engine, spend, spend.c.id)}
-    assert stored["paid_ads"].campaign == "=cmd()" and stored["search"].spend == 1200.0
+    assert stored["paid_ads"].campaign == "=cmd()" and stored["search"].spend == 1300.0
 
 
 # ----------------------------------------------------------------- leads
