@@ -1,0 +1,98 @@
+"""The pipeline forecast judged against demo worlds: the next quarter against the truth,
+and the rolling-origin back-test beside the naive forecasts.
+
+For each world (``--seeds``, marketing side of ``build_world``; ``--style alt`` for worlds
+built unlike the demo's) on a fresh SQLite store: ingest, classify answers, ``undertow
+measure`` with its defaults as of the data's end, ``undertow forecast`` of the next 13
+weeks judged against ``pipeline_truth.csv`` (the realized pipeline of the weeks after
+the data, which the store never saw), then ``marketing.forecast_backtest.backtest``
+(4 origins, 13 weeks apart) with the naive and seasonal naive forecasts in the same run.
+The churn side is kept to a handful of accounts (``--accounts``): the truth's future
+weeks hold the prospects' pipeline only.
+
+    .venv/bin/python benchmarks/forecast.py [--seeds 7 11 23] [--style demo|alt] [--origins 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.append(sys.path.pop(0))  # after the packages: benchmarks/ingest.py must not shadow them
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from marketing_world import build_store  # noqa: E402
+
+
+def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from marketing.forecast_backtest import backtest
+    from marketing.forecast_ledger import run_forecast
+    from marketing.measure import measure_and_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, folder = build_store(seed, args.accounts, args.months, args.style, Path(tmp))
+        truth = pd.read_csv(folder / "pipeline_truth.csv")
+        t0 = time.perf_counter()
+        measure_and_store(engine)
+        fc = run_forecast(engine, weeks=13)
+        future = truth[truth["week"] >= fc["first_week"]].head(13)
+        actual = float(future["realized"].sum())
+        t = fc["total"]
+        out: dict[str, Any] = {
+            "seed": seed, "style": args.style,
+            "next_quarter": {"actual": actual, **t, "inside": t["p10"] <= actual <= t["p90"],
+                             "p50_error": (t["p50"] - actual) / actual},
+            "measure_and_forecast_seconds": time.perf_counter() - t0,
+        }  # fmt: skip
+        t0 = time.perf_counter()
+        out["backtest"] = backtest(engine, origins=args.origins)
+        out["backtest_seconds"] = time.perf_counter() - t0
+        engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
+    ap.add_argument("--style", choices=["demo", "alt"], default="demo")
+    ap.add_argument("--accounts", type=int, default=5)
+    ap.add_argument("--months", type=int, default=30)
+    ap.add_argument("--origins", type=int, default=4)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    worlds = []
+    for seed in args.seeds:
+        w = one_world(seed, args)
+        worlds.append(w)
+        nq = w["next_quarter"]
+        print(f"seed {seed} ({args.style}): next quarter actual {nq['actual']:,.0f}, P50 {nq['p50']:,.0f} "
+              f"({nq['p50_error']:+.1%}), P10-P90 {nq['p10']:,.0f}-{nq['p90']:,.0f} "
+              f"{'inside' if nq['inside'] else 'OUTSIDE'}", file=sys.stderr)  # fmt: skip
+        for m, s in w["backtest"]["summary"].items():
+            print(f"  back-test {m:15s} coverage {s['coverage_p10_p90']}  median |P50 error| "
+                  f"{s['median_abs_p50_error']}  ({s['origins']} origins)", file=sys.stderr)  # fmt: skip
+    if args.json:
+        print(json.dumps(worlds, default=float, indent=1))
+        return
+    print(f"\n{'world':10s} {'next quarter P50 error':>23s} {'inside P10-P90':>15s}")
+    for w in worlds:
+        nq = w["next_quarter"]
+        print(f"{w['seed']:<10d} {nq['p50_error']:>+23.1%} {str(nq['inside']):>15s}")
+    print(f"\n{'back-test (pooled origins)':28s} {'coverage P10-P90':>17s} {'median |P50 error|':>19s}")
+    for m in ("model", "naive", "seasonal_naive"):
+        rows = [r for w in worlds for r in w["backtest"]["origins"] if r.get(m)]
+        banded = [r for r in rows if r[m]["p10"] is not None]
+        cov = sum(r[m]["p10"] <= r["actual"] <= r[m]["p90"] for r in banded)
+        err = np.median([abs(r[m]["p50"] - r["actual"]) / r["actual"] for r in rows]) if rows else float("nan")
+        print(f"{m:28s} {f'{cov}/{len(banded)}':>17s} {err:>19.1%}")
+
+
+if __name__ == "__main__":
+    main()
