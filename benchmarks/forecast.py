@@ -23,12 +23,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+# benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.append(sys.path.pop(0))  # after the packages: benchmarks/ingest.py must not shadow them
+    sys.path.pop(0)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from marketing_world import build_store  # noqa: E402
+
+
+def _load_world_builder() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("marketing_world", Path(__file__).with_name("marketing_world.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_store
+
+
+build_store = _load_world_builder()
 
 
 def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
