@@ -27,7 +27,7 @@ from api.routers.dark_funnel import measure_dark_funnel
 from api.routers.funnel import By as FunnelBy
 from api.schemas.provenance import Provenance
 from ingest.errors import InputError, NotFoundError
-from nlp.channels.taxonomy import CHANNELS
+from nlp.channels.taxonomy import CHANNELS, DARK_CHANNELS
 from nlp.evidence import account_texts
 from risk.feeds import account_risk, get_run
 
@@ -56,6 +56,11 @@ class Metric(StrEnum):
     pipeline = "pipeline"
     funnel = "funnel"
     definitions = "definitions"
+    contribution = "contribution"
+    roi = "roi"
+    marginal_roi = "marginal_roi"
+    baseline = "baseline"
+    dark_pipeline = "dark_pipeline"
 
 
 ALL = ("sales", "finance", "marketing")
@@ -72,6 +77,18 @@ METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
     Metric.pipeline: ("marketing",),
     Metric.funnel: ALL,
     Metric.definitions: ALL,
+    Metric.contribution: ("marketing", "finance"),
+    Metric.roi: ("marketing", "finance"),
+    Metric.marginal_roi: ("marketing", "finance"),
+    Metric.baseline: ("marketing", "finance"),
+    Metric.dark_pipeline: ("marketing", "finance"),
+}
+IMPACT_METRICS = {
+    Metric.contribution,
+    Metric.roi,
+    Metric.marginal_roi,
+    Metric.baseline,
+    Metric.dark_pipeline,
 }
 MAX_OFFSET = 2**31 - 1  # a cursor's offset fits every store's integer
 MAX_CHANNEL_TEXTS = 10_000  # answers listed behind one channel figure, at most
@@ -105,6 +122,17 @@ METHODS = {
     Metric.funnel: "revenue funnel (marketing.funnel) under the KPI definitions version {dv}: "
     "{method}",
     Metric.definitions: "the KPI definitions file under change control ({path})",
+    Metric.contribution: "expected outcome minus expected outcome without the channel's spend "
+    "over the period's weeks, posterior mean and 90% interval of media-mix model {mv} "
+    "(PyMC-Marketing, calibrated by the lift tests and answers in inputs; run {run})",
+    Metric.roi: "contribution / spend of the period's weeks, media-mix model {mv} (run {run})",
+    Metric.marginal_roi: "expected outcome of one more unit of spend at the period's level "
+    "(a 1% bump, carry-over included), media-mix model {mv} (run {run})",
+    Metric.baseline: "outcome of the period's weeks minus every channel's contribution, "
+    "media-mix model {mv} (run {run})",
+    Metric.dark_pipeline: "dark share of the answers (non-response corrected) x outcome, less "
+    "the paid pipeline buyers forgot that may have been named dark; media-mix model {mv} "
+    "(run {run})",
 }
 
 
@@ -237,6 +265,67 @@ def _channel_provenance(
     }
 
 
+def _impact_provenance(
+    engine: Any, metric: Metric, channel: str, date_from: date | None, date_to: date | None,
+    limit: int, cursor: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    from marketing.dark_funnel import channel_evidence
+    from marketing.measure import get_measurement, impact_of_period
+
+    run = get_measurement(engine)
+    query = f"prov:{metric.value}:{channel}:{date_from}:{date_to}:{run['run_id']}"
+    _, offset = _offset(cursor, query)
+    figures = impact_of_period(engine, run, date_from, date_to)
+    totals = metric in (Metric.baseline, Metric.dark_pipeline)
+    if totals:
+        value = figures.get(metric.value)
+        row = {k: figures.get(k) for k in (metric.value, f"{metric.value}_low", f"{metric.value}_high")}
+        named = sorted(DARK_CHANNELS) if metric == Metric.dark_pipeline else []
+    else:
+        row = next((c for c in figures["channels"] if c["channel"] == channel), None)
+        if row is None:
+            raise NotFoundError(
+                f"channel '{channel}' is not in measurement {run['run_id']}: modelled "
+                + ", ".join(c["channel"] for c in figures["channels"])
+            )
+        value, named = row.get(metric.value), [channel]
+    lo, hi = date.fromisoformat(figures["from"]), date.fromisoformat(figures["to"])
+    answers = [a for c in named for a in channel_evidence(engine, c, lo, hi, limit=MAX_CHANNEL_TEXTS)]
+    texts = [
+        {"document_id": a["document_id"], "account_id": a["account_id"], "kind": "attribution",
+         "source_id": a["response_id"], "created_at": a["submitted_at"], "text": a["text"],
+         "source_file": a["source_file"], "source_line": a["source_line"],
+         "channel_weight": a["weight"], "channel_confidence": a["confidence"],
+         "channel_method": a["decided_by"]}
+        for a in answers[offset : offset + limit]
+    ]  # fmt: skip
+    more = offset + len(texts) < len(answers)
+    inputs = run["inputs"]
+    return {
+        "metric": metric.value,
+        "id": channel,
+        "value": value,
+        "method": METHODS[metric].format(mv=run["model_version"], run=run["run_id"]),
+        "model_version": run["model_version"],
+        "run": None,
+        "inputs": {
+            "measurement_run": {k: str(run[k]) for k in ("run_id", "as_of", "status", "created_at")},
+            "period": {"from": figures["from"], "to": figures["to"], "weeks": figures["weeks"]},
+            "figure": row,
+            "diagnostics": run["diagnostics"],
+            "spend_rows": inputs.get("spend"),
+            "experiments": inputs.get("experiments"),
+            "answers": len(inputs.get("answers", {}).get("answers", [])),
+            "channel_model_version": inputs.get("answers", {}).get("channel_model_version"),
+            "definitions_version": inputs.get("definitions_version"),
+            "config": run["config"],
+        },
+        "source_texts": texts,
+        "source_texts_total": len(answers),
+        "next_cursor": encode_cursor(query, None, offset + len(texts)) if more else None,
+    }
+
+
 def _funnel_provenance(
     engine: Any, group: str, date_from: date | None, date_to: date | None, by: str, limit: int,
     cursor: str | None,
@@ -325,6 +414,8 @@ def provenance(
         return _funnel_provenance(engine, id, date_from, date_to, by.value, limit, cursor)
     if metric == Metric.definitions:
         return _definitions_provenance(id)
+    if metric in IMPACT_METRICS:
+        return _impact_provenance(engine, metric, id, date_from, date_to, limit, cursor)
     if metric in CHANNEL_METRICS:
         return _channel_provenance(engine, metric, id, date_from, date_to, limit, cursor)
     return _account_provenance(engine, metric, id, int(horizon_days), limit, cursor)

@@ -224,3 +224,25 @@ def test_forecast_route_and_the_ledger_judges_passed_weeks(store: tuple[Engine, 
         assert get("/v1/forecast", "marketing", assumption=["channel=tv:spend*=2"]).status_code == 422
         assert get("/v1/forecast", "marketing", weeks=0).status_code == 422
         assert get("/v1/forecasts", "finance").json()["forecasts"]
+
+
+def test_provenance_of_channel_impact_figures(store: tuple[Engine, Settings, Path], run: dict[str, Any]) -> None:
+    engine, settings, _ = store
+    keys = {r: create_key(engine, r)["key"] for r in ("sales", "marketing")}
+    with TestClient(create_app(settings)) as client:
+        def get(path: str, role: str) -> Any:
+            return client.get(path, headers={"Authorization": f"Bearer {keys[role]}"})
+
+        assert get("/v1/provenance/contribution/paid_ads", "sales").status_code == 403
+        res = get("/v1/provenance/contribution/paid_ads", "marketing")
+        assert res.status_code == 200, res.text
+        body = res.json()
+        latest = get_measurement(engine)
+        assert body["inputs"]["measurement_run"]["run_id"] == latest["run_id"]
+        assert body["inputs"]["spend_rows"]["rows"] > 0 and body["source_texts_total"] > 0
+        assert all(t["source_file"] and t["source_line"] for t in body["source_texts"])
+        row = next(c for c in latest["result"]["channels"] if c["channel"] == "paid_ads")
+        assert body["value"] == row["contribution"]
+        dark = get("/v1/provenance/dark_pipeline/total", "marketing").json()
+        assert dark["value"] == latest["result"]["dark_pipeline"]
+        assert get("/v1/provenance/roi/podcast", "marketing").status_code == 404
