@@ -1,0 +1,94 @@
+"""How fast the media-mix model samples: nutpie (the default) against PyMC's own NUTS, and
+`undertow measure` end to end on 130 weeks x 5 channels.
+
+One demo world (``--seed``, 30 months: 130 complete weeks, five paid channels) in a fresh
+SQLite store (``benchmarks/marketing_world.py``). Then, in the same run:
+
+1. ``undertow measure --json`` as a subprocess with its default settings (what a user
+   runs): wall time of the whole command, from process start to its JSON;
+2. the same model fitted by ``MediaMixModel`` with each sampler at the default draws:
+   wall time, the smallest bulk ESS and ESS per second, the largest R-hat, divergences.
+
+    .venv/bin/python benchmarks/mmm_sampler.py [--seed 7] [--samplers nutpie pymc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+# benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+
+def _load_world_builder() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "marketing_world", Path(__file__).with_name("marketing_world.py")
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_store
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"])
+    args = ap.parse_args()
+    from marketing.measure import default_as_of, measurement_data
+    from marketing.mmm import MediaMixConfig, MediaMixModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _ = _load_world_builder()(args.seed, 5, 30, "demo", Path(tmp))
+        url = str(engine.url)
+        engine.dispose()
+        load = os.getloadavg()[0]
+        env = {**os.environ, "UNDERTOW_DATABASE_URL": url, "UNDERTOW_DATA_DIR": str(Path(tmp) / "data"),
+               "HF_HUB_OFFLINE": "1"}  # fmt: skip
+        cli = Path(sys.executable).with_name("undertow")
+        t0 = time.perf_counter()
+        out = subprocess.run([str(cli), "measure", "--json"], env=env, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - t0
+        measured = json.loads(out.stdout)
+        print(f"undertow measure (defaults): {wall:.1f} s for {measured['weeks']} weeks x "
+              f"{len(measured['channels'])} channels; R-hat {measured['diagnostics']['r_hat_max']}, "
+              f"divergences {measured['diagnostics']['divergences']} (load {load:.1f})")  # fmt: skip
+
+        from ingest.db.engine import open_store
+        from ingest.settings import Settings
+
+        engine = open_store(Settings(database_url=url, data_dir=Path(tmp) / "data"))
+        data, _ = measurement_data(engine, default_as_of(engine), "pipeline")
+        rows = []
+        for sampler in args.samplers:
+            cfg = replace(MediaMixConfig(), sampler=sampler)
+            t0 = time.perf_counter()
+            model = MediaMixModel(cfg).fit(data)
+            secs = time.perf_counter() - t0
+            d = model.diagnostics_
+            rows.append({"sampler": sampler, "seconds": secs, "ess_bulk_min": d["ess_bulk_min"],
+                         "ess_per_second": d["ess_bulk_min"] / secs, "r_hat_max": d["r_hat_max"],
+                         "divergences": d["divergences"], "load": os.getloadavg()[0]})  # fmt: skip
+        engine.dispose()
+    print(f"\n{'sampler':8s} {'seconds':>8s} {'min bulk ESS':>13s} {'ESS/s':>7s} {'R-hat max':>10s} {'divergences':>12s} {'load':>5s}")
+    for r in rows:
+        print(f"{r['sampler']:8s} {r['seconds']:8.1f} {r['ess_bulk_min']:13.0f} {r['ess_per_second']:7.2f} "
+              f"{r['r_hat_max']:10.4f} {r['divergences']:12d} {r['load']:5.1f}")  # fmt: skip
+    if len(rows) == 2:
+        print(f"\n{rows[1]['sampler']} / {rows[0]['sampler']} wall time: {rows[1]['seconds'] / rows[0]['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
