@@ -50,7 +50,7 @@ BASE_CHANNELS = ("peer_referral", "community", "podcast", "ai_assistant", "socia
                  "other", "content", "review_site")  # fmt: skip
 SEGMENTS = ("smb", "mid_market", "enterprise")
 SEGMENT_MIX = (0.5, 0.35, 0.15)
-DEAL_MEAN = {"smb": 6_000.0, "mid_market": 20_000.0, "enterprise": 70_000.0}
+DEAL_MEAN = {"smb": 4_000.0, "mid_market": 14_000.0, "enterprise": 50_000.0}  # ~30 deals a week
 DEAL_SIGMA = 0.6  # log-scale spread of deal amounts
 LAG_WEEKS = 13  # longest lead-to-opportunity lag modelled
 FUTURE_WEEKS = 26  # weeks simulated after the data's end (truth only)
