@@ -22,7 +22,8 @@ variance is ``kappa_c * mean``.
 Buyers still under-report channels they do not remember (recall bias); that is the
 model's business (``marketing.mmm``), not this module's. What this module gives it for
 that is ``agreement``: of the answering buyers whose tracked source is a channel, how
-many name that channel themselves.
+many name that channel themselves; and ``other_credit``: where the others put their
+credit (what buyers who forgot a channel name instead).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class AnswerEvidence:
     dark_share_se: float
     # per channel: answered opportunities tracked to it, and how many of them name it
     agreement: pd.DataFrame  # channel, tracked_answered, naming_it
+    # per tracked channel (rows): the credit its answering buyers give to other channels
+    other_credit: pd.DataFrame
     # per answered opportunity: week index (Monday), weighted amount per channel
     _terms: pd.DataFrame
 
@@ -98,6 +101,18 @@ def _weighted_shares(
         return np.zeros(credit.shape[1])
     per_opp = (w * amount * factor[stratum] * answered)[:, None] * credit
     return per_opp.sum(axis=0) / total
+
+
+def _other_credit(tracked: np.ndarray, answered: np.ndarray, cmat: np.ndarray) -> pd.DataFrame:
+    """Per tracked channel, the answers' credit to the other channels: where buyers whom
+    tracking saw come through a channel, and who do not name it, put their credit."""
+    rows = {}
+    for k, c in enumerate(CHANNELS):
+        mine = (tracked == c) & (answered > 0)
+        credit = cmat[mine].copy()
+        credit[:, k] = 0.0
+        rows[c] = credit.sum(axis=0)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(CHANNELS))
 
 
 def answer_evidence(opps: pd.DataFrame, credits: pd.DataFrame) -> AnswerEvidence:
@@ -164,5 +179,6 @@ def answer_evidence(opps: pd.DataFrame, credits: pd.DataFrame) -> AnswerEvidence
         dark_share=float(shares[dark_idx].sum()),
         dark_share_se=float(boots[:, dark_idx].sum(axis=1).std()) if len(boots) else 0.0,
         agreement=agreement,
+        other_credit=_other_credit(tracked_arr, answered, cmat),
         _terms=terms,
     )

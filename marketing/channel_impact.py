@@ -16,10 +16,11 @@ answers, ``marketing.mmm``) and the period's ``AnswerEvidence``:
 - ``dark_pipeline``: the pipeline buyers credit to the dark channels. Answers give the
   post-stratified dark share; but buyers who forgot a paid touch name other channels,
   some of them dark, and the model knows how much paid pipeline went unnamed
-  (``M = sum_c (1 - recall_c) contribution_c``). We assume such buyers name dark channels
-  at most as often as the buyers the baseline brought (share ``d``), uniformly in between:
-  ``dark = dark_share x outcome - q x M`` with ``q ~ U(0, d)``. Its 90% interval carries
-  the answers' sampling error (bootstrap), the model's posterior and ``q``.
+  (``M = sum_c (1 - recall_c) contribution_c``): ``dark = dark_share x outcome - q x M``,
+  where ``q``, the share of a forgotten paid channel's credit that goes to dark channels,
+  is read off the buyers whom tracking saw come through a modelled channel and who named
+  something else (``misnamed_dark_share``). Its 90% interval carries the answers'
+  sampling error (bootstrap), the model's posterior and ``q``.
 - Side by side per channel: ``self_reported_share`` (answers, non-response corrected),
   ``tracked_share`` (tracked source), ``experiment_lift`` (the latest stored lift test
   of the channel, as given) and the model's own lift for that test. ``disagreements``
@@ -199,11 +200,24 @@ def _dark_pipeline(
     n = contrib.shape[0]
     said = rng.normal(answers.dark_share, answers.dark_share_se, n) * outcome
     unnamed = (contrib * (1 - posterior.params["recall"])).clip(min=0).sum(axis=1)
+    return Interval.of(np.clip(said - misnamed_dark_share(posterior, answers, rng, n) * unnamed, 0, None))
+
+
+def misnamed_dark_share(
+    posterior: MediaPosterior, answers: AnswerEvidence, rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """Draws of ``q``, the share of a forgotten paid channel's credit that lands on dark
+    channels: from the buyers whom tracking saw come through a modelled channel and who
+    named something else (Beta around their dark share, by how many credits it rests
+    on). Without such answers, uniform between 0 and the baseline's own dark share."""
+    other = answers.other_credit.reindex(posterior.channels).fillna(0.0)
+    total = float(other.to_numpy().sum())
+    dark = float(other[[c for c in other.columns if c in DARK_CHANNELS]].to_numpy().sum())
+    if total >= 5:
+        return rng.beta(dark + 1, total - dark + 1, n)
     paid_share = sum(answers.share_of(c) for c in posterior.channels)
     d = answers.dark_share / max(1 - paid_share, 1e-9)
-    q = rng.uniform(0, min(d, 1.0), n)
-    return Interval.of(np.clip(said - q * unnamed, 0, None))
-
+    return rng.uniform(0, min(d, 1.0), n)
 
 CURVE_MULTIPLIERS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 

@@ -27,15 +27,18 @@ weighs all the evidence at once:
    buyers forget.
 
 ``MediaMixModel(config).fit(data)`` samples the posterior (nutpie by default; PyMC's own
-NUTS with ``sampler="pymc"``), checks convergence (``diagnostics_``) and keeps a thinned
-posterior as a ``MediaPosterior`` (``posterior_``), from which every figure is computed.
+NUTS with ``sampler="pymc"``), checks convergence (``diagnostics_``: R-hat at most 1.05,
+bulk ESS, divergent transitions), samples once more with twice the tuning if it did not
+converge (``retries``), and keeps a thinned posterior as a ``MediaPosterior``
+(``posterior_``), from which every figure is computed. A fit that still did not converge
+says so (``diagnostics_["converged"]`` false, with the problems).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -80,6 +83,7 @@ class MediaMixConfig:
     min_active_weeks: int = 4  # weeks with spend a channel needs to be modelled
     keep_draws: int = 400
     seed: int = 0
+    retries: int = 1  # a fit that did not converge is sampled again, tuned longer
 
     def check(self) -> None:
         if self.adstock not in ("gamma_lag", "geometric"):
@@ -157,9 +161,24 @@ class MediaMixModel:
         spend = data.spend[channels].fillna(0.0).to_numpy(dtype=float)
         y = np.asarray(data.outcome, dtype=float)
         mmm, extras = self._build(data, channels, spend, y)
-        idata = self._sample(mmm.model, progressbar)
+        idata = self._sample(mmm.model, progressbar, cfg)
+        diagnostics = _diagnostics(idata, cfg)
+        attempts = [dict(diagnostics)]
+        for k in range(cfg.retries):
+            if diagnostics["converged"]:
+                break
+            # chains that disagree usually found different modes before adapting: tune
+            # twice as long, step more carefully, start elsewhere
+            longer = replace(cfg, tune=2 * cfg.tune, target_accept=max(cfg.target_accept, 0.95),
+                             seed=cfg.seed + 1000 * (k + 1))  # fmt: skip
+            idata = self._sample(mmm.model, progressbar, longer)
+            diagnostics = _diagnostics(idata, longer)
+            attempts.append(dict(diagnostics))
+        diagnostics["attempts"] = len(attempts)
+        if len(attempts) > 1:
+            diagnostics["earlier_attempts"] = attempts[:-1]
         self.idata_, self.mmm_ = idata, mmm
-        self.diagnostics_ = _diagnostics(idata, cfg)
+        self.diagnostics_ = diagnostics
         self.posterior_ = self._posterior(idata, mmm, data.weeks, channels, spend, y)
         self.lift_draws_ = {
             name: _thin(_flat(idata.posterior[var]), cfg.keep_draws)
@@ -273,10 +292,9 @@ class MediaMixModel:
             del cs
         return mmm, {"lift_vars": lift_vars}
 
-    def _sample(self, model: Any, progressbar: bool) -> Any:
+    def _sample(self, model: Any, progressbar: bool, cfg: MediaMixConfig) -> Any:
         import pymc as pm
 
-        cfg = self.config
         kwargs: dict[str, Any] = {
             "draws": cfg.draws, "tune": cfg.tune, "chains": cfg.chains,
             "cores": min(cfg.chains, 2), "random_seed": cfg.seed, "progressbar": progressbar,

@@ -48,6 +48,9 @@ def test_answers_are_post_stratified_by_tracked_source() -> None:
     assert tracked["paid_ads"] == pytest.approx(0.6) and tracked["other"] == pytest.approx(0.4)
     agree = ev.agreement.set_index("channel")
     assert agree.loc["paid_ads", "tracked_answered"] == 1 and agree.loc["paid_ads", "naming_it"] == 1
+    other = ev.other_credit  # what the buyers of a tracked channel name instead of it
+    assert other.loc["other", "peer_referral"] == 0.5 and other.loc["other", "search"] == 0.5
+    assert other.loc["paid_ads"].sum() == 0
     blocks, kappa = ev.blocks(WEEKS, ["paid_ads", "event"], block_weeks=2)
     assert blocks[:, 0].tolist() == [300.0, 0.0, 0.0, 0.0]  # week 1 of block 0
     assert blocks[:, 1].tolist() == [0.0] * 4 and kappa[1] == 0.0
