@@ -12,7 +12,7 @@ outcome; spend / max weekly spend of its channel), for week t and channel c::
     media_ct = beta_c * L(A(x_c)_t; lam_c)          A: adstock over l_max weeks,
                                                      L: logistic saturation
     base_t   = intercept + sum_k gamma_k z_kt        z: trend, yearly Fourier terms
-    y_t      ~ Normal(base_t + sum_c media_ct, sigma)
+    y_t      ~ StudentT(nu, base_t + sum_c media_ct, sigma)
 
 ``L(x; lam) = (1 - exp(-lam x)) / (1 + exp(-lam x))`` (PyMC-Marketing's logistic
 saturation) and ``A(x)_t = sum_{l < l_max} w_l x_{t-l}`` with weights summing to one:
@@ -106,6 +106,7 @@ class MediaPosterior:
     l_max: int
     fourier_order: int
     params: dict[str, np.ndarray] = field(repr=False)
+    noise_nu: float | None = None
 
     @property
     def draws(self) -> int:
@@ -142,9 +143,12 @@ class MediaPosterior:
         return [last + timedelta(weeks=k + 1) for k in range(n)]
 
     def noise(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-        """Observation noise draws (original units), one sigma per posterior draw."""
+        """Observation noise draws (original units), one sigma per posterior draw:
+        Student-t with ``noise_nu`` degrees of freedom (normal when it is None)."""
         sigma = self.params["sigma"] * self.target_scale
-        return rng.standard_normal((self.draws, *shape)) * sigma.reshape((-1,) + (1,) * len(shape))
+        size = (self.draws, *shape)
+        z = rng.standard_normal(size) if self.noise_nu is None else rng.standard_t(self.noise_nu, size)
+        return z * sigma.reshape((-1,) + (1,) * len(shape))
 
     # ------------------------------------------------------------ storage
     def to_dict(self) -> dict[str, Any]:
@@ -158,6 +162,7 @@ class MediaPosterior:
             "adstock": self.adstock,
             "l_max": self.l_max,
             "fourier_order": self.fourier_order,
+            "noise_nu": self.noise_nu,
             "params": {k: np.asarray(v).tolist() for k, v in self.params.items()},
         }
 
@@ -173,5 +178,6 @@ class MediaPosterior:
             adstock=str(data.get("adstock", "geometric")),
             l_max=int(data["l_max"]),
             fourier_order=int(data["fourier_order"]),
+            noise_nu=data.get("noise_nu"),
             params={k: np.asarray(v, dtype=float) for k, v in data["params"].items()},
         )

@@ -66,6 +66,8 @@ class MediaMixConfig:
     adstock: str = "gamma_lag"  # or "geometric"
     l_max: int = 13  # weeks of carry-over (a quarter)
     fourier_order: int = 2
+    season_scale: float = 0.15  # prior sd of a yearly Fourier term, in mean weeks
+    noise_nu: float = 5.0  # degrees of freedom of the weekly noise (Student-t)
     block_weeks: int = 4  # answers are compared with the model in blocks of weeks
     draws: int = 500
     tune: int = 700
@@ -217,8 +219,13 @@ class MediaMixModel:
             "adstock_scale": Prior("Gamma", alpha=2.78, beta=1.11, dims="channel"),
             "saturation_lam": Prior("Gamma", alpha=3, beta=1, dims="channel"),
             "saturation_beta": Prior("HalfNormal", sigma=ybar, dims="channel"),
-            "gamma_control": Prior("Normal", mu=0, sigma=0.5 * ybar, dims="control"),
-            "likelihood": Prior("Normal", sigma=Prior("HalfNormal", sigma=ybar)),
+            # the trend may move the level by half over the history; each yearly Fourier
+            # term by at most a few tenths of the mean week (a season, not the noise)
+            "gamma_control": Prior("Normal", mu=0, sigma=np.array(
+                [0.5 * ybar] + [cfg.season_scale * ybar] * (len(names) - 1)), dims="control"),
+            # weekly pipeline has heavy tails (one large deal makes a week): Student-t
+            # noise keeps such weeks from bending the trend
+            "likelihood": Prior("StudentT", nu=cfg.noise_nu, sigma=Prior("HalfNormal", sigma=ybar)),
         }
         mmm = MMM(
             date_column="date",
@@ -349,6 +356,7 @@ class MediaMixModel:
             l_max=self.config.l_max,
             fourier_order=self.config.fourier_order,
             params=params,
+            noise_nu=self.config.noise_nu,
         )
 
     # ------------------------------------------------------------------ results
