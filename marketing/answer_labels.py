@@ -9,6 +9,8 @@ score`` not run since they arrived) are classified on the fly from their text (t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import Engine, select
 
@@ -18,7 +20,7 @@ LABEL_COLUMNS = ["document_id", "channel", "weight", "confidence", "method"]
 
 
 def _texts(engine: Engine, ids: list[int]) -> pd.DataFrame:
-    rows = []
+    rows: list[Any] = []
     with engine.connect() as conn:
         for start in range(0, len(ids), 900):  # bounded IN lists
             chunk = ids[start : start + 900]

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from marketing.answer_evidence import AnswerEvidence
-from marketing.lift_tests import LiftTests
+from marketing.lift_tests import LiftObservation, LiftTests
 from marketing.media_posterior import MediaPosterior
 from nlp.channels.taxonomy import DARK_CHANNELS
 
@@ -92,10 +92,10 @@ def channel_impact(
     marginal = _marginal(posterior, mask)
     rng = np.random.default_rng(seed)
 
-    latest: dict[str, Any] = {}
-    for obs in lifts.used:
-        if obs.channel not in latest or obs.end >= latest[obs.channel].end:
-            latest[obs.channel] = obs
+    latest: dict[str, LiftObservation] = {}
+    for used in lifts.used:
+        if used.channel not in latest or used.end >= latest[used.channel].end:
+            latest[used.channel] = used
     rows, disagreements = [], []
     for j, c in enumerate(posterior.channels):
         ci = Interval.of(contrib[:, j])

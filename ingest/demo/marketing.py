@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,15 @@ ALT = MarketingStyle(
     lag_weeks=(0.5, 1.5), recall=(0.74, 0.80), organic=0.0, hill_shape=(0.7, 1.2),
     misremember=(("search", 0.3), ("peer_referral", 0.4), ("other", 0.3)), response_paid=0.9,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Experiment:
+    channel: str
+    w0: int  # first week of the test
+    w1: int  # last week (inclusive)
+    design: str
+    weekly_delta: np.ndarray  # spend added per week of the test
 
 
 @dataclass
@@ -200,7 +210,7 @@ def build_marketing(
     spend = {c: _spend_path(rng, ch, total) for c, ch in channels.items()}
     experiments = _experiments(rng, channels, spend, weeks)
     for exp in experiments:  # the test's spend change is part of the actual spend
-        spend[exp["channel"]][exp["w0"] : exp["w1"] + 1] += exp["weekly_delta"]
+        spend[exp.channel][exp.w0 : exp.w1 + 1] += exp.weekly_delta
     media = {c: _expected(_media(channels[c], spend[c]), lag) for c in PAID}
     base = _baseline(rng, total, sum(float(m[:weeks].mean()) for m in media.values()))
     mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, style.organic, style.organic], dtype=float) * 3 + 1e-9)
@@ -244,7 +254,7 @@ def _baseline(rng: np.random.Generator, total: int, media_mean: float) -> np.nda
 
 def _experiments(
     rng: np.random.Generator, channels: dict[str, _Channel], spend: dict[str, np.ndarray], weeks: int
-) -> list[dict[str, object]]:
+) -> list[_Experiment]:
     """One to three lift tests in the data's last 18 months, on distinct channels."""
     n = int(rng.integers(1, 4))
     chosen = rng.choice([c for c in PAID if c != "event"], size=n, replace=False)
@@ -257,14 +267,13 @@ def _experiments(
         # a holdout pauses the channel, a geo test pauses it in half the market, a pulse
         # adds half to all of its spend again
         factor = {"holdout": -1.0, "geo": -0.5}.get(design, float(rng.uniform(0.5, 1.0)))
-        out.append({"channel": str(c), "w0": w0, "w1": w1, "design": design,
-                    "weekly_delta": spend[c][w0 : w1 + 1] * factor})  # fmt: skip
+        out.append(_Experiment(str(c), w0, w1, design, spend[c][w0 : w1 + 1] * factor))
     return out
 
 
 def _experiment_rows(
     rng: np.random.Generator,
-    experiments: list[dict[str, object]],
+    experiments: list[_Experiment],
     monday: date,
     channels: dict[str, _Channel],
     spend: dict[str, np.ndarray],
@@ -273,8 +282,7 @@ def _experiment_rows(
 ) -> pd.DataFrame:
     rows = []
     for k, exp in enumerate(experiments):
-        c, w0, w1 = str(exp["channel"]), int(exp["w0"]), int(exp["w1"])  # type: ignore[call-overload]
-        delta = np.asarray(exp["weekly_delta"])
+        c, w0, w1, delta = exp.channel, exp.w0, exp.w1, exp.weekly_delta
         without = spend[c].copy()
         without[w0 : w1 + 1] -= delta
         lift_all = _expected(_media(channels[c], spend[c]), lag) - _expected(
@@ -289,7 +297,7 @@ def _experiment_rows(
             "end": (monday + timedelta(weeks=w1, days=6)).isoformat(),
             "spend_delta": round(float(delta.sum()), 2), "outcome": "pipeline",
             "lift": round(measured, 2), "lift_low": round(measured - 1.645 * se, 2),
-            "lift_high": round(measured + 1.645 * se, 2), "design": exp["design"],
+            "lift_high": round(measured + 1.645 * se, 2), "design": exp.design,
             "_true_lift": round(true_lift, 2),
         })  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -458,7 +466,7 @@ def _truth(
     weeks: int,
     opps_in_data: pd.DataFrame,
 ) -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in PAID:
         ch, x = channels[c], spend[c]
         contribution = float(_expected(_media(ch, x), lag)[:weeks].sum())
