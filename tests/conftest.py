@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -74,3 +75,23 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "UNDERTOW_DATA_DIR": str(settings.data_dir),
         "HF_HUB_OFFLINE": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def measured_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A small demo world ingested and classified, once per session (``tests/measured_store.py``)."""
+    from measured_store import build_measured_store
+
+    store = build_measured_store(tmp_path_factory.mktemp("measured"))
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def measured_run(measured_store: Any) -> dict[str, Any]:
+    """The first measurement run of ``measured_store`` (small draws), once per session."""
+    from measured_store import SMALL
+
+    from marketing.measure import measure_and_store
+
+    return measure_and_store(measured_store.engine, config=SMALL)

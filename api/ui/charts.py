@@ -329,3 +329,137 @@ def sparkline(
     if current:
         segments.append(" ".join(current))
     return {"width": width, "height": height, "segments": segments, "zero_y": y(0.0), "last": last}
+
+
+METHOD_COLORS = {"model": INK, "buyers": DARK, "tracking": MUTED, "lift_test": RISK,
+                 "model_on_test": "#0369a1"}  # fmt: skip
+
+
+def roi_methods_figure(channels: list[dict[str, Any]], methods: dict[str, str]) -> str:
+    """Each channel's ROI by every method side by side: a dot with its 90% interval (buyers'
+    answers: their share's interval; tracking: no interval; a lift test: per unit of the
+    test's spend change, beside the model's lift for the same test)."""
+    import plotly.graph_objects as go
+
+    names = [CHANNEL_LABELS.get(c["channel"], c["channel"]) for c in channels]
+    traces = []
+    for key, label in methods.items():
+        cells = [c["roi_by_method"][key] for c in channels]
+        if all(i["value"] is None for i in cells):
+            continue
+        values = [i["value"] for i in cells]
+        traces.append(
+            go.Scatter(
+                x=names,
+                y=values,
+                mode="markers",
+                name=label,
+                marker={"color": METHOD_COLORS.get(key, INK), "size": 9,
+                        "symbol": "diamond" if key in ("lift_test", "model_on_test") else "circle"},
+                error_y=_band([i["low"] for i in cells], values, [i["high"] for i in cells]),
+                hovertemplate=f"%{{x}}: %{{y:.2f}} per $<extra>{label}</extra>",
+            )
+        )  # fmt: skip
+    return _json(
+        traces,
+        {
+            "title": {"text": "ROI by method, per channel (90% intervals)"},
+            "scattermode": "group",
+            "scattergap": 0.4,
+            "yaxis": {
+                "title": {"text": "outcome per $ of spend"},
+                "rangemode": "tozero",
+                "zeroline": True,
+            },
+            "height": 380,
+        },
+    )
+
+
+def response_curve_figure(curve: dict[str, Any], outcome: str) -> str:
+    """A channel's expected outcome against its spend over the curve's weeks (90% band),
+    with today's spend marked."""
+    import plotly.graph_objects as go
+
+    pts = curve["points"]
+    x = [p["spend"] for p in pts]
+    today = next((p for p in pts if p["multiplier"] == 1.0), None)
+    label = CHANNEL_LABELS.get(curve["channel"], curve["channel"])
+    traces = [
+        go.Scatter(x=x, y=[p["outcome_high"] for p in pts], mode="lines", line={"width": 0},
+                   showlegend=False, hoverinfo="skip"),
+        go.Scatter(x=x, y=[p["outcome_low"] for p in pts], mode="lines", line={"width": 0},
+                   fill="tonexty", fillcolor="rgba(31,41,55,0.12)", name="90% interval",
+                   hoverinfo="skip"),
+        go.Scatter(x=x, y=[p["outcome"] for p in pts], mode="lines", name="expected " + outcome,
+                   line={"color": INK}, customdata=[p["multiplier"] for p in pts],
+                   hovertemplate="spend $%{x:,.0f} (x%{customdata}): %{y:,.0f}<extra></extra>"),
+    ]  # fmt: skip
+    if today is not None:
+        traces.append(
+            go.Scatter(x=[today["spend"]], y=[today["outcome"]], mode="markers", name="today's spend",
+                       marker={"color": RISK, "size": 11, "symbol": "diamond"},
+                       hovertemplate="today: $%{x:,.0f} -> %{y:,.0f}<extra></extra>")
+        )  # fmt: skip
+    return _json(
+        traces,
+        {
+            "title": {"text": f"{label}: {outcome} vs spend, last {curve['weeks']} weeks"},
+            "xaxis": {
+                "title": {"text": "spend over the weeks (USD)"},
+                "tickformat": "$,.0f",
+                "rangemode": "tozero",
+            },
+            "yaxis": {"title": {"text": outcome}, "rangemode": "tozero"},
+            "height": 280,
+            "showlegend": False,
+        },
+    )
+
+
+def forecast_fan_figure(
+    actual: list[dict[str, Any]],
+    forecast: dict[str, Any],
+    outcome: str,
+    scenario: dict[str, Any] | None = None,
+) -> str:
+    """The recent actual weekly outcome, then the forecast's P10-P90 band and P50 line (and
+    a scenario's P50 and band, dashed, when there is one)."""
+    import plotly.graph_objects as go
+
+    def fan(result: dict[str, Any], name: str, color: str, fill: str, dash: str) -> list[Any]:
+        x = [w["week"] for w in result["weeks"]]
+        return [
+            go.Scatter(x=x, y=[w["p90"] for w in result["weeks"]], mode="lines", line={"width": 0},
+                       showlegend=False, hoverinfo="skip", legendgroup=name),
+            go.Scatter(x=x, y=[w["p10"] for w in result["weeks"]], mode="lines", line={"width": 0},
+                       fill="tonexty", fillcolor=fill, name=f"{name} P10-P90", hoverinfo="skip",
+                       legendgroup=name),
+            go.Scatter(x=x, y=[w["p50"] for w in result["weeks"]], mode="lines+markers",
+                       name=f"{name} P50", line={"color": color, "dash": dash},
+                       customdata=[[w["p10"], w["p90"]] for w in result["weeks"]],
+                       hovertemplate="%{x}: %{y:,.0f} (P10 %{customdata[0]:,.0f}, P90 %{customdata[1]:,.0f})<extra>" + name + "</extra>"),
+        ]  # fmt: skip
+
+    traces = [
+        go.Scatter(x=[a["week"] for a in actual], y=[a["value"] for a in actual], mode="lines+markers",
+                   name="actual", line={"color": MUTED}, marker={"size": 4},
+                   hovertemplate="%{x}: %{y:,.0f}<extra>actual</extra>"),
+        *fan(forecast, "forecast", INK, "rgba(31,41,55,0.15)", "solid"),
+    ]  # fmt: skip
+    if scenario is not None:
+        traces += fan(scenario, "scenario", RISK, "rgba(194,65,12,0.12)", "dash")
+    money = outcome == "pipeline"
+    return _json(
+        traces,
+        {
+            "title": {"text": f"Weekly {outcome}: recent actuals and the forecast (P10-P90)"},
+            "yaxis": {
+                "title": {"text": outcome},
+                "rangemode": "tozero",
+                **({"tickformat": "$,.0f"} if money else {}),
+            },
+            "xaxis": {"title": {"text": "week (Monday)"}},
+            "height": 360,
+        },
+    )

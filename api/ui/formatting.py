@@ -44,6 +44,21 @@ def money(value: Any) -> str:
     return f"{sign}${v:,.0f}"
 
 
+def signed_money(value: Any) -> str:
+    """A change of money: +$12.3k, -$800."""
+    if _missing(value):
+        return DASH
+    return ("+" if float(value) >= 0 else "") + money(value)
+
+
+def sig(value: Any, digits: int = 3) -> str:
+    """A ratio to ``digits`` significant digits, trailing zeros kept: 1.20, 0.0457, 1,234."""
+    if _missing(value):
+        return DASH
+    v = float(value)
+    return f"{v:,.0f}" if abs(v) >= 10 ** (digits - 1) else f"{v:#.{digits}g}".rstrip(".")
+
+
 def pct(value: Any, digits: int = 1) -> str:
     """0.123 -> 12.3%."""
     return DASH if _missing(value) else f"{float(value) * 100:.{digits}f}%"
@@ -80,6 +95,20 @@ def channel(value: Any) -> str:
     return CHANNEL_LABELS.get(str(value), str(value))
 
 
+def assumption(a: dict[str, Any]) -> str:
+    """A parsed spend assumption (``marketing.forecast.SpendAssumption.as_dict``) in words:
+    "event spend x 0.5", "every channel's spend -10%", "search spend +$5,000 a week"."""
+    who = "every channel's" if a.get("channel") in (None, "all") else channel(a["channel"])
+    value = float(a.get("value") or 0.0)
+    if a.get("op") == "*=":
+        change = f"x {value:g}"
+    elif a.get("percent"):
+        change = f"{a['op'][0]}{value:g}%"
+    else:
+        change = f"{a.get('op', '+=')[0]}${value:,.0f} a week"
+    return f"{who} spend {change}"
+
+
 def tone(value: Any) -> str:
     """A CSS class for a sentiment or trend: neg / pos / flat."""
     if _missing(value):
@@ -90,6 +119,9 @@ def tone(value: Any) -> str:
 
 FILTERS = {
     "money": money,
+    "signed_money": signed_money,
+    "sig": sig,
+    "assumption": assumption,
     "pct": pct,
     "points": points,
     "signed": signed,

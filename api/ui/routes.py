@@ -5,9 +5,11 @@ login page, which returns here afterwards); ``/ui/sales``, ``/ui/finance`` and
 ``/ui/marketing`` need that role or admin (else a 403 page); account and document pages
 are open to every role, like ``GET /v1/accounts/{id}``.
 
-Forms that change state (sign-in, sign-out) are POSTs carrying the session's CSRF token
-in a hidden field; a missing or wrong token, or an ``Origin`` header of another site,
-gets a 403 page. The filters of the views are GET forms and change nothing.
+Forms that change state (sign-in, sign-out, the finance view's scenario, which records a
+forecast) are POSTs carrying the session's CSRF token in a hidden field; a missing or
+wrong token, or an ``Origin`` header of another site, gets a 403 page. The filters of the
+views are GET forms and change nothing beyond recording the base forecast they show
+(the same one each time, as ``GET /v1/forecast``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -32,6 +34,7 @@ ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
     "marketing": ("/ui/marketing", "Marketing"),
 }
 HORIZONS = (90, 180, 365)
+MAX_ASSUMPTIONS, MAX_ASSUMPTION_CHARS = 20, 300  # as GET /v1/forecast
 
 
 class UiRedirect(Exception):
@@ -168,6 +171,63 @@ def _parse_date(value: str | None, name: str) -> date | None:
         ) from exc
 
 
+def _assumption_lines(text: str) -> list[str]:
+    """The scenario form's assumptions: one a line, blank lines dropped."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_ASSUMPTIONS:
+        raise UiRefusal(
+            422, "Too many assumptions", f"At most {MAX_ASSUMPTIONS} assumptions, got {len(lines)}."
+        )
+    return [line[:MAX_ASSUMPTION_CHARS] for line in lines]
+
+
+def _forecast_links(weeks: int, assumptions: list[str]) -> dict[str, str]:
+    query = urlencode([("weeks", weeks), *(("assumption", a) for a in assumptions)])
+    return {fmt: f"/ui/forecast.{fmt}?{query}" for fmt in ("csv", "parquet")}
+
+
+def _finance_page(
+    request: Request,
+    session: UiSession,
+    horizon_days: int,
+    weeks: int | None,
+    assumptions: list[str] | None = None,
+    name: str | None = None,
+) -> Response:
+    """The finance view: revenue at risk, then the pipeline forecast (with a scenario when
+    ``assumptions`` are given); 422 when the forecast or the scenario was refused."""
+    from api.ui import charts, views
+
+    if horizon_days not in HORIZONS:
+        raise UiRefusal(422, "Bad horizon", f"horizon_days must be one of {list(HORIZONS)}.")
+    engine = request.app.state.engine
+    data = views.finance_view(engine, horizon_days)
+    figures = {}
+    if data["run"] is not None:
+        figures["revenue"] = charts.revenue_risk_figure(data["revenue"]["segments"], horizon_days)
+        if any(m.get("calibration") for m in data["models"].values()):
+            figures["calibration"] = charts.calibration_figure(
+                data["models"], data["backtest"].get("horizon_days")
+            )
+    pipeline = views.pipeline_view(engine, weeks, assumptions, name)
+    if pipeline.get("forecast"):
+        figures["forecast"] = charts.forecast_fan_figure(
+            pipeline["actual"], pipeline["forecast"], pipeline["measurement"]["outcome"],
+            pipeline.get("scenario"),
+        )  # fmt: skip
+        pipeline["downloads"] = _forecast_links(pipeline["weeks"], [])
+    if pipeline.get("scenario"):
+        pipeline["scenario_downloads"] = _forecast_links(pipeline["weeks"], assumptions or [])
+    refused = pipeline.get("forecast_error") or pipeline.get("scenario_error")
+    return render(
+        request,
+        "finance.html",
+        {**data, "figures": figures, "horizons": HORIZONS, "pipeline": pipeline},
+        session=session,
+        status=422 if refused else 200,
+    )
+
+
 # ---------------------------------------------------------------- routes
 def build_ui_router() -> APIRouter:
     """The router of every ``/ui`` page (``mount_ui`` adds it with its error pages)."""
@@ -265,26 +325,35 @@ def build_ui_router() -> APIRouter:
         return render(request, "sales.html", data, session=session)
 
     @router.get("/finance")
-    def finance(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
+    def finance(
+        request: Request,
+        horizon_days: Annotated[int, Query()] = 90,
+        weeks: Annotated[int | None, Query(ge=1, le=52)] = None,
+    ) -> Response:
         session = signed_in(request, "finance")
-        if horizon_days not in HORIZONS:
-            raise UiRefusal(422, "Bad horizon", f"horizon_days must be one of {list(HORIZONS)}.")
-        data = views.finance_view(request.app.state.engine, horizon_days)
-        figures = {}
-        if data["run"] is not None:
-            figures["revenue"] = charts.revenue_risk_figure(
-                data["revenue"]["segments"], horizon_days
+        return _finance_page(request, session, horizon_days, weeks)
+
+    @router.post("/finance/scenario")
+    def finance_scenario(
+        request: Request,
+        csrf_token: Annotated[str, Form(max_length=128)] = "",
+        assumptions: Annotated[str, Form(max_length=4000)] = "",
+        name: Annotated[str, Form(max_length=128)] = "",
+        weeks: Annotated[int | None, Form(ge=1, le=52)] = None,
+        horizon_days: Annotated[int, Form()] = 90,
+    ) -> Response:
+        """Run and record a forecast under the form's assumptions; the finance view shows
+        it beside the base plan (or the assumptions' error)."""
+        session = signed_in(request, "finance")
+        check_form(request, session, csrf_token)
+        lines = _assumption_lines(assumptions)
+        if not lines:
+            raise UiRefusal(
+                422,
+                "No assumption",
+                "Write at least one assumption, e.g. channel=event:spend*=0.5.",
             )
-            if any(m.get("calibration") for m in data["models"].values()):
-                figures["calibration"] = charts.calibration_figure(
-                    data["models"], data["backtest"].get("horizon_days")
-                )
-        return render(
-            request,
-            "finance.html",
-            {**data, "figures": figures, "horizons": HORIZONS},
-            session=session,
-        )
+        return _finance_page(request, session, horizon_days, weeks, lines, name.strip() or None)
 
     @router.get("/finance/churn-risk.csv")
     def finance_csv(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
@@ -322,7 +391,14 @@ def build_ui_router() -> APIRouter:
         if lo and hi and lo > hi:
             raise UiRefusal(422, "Bad period", "'from' must not be after 'to'.")
         data = views.marketing_view(request.app.state.engine, lo, hi)
+        impact = views.channel_impact_view(request.app.state.engine, lo, hi)
         figures = {}
+        if impact.get("channels"):
+            figures["roi"] = charts.roi_methods_figure(impact["channels"], impact["methods"])
+            for curve in impact["curves"]:
+                figures[f"curve-{curve['channel']}"] = charts.response_curve_figure(
+                    curve, impact["outcome"]
+                )
         if data["n"]:
             figures["channels"] = charts.channel_share_figure(data["channels"])
             if data["trends"]["month"]:
@@ -333,6 +409,7 @@ def build_ui_router() -> APIRouter:
         period = "".join(f"&{k}={v}" for k, v in (("from", lo), ("to", hi)) if v)
         extra = {
             "figures": figures,
+            "impact": impact,
             "funnel": funnel,
             "funnel_csv": f"/ui/funnel.csv?by=channel{period}",
         }
@@ -359,6 +436,33 @@ def build_ui_router() -> APIRouter:
         body, headers = funnel_file(result, "csv")
         return Response(
             body, media_type=CSV_MEDIA_TYPE, headers={**headers, "Cache-Control": "no-store"}
+        )
+
+    @router.get("/forecast.{fmt}")
+    def forecast_download(
+        request: Request,
+        fmt: Annotated[str, Path(pattern="^(csv|parquet)$")],
+        weeks: Annotated[int, Query(ge=1, le=52)] = 13,
+        assumption: Annotated[list[str] | None, Query(max_length=MAX_ASSUMPTIONS)] = None,
+    ) -> Response:
+        """The pipeline forecast as CSV or Parquet, as ``GET /v1/forecast?format=...``."""
+        from api.forecast_file import MEDIA_TYPES, forecast_file
+        from marketing.errors import MarketingInputError, NoMeasurementError
+        from marketing.forecast_ledger import run_forecast
+
+        signed_in(request, "finance", "marketing")
+        texts = [a[:MAX_ASSUMPTION_CHARS] for a in (assumption or [])]
+        try:
+            result = run_forecast(request.app.state.engine, weeks=weeks, assumptions=texts)
+        except NoMeasurementError as exc:
+            raise UiRefusal(
+                409, "No measurement", "No marketing measurement yet: run `undertow measure`."
+            ) from exc
+        except MarketingInputError as exc:
+            raise UiRefusal(422, "Bad forecast request", str(exc)) from exc
+        body, headers = forecast_file(result, fmt)
+        return Response(
+            body, media_type=MEDIA_TYPES[fmt], headers={**headers, "Cache-Control": "no-store"}
         )
 
     @router.get("/accounts/{account_id}")

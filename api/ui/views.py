@@ -2,9 +2,10 @@
 
 Every function returns plain dicts for the templates and reads the same sources as the
 ``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``marketing.dark_funnel``, ``risk.ledger``,
-``marketing.funnel``),
+``marketing.funnel``, ``marketing.measure``, ``marketing.forecast_ledger``),
 so a number on a page and the same number from the API always agree. Before the first
-fit the risk views return ``run: None`` instead of failing.
+fit the risk views return ``run: None`` instead of failing, and before the first
+``undertow measure`` the channel-impact and pipeline views return ``measurement: None``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from risk.errors import NoSnapshotError
 EVIDENCE_WINDOW = timedelta(days=90)  # as in GET /v1/signals: the texts that moved the trend
 SPARK_MONTHS = 12
 TEXTS_PER_PAGE = 20
+CURVE_WEEKS = 13  # response curves: the spend of the last quarter measured
+ACTUAL_WEEKS = 26  # the fan chart shows this many measured weeks before the forecast
+FORECAST_WEEKS = 13
+LEDGER_ROWS = 20
 
 
 def _run_or_none(engine: Engine) -> dict[str, Any] | None:
@@ -229,3 +234,183 @@ def document_view(engine: Engine, document_id: int) -> dict[str, Any]:
             )
         ]
     return {"document": doc, "scores": scores, "aspects": aspects}
+
+
+# ---------------------------------------------------------------- marketing measurement
+def _measurement_or_none(engine: Engine) -> dict[str, Any] | None:
+    from marketing.errors import NoMeasurementError
+    from marketing.measure import get_measurement
+
+    try:
+        return get_measurement(engine)
+    except NoMeasurementError:
+        return None
+
+
+def _interval(value: float | None, low: float | None, high: float | None) -> dict[str, Any]:
+    return {"value": value, "low": low, "high": high}
+
+
+def _per(i: dict[str, Any], denominator: float | None) -> dict[str, Any]:
+    """An interval divided by a non-zero amount (ends reordered when it is negative)."""
+    if not denominator or i["value"] is None:
+        return _interval(None, None, None)
+    ends = [None if v is None else v / denominator for v in (i["low"], i["high"])]
+    if ends[0] is not None and ends[1] is not None:
+        ends.sort()
+    return _interval(i["value"] / denominator, ends[0], ends[1])
+
+
+def _scaled(row: dict[str, Any], key: str, total: float | None) -> dict[str, Any]:
+    """A share of the period's outcome as an amount (with its interval where it has one)."""
+    if row.get(key) is None or total is None:
+        return _interval(None, None, None)
+    ends = [row.get(f"{key}_{end}") for end in ("low", "high")]
+    return _interval(row[key] * total, *(None if e is None else e * total for e in ends))
+
+
+METHODS = {  # the ROI of each method, in the order of the chart
+    "model": "media-mix model (reconciled)",
+    "buyers": "what buyers say",
+    "tracking": "what tracking saw",
+    "lift_test": "lift test (incremental)",
+    "model_on_test": "model on the same test",
+}
+
+
+def side_by_side(
+    row: dict[str, Any], outcome_total: float | None, spend_delta: float | None
+) -> dict[str, Any]:
+    """One channel's figures by every method: the model's contribution, what buyers say
+    (self-reported share x the period's outcome), what tracking saw (tracked share x the
+    outcome), the lift test and the model's lift for that test; and each as an ROI (per
+    unit of the period's spend; a lift test's per unit of the test's spend change)."""
+    said = _scaled(row, "self_reported_share", outcome_total)
+    tracked = _scaled(row, "tracked_share", outcome_total)
+    test = _interval(
+        row.get("experiment_lift"), row.get("experiment_lift_low"), row.get("experiment_lift_high")
+    )
+    model_test = _interval(
+        row.get("model_lift"), row.get("model_lift_low"), row.get("model_lift_high")
+    )
+    spend = row.get("spend")
+    roi = {
+        "model": _interval(row.get("roi"), row.get("roi_low"), row.get("roi_high")),
+        "buyers": _per(said, spend),
+        "tracking": _per(tracked, spend),
+        "lift_test": _per(test, spend_delta),
+        "model_on_test": _per(model_test, spend_delta),
+    }
+    return {
+        **row,
+        "said": said,
+        "tracked": tracked,
+        "spend_delta": spend_delta,
+        "roi_by_method": roi,
+    }
+
+
+def channel_impact_view(
+    engine: Engine,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    curve_weeks: int = CURVE_WEEKS,
+) -> dict[str, Any]:
+    """The latest measurement's channel impact over the period, as ``GET /v1/channel-impact``
+    (``api.channel_impact_payload``), every method side by side per channel, and each
+    channel's response curve over the last ``curve_weeks`` measured weeks. A period with no
+    measured week gives ``error`` (the message) instead of figures."""
+    from api.channel_impact_payload import impact_payload
+    from marketing.channel_impact import response_curves
+    from marketing.errors import MarketingInputError
+    from marketing.measure import impact_of_period, stored_posterior
+
+    run = _measurement_or_none(engine)
+    if run is None:
+        return {"measurement": None}
+    head = {k: run[k] for k in ("run_id", "as_of", "outcome", "model_version", "status", "weeks",
+                                "first_week", "last_week")}  # fmt: skip
+    try:
+        figures = impact_of_period(engine, run, date_from, date_to)
+    except MarketingInputError as exc:
+        return {"measurement": head, "error": str(exc)}
+    payload = impact_payload(run, figures)
+    deltas = {t["experiment_id"]: t["spend_delta"]
+              for t in ((run.get("evidence") or {}).get("lift_tests") or {}).get("used", [])}  # fmt: skip
+    channels = [side_by_side(c, payload["outcome_total"], deltas.get(c.get("experiment_id")))
+                for c in payload["channels"]]  # fmt: skip
+    posterior, _ = stored_posterior(run)
+    return {
+        **payload,
+        "measurement": head,
+        "channels": sorted(channels, key=lambda c: -(c["contribution"] or 0.0)),
+        "methods": METHODS,
+        "curves": response_curves(posterior, weeks=curve_weeks),
+        "config": run.get("config") or {},
+    }
+
+
+def _forecast(
+    engine: Engine, weeks: int, assumptions: list[str], name: str | None
+) -> dict[str, Any]:
+    from marketing.errors import MarketingInputError
+    from marketing.forecast_ledger import run_forecast
+
+    try:
+        return {
+            "result": run_forecast(engine, weeks=weeks, assumptions=assumptions, name=name),
+            "error": None,
+        }
+    except MarketingInputError as exc:
+        return {"result": None, "error": str(exc)}
+
+
+def pipeline_view(
+    engine: Engine,
+    weeks: int | None = None,
+    assumptions: list[str] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """The finance side of the measurement: contribution and ROI per channel of the latest
+    measurement (its whole period), the base forecast of ``weeks`` weeks (default: a
+    quarter, or what the measured history supports) with the recent actual weekly outcome,
+    the scenario under ``assumptions`` beside it (recorded, as ``GET /v1/forecast``), and
+    the forecast ledger. Bad weeks or assumptions give ``forecast_error`` or
+    ``scenario_error`` (the message), never an exception."""
+    from api.channel_impact_payload import impact_payload
+    from marketing.forecast import MAX_WEEKS
+    from marketing.forecast_ledger import ledger
+    from marketing.measure import stored_posterior
+
+    run = _measurement_or_none(engine)
+    if run is None:
+        return {"measurement": None, "ledger": ledger(engine, LEDGER_ROWS)}
+    posterior, _ = stored_posterior(run)
+    horizon = min(MAX_WEEKS, len(posterior.weeks) // 2)
+    weeks = weeks or min(FORECAST_WEEKS, horizon)
+    base = _forecast(engine, weeks, [], None)
+    scenario = (
+        _forecast(engine, weeks, assumptions, name)
+        if assumptions
+        else {"result": None, "error": None}
+    )
+    recent = slice(max(len(posterior.weeks) - ACTUAL_WEEKS, 0), None)
+    return {
+        "measurement": {
+            k: run[k] for k in ("run_id", "as_of", "outcome", "model_version", "status")
+        },
+        "impact": impact_payload(run, run["result"]),
+        "weeks": weeks,
+        "max_weeks": horizon,
+        "forecast": base["result"],
+        "forecast_error": base["error"],
+        "scenario": scenario["result"],
+        "scenario_error": scenario["error"],
+        "assumptions": assumptions or [],
+        "name": name or "",
+        "actual": [
+            {"week": w.isoformat(), "value": round(float(v), 2)}
+            for w, v in zip(posterior.weeks[recent], posterior.outcome[recent], strict=True)
+        ],  # fmt: skip
+        "ledger": ledger(engine, LEDGER_ROWS),
+    }

@@ -6,7 +6,6 @@ codes, the route's roles and periods. Small draws: these test plumbing, not accu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from measured_store import END, SMALL, MeasuredStore
 from sqlalchemy import Engine, func, select
 
 from api.app import create_app
@@ -22,39 +22,22 @@ from api.cli import cli
 from api.keys import create_key
 from ingest.db.engine import open_store
 from ingest.db.schema import measurement_runs, spend
-from ingest.demo import build_world, write_world
-from ingest.pipeline import ingest_paths
 from ingest.settings import Settings
 from marketing.errors import NoMeasurementError
 from marketing.measure import get_measurement, measure_and_store, measurement_data
-from marketing.mmm import MediaMixConfig
-
-KINDS = ("accounts", "leads", "opportunities", "spend", "experiments", "attribution")
-END = date(2026, 11, 29)
-SMALL = MediaMixConfig(draws=30, tune=40, chains=2, keep_draws=40)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Settings, Path]]:
-    from nlp.channels import classify_store
-
-    folder = tmp_path_factory.mktemp("measure")
-    world = build_world(accounts=20, months=9, seed=5, end=END)
-    paths = write_world(world, folder / "world")
-    settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=folder / "data")
-    engine = open_store(settings)
-    for kind in KINDS:
-        ingest_paths(engine, kind, [paths[kind]], settings=settings)
-    classify_store(engine, settings)
-    yield engine, settings, folder
-    engine.dispose()
+def store(measured_store: MeasuredStore) -> tuple[Engine, Settings, Path]:
+    """The session's measured demo world (``tests/measured_store.py``, shared with the views)."""
+    return measured_store.engine, measured_store.settings, measured_store.folder
 
 
 @pytest.fixture(scope="module")
-def run(store: tuple[Engine, Settings, Path]) -> dict[str, Any]:
-    return measure_and_store(store[0], config=SMALL)
+def run(measured_run: dict[str, Any]) -> dict[str, Any]:
+    return measured_run
 
 
 def test_the_run_is_stored_with_its_inputs_provenance(

@@ -17,7 +17,13 @@ pytestmark = pytest.mark.notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ["01_quickstart_tour", "02_sentiment_model", "03_churn_backtest", "04_dark_funnel"]
+NAMES = [
+    "01_quickstart_tour",
+    "02_sentiment_model",
+    "03_churn_backtest",
+    "04_dark_funnel",
+    "05_marketing_measurement",
+]
 SCORES_TEXTS = {"01_quickstart_tour", "02_sentiment_model", "03_churn_backtest"}
 TIMEOUT_S = 600  # per cell
 
