@@ -225,22 +225,28 @@ CURVE_MULTIPLIERS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 def response_curves(
     posterior: MediaPosterior, weeks: int = 13, multipliers: tuple[float, ...] = CURVE_MULTIPLIERS
 ) -> list[dict[str, Any]]:
-    """Each channel's response curve at today's level: the expected outcome its spend
-    buys in the last ``weeks`` measured weeks (their carry-over into the weeks after
-    included) when that spend is scaled by each multiplier, posterior mean and 90%
-    interval; ``multiplier`` 1 is today's spend (the point to mark)."""
+    """Each channel's response curve at today's level: the expected outcome its spend in
+    the last ``weeks`` measured weeks buys (in those weeks and, carried over, the weeks
+    after) when that spend is scaled by each multiplier, posterior mean and 90%
+    interval; 0 at multiplier 0 (what earlier spend carries in is left out), and
+    ``multiplier`` 1 is today's spend (the point to mark)."""
     n = len(posterior.weeks)
     idx = np.arange(max(n - weeks, 0), n)
     tail = np.zeros((posterior.l_max, len(posterior.channels)))
     out = []
     for j, c in enumerate(posterior.channels):
-        points = []
-        for m in multipliers:
+
+        def bought(m: float, j: int = j) -> np.ndarray:
             spend = posterior.spend.copy()
             spend[idx, j] *= m
-            media = posterior.media(np.vstack([spend, tail]))[:, idx[0] :, j].sum(axis=1)
-            i = Interval.of(media)
-            points.append({"multiplier": m, "spend": _r(float(spend[idx, j].sum())),
+            return posterior.media(np.vstack([spend, tail]))[:, idx[0] :, j].sum(axis=1)
+
+        none = bought(0.0)
+        points = []
+        for m in multipliers:
+            spend_m = posterior.spend[idx, j].sum() * m
+            i = Interval.of(bought(m) - none)
+            points.append({"multiplier": m, "spend": _r(float(spend_m)),
                            "outcome": _r(i.mean), "outcome_low": _r(i.low), "outcome_high": _r(i.high)})  # fmt: skip
         out.append({"channel": c, "weeks": len(idx), "today_spend": _r(float(posterior.spend[idx, j].sum())),
                     "points": points})  # fmt: skip

@@ -281,16 +281,17 @@ def impact_of_period(
     posterior, lift_draws = stored_posterior(run)
     if date_from is None and date_to is None:
         return dict(run["result"])
-    first = max(date_from or posterior.weeks[0], posterior.weeks[0])
-    last = min(date_to or posterior.weeks[-1], posterior.weeks[-1])
-    if first > last:
+    inside = [w for w in posterior.weeks if (date_from is None or w >= date_from)
+              and (date_to is None or w <= date_to)]  # a week belongs to its Monday's period
+    if not inside:
         raise MarketingInputError(
             f"the measured weeks are {posterior.weeks[0]} to {posterior.weeks[-1]}: "
             f"the period {date_from} to {date_to} has none of them"
         )
+    first, last = inside[0], inside[-1]
     answers = None
     if run["outcome"] == "pipeline":
-        answers, _ = _evidence(engine, week_start(first), week_start(last), run["as_of"])
+        answers, _ = _evidence(engine, first, last, run["as_of"])
     lifts = lift_observations(_experiments(engine, run["as_of"]), posterior.weeks,
                               posterior.channels, run["outcome"])  # fmt: skip
     return channel_impact(posterior, answers, lifts, lift_draws, first, last)

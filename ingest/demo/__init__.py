@@ -8,7 +8,7 @@ opportunities), ``phrasebank`` and ``texts`` (words), ``corpus`` (``--corpus``),
 ``attribution`` (first touches and answers), ``timeline``, ``world``, ``writers``.
 """
 
-from ingest.demo.world import KINDS, World, build_world
+from ingest.demo.world import KINDS, TRUTHS, World, build_world
 from ingest.demo.writers import write_world
 
-__all__ = ["KINDS", "World", "build_world", "write_world"]
+__all__ = ["KINDS", "TRUTHS", "World", "build_world", "write_world"]

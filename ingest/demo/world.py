@@ -66,6 +66,7 @@ COLUMNS = {
 }  # fmt: skip
 KINDS = ("accounts", "reviews", "tickets", "surveys", "attribution", "opportunities", "spend",
          "leads", "experiments")  # fmt: skip
+TRUTHS = ("truth", "marketing_truth", "pipeline_truth")  # written, never ingested
 DAYS_PER_WEEK = 7
 
 

@@ -25,8 +25,14 @@ def test_dark_share_and_mix_match_the_demo_truth(
     from ingest.pipeline import ingest_paths
 
     files = demo.write_world(demo.build_world(accounts=400, months=24, seed=7), tmp_path / "w")
-    for kind in ("accounts", "attribution", "opportunities"):
-        ingest_paths(engine, kind, [Path(files[kind])], settings=settings)
+    # truth.csv holds the customers' reported channels: measure their answers (the demo's
+    # prospects answer too, under ids of their own)
+    answers = pd.read_csv(files["attribution"], dtype=str, keep_default_na=False)
+    customers = tmp_path / "customers_answers.csv"
+    answers[~answers["response_id"].str.startswith("HDYHAU-P")].to_csv(customers, index=False)
+    for kind, path in (("accounts", files["accounts"]), ("attribution", customers),
+                       ("opportunities", files["opportunities"])):  # fmt: skip
+        ingest_paths(engine, kind, [Path(path)], settings=settings)
     classify_store(engine, settings)
     m = measure(engine)
 

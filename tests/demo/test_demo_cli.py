@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from api.cli import cli
-from ingest.demo import KINDS, build_world, write_world
+from ingest.demo import KINDS, TRUTHS, build_world, write_world
 from ingest.demo.texts import tone_of
 from ingest.settings import Settings
 
@@ -28,7 +28,7 @@ def test_demo_json_names_every_file_and_counts(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"files", "accounts", "documents"} <= set(payload)
-    assert set(payload["files"]) == {*KINDS, "truth"}
+    assert set(payload["files"]) == {*KINDS, *TRUTHS}
     assert all(Path(p).is_file() for p in payload["files"].values())
     assert payload["accounts"] == 40 == len(pd.read_csv(payload["files"]["accounts"]))
     tickets = pd.read_csv(payload["files"]["tickets"])
@@ -38,7 +38,7 @@ def test_demo_json_names_every_file_and_counts(tmp_path: Path) -> None:
 def test_demo_is_deterministic_on_disk(tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert _run(["--out", str(tmp_path / name), *SMALL, "--seed", "5"]).exit_code == 0
-    for kind in (*KINDS, "truth"):
+    for kind in (*KINDS, *TRUTHS):
         a = (tmp_path / "a" / f"{kind}.csv").read_bytes()
         assert a == (tmp_path / "b" / f"{kind}.csv").read_bytes(), kind
 

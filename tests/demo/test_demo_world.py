@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.demo import KINDS, build_world, write_world
+from ingest.demo import KINDS, TRUTHS, build_world, write_world
 from ingest.demo.attribution import CHANNELS
 from ingest.demo.texts import tone_of
 from ingest.demo.world import COLUMNS
@@ -23,6 +23,9 @@ REQUIRED = {
     "surveys": ["response_id", "submitted_at", "score"],
     "attribution": ["response_id", "submitted_at", "answer"],
     "opportunities": ["opportunity_id", "account_id", "created_at", "amount"],
+    "spend": ["date", "channel", "spend"],
+    "leads": ["lead_id", "created_at"],
+    "experiments": ["experiment_id", "channel", "start", "end", "spend_delta", "outcome", "lift"],
 }
 DATE_COLUMNS = {
     "accounts": ["contract_start", "churned_at"],
@@ -31,6 +34,9 @@ DATE_COLUMNS = {
     "surveys": ["submitted_at"],
     "attribution": ["submitted_at"],
     "opportunities": ["created_at", "closed_at"],
+    "spend": ["date"],
+    "leads": ["created_at", "mql_at", "sql_at"],
+    "experiments": ["start", "end"],
 }
 TRACKED_VOCABULARY = {
     "direct", "organic_search", "paid_search", "paid_social", "organic_social", "referral",
@@ -53,13 +59,13 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
     a = build_world(accounts=40, months=6, seed=3, end=END)
     b = build_world(accounts=40, months=6, seed=3, end=END)
     c = build_world(accounts=40, months=6, seed=4, end=END)
-    for kind in (*KINDS, "truth"):
+    for kind in (*KINDS, *TRUTHS):
         pd.testing.assert_frame_equal(a[kind], b[kind])
     assert not a["tickets"]["body"].equals(c["tickets"]["body"])
 
 
 def test_files_have_canonical_columns_and_iso_dates(written: dict[str, Path]) -> None:
-    assert set(written) == {*KINDS, "truth"}
+    assert set(written) == {*KINDS, *TRUTHS}
     for kind in KINDS:
         frame = pd.read_csv(written[kind], dtype=str, keep_default_na=False)
         assert list(frame.columns) == COLUMNS[kind]
@@ -160,6 +166,7 @@ def test_churned_accounts_fall_silent_and_the_future_is_only_in_truth(world) -> 
 
 def test_attribution_answers_and_tracked_sources(world) -> None:  # type: ignore[no-untyped-def]
     truth, answers = world["truth"], world["attribution"]
+    answers = answers[~answers["response_id"].str.startswith("HDYHAU-P")]  # the customers'
     answered = truth["answered"] == "true"
     assert 0.55 <= answered.mean() <= 0.75
     rates = answered.groupby(truth["segment"]).mean()

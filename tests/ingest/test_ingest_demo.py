@@ -15,7 +15,13 @@ from api.cli import cli
 from ingest.db.schema import accounts, documents, opportunities, quarantine, surveys
 from ingest.settings import Settings
 
-ORDER = ["accounts", "reviews", "tickets", "surveys", "attribution", "opportunities"]
+ORDER = ["accounts", "reviews", "tickets", "surveys", "attribution", "leads", "opportunities",
+         "spend", "experiments"]  # fmt: skip
+
+
+def _count(path: Path, column: str, prefix: str) -> int:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return sum(1 for r in csv.DictReader(fh) if r[column].startswith(prefix))
 
 
 def _rows(path: Path) -> int:
@@ -38,8 +44,14 @@ def test_demo_world_ingests_whole_and_reingest_inserts_nothing(
         assert out["read"] == _rows(files[kind]) > 0
         assert (out["inserted"], out["rejected"]) == (out["read"], 0), (kind, out)
     # every text resolves to one of the world's accounts, but reviews posted anonymously
-    # (no account id, no domain, a company the accounts do not know)
-    assert all(first[k]["unresolved"] == 0 for k in ORDER if k != "reviews")
+    # (no account id, no domain, a company the accounts do not know) and what prospects
+    # (companies that are not customers) leave: their leads, answers and opportunities
+    prospects = {
+        "leads": _rows(files["leads"]),
+        "attribution": _count(files["attribution"], "response_id", "HDYHAU-P"),
+        "opportunities": _count(files["opportunities"], "account_id", "P-"),
+    }
+    assert all(first[k]["unresolved"] == prospects.get(k, 0) for k in ORDER if k != "reviews")
     with files["reviews"].open(newline="", encoding="utf-8") as fh:
         anonymous = sum(
             1 for r in csv.DictReader(fh) if not r["account_id"] and not r["reviewer_domain"]
@@ -61,7 +73,9 @@ def test_demo_world_ingests_whole_and_reingest_inserts_nothing(
         assert count(opportunities) == first["opportunities"]["read"]
         assert count(documents, documents.c.kind == "ticket") == first["tickets"]["read"]
         assert count(documents, documents.c.kind == "attribution") == first["attribution"]["read"]
-        assert count(documents, documents.c.account_id.is_(None)) == first["reviews"]["unresolved"]
+        assert count(documents, documents.c.account_id.is_(None)) == (
+            first["reviews"]["unresolved"] + prospects["attribution"]
+        )
         assert count(quarantine) == 0
 
 
