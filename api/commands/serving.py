@@ -66,11 +66,17 @@ def run_server(host: str, port: int, workers: int) -> None:
 @handle_errors
 def serve(host: str, port: int, workers: int) -> None:
     """Run the HTTP API (OpenAPI at /docs); the database is UNDERTOW_DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+
+    from api.settings import ApiSettings
+    from api.ui.session import ui_secret
+
     st = state()
+    ApiSettings.from_env()  # a bad UNDERTOW_API_* value stops here (exit 2), not in a worker
+    ui_secret()
     st.engine()  # migrate once here, not racing in every worker
-    console().print(
-        f"Undertow API on http://{host}:{port} (docs: /docs), database {st.settings.database_url}"
-    )
+    shown = make_url(st.settings.database_url).render_as_string(hide_password=True)
+    console().print(f"Undertow API on http://{host}:{port} (docs: /docs), database {shown}")
     run_server(host, port, workers)
 
 

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ingest.db.schema import api_keys
+from ingest.settings import SettingsError
 
 COOKIE = "undertow_ui"
 COOKIE_PATH = "/ui"
@@ -42,7 +43,7 @@ def ui_secret(environ: dict[str, str] | None = None) -> str:
     configured = env.get(SECRET_ENV, "")
     if configured:
         if len(configured) < MIN_SECRET_CHARS:
-            raise ValueError(f"{SECRET_ENV} must be at least {MIN_SECRET_CHARS} characters")
+            raise SettingsError(f"{SECRET_ENV}: must be at least {MIN_SECRET_CHARS} characters")
         return configured
     return secrets.token_urlsafe(32)
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.keys import create_key, revoke_key
 from api.ui.session import COOKIE, SessionCodec, new_session
+from ingest.settings import SettingsError
 
 ROLE_PAGES = {"sales": "/ui/sales", "finance": "/ui/finance", "marketing": "/ui/marketing"}
 
@@ -213,7 +214,7 @@ def test_session_secret_comes_from_the_environment(
         )
         assert second.get("/ui/sales").status_code == 200
     monkeypatch.setenv("UNDERTOW_UI_SECRET", "short")
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match="UNDERTOW_UI_SECRET"):
         mount_ui(create_app(ui_store.settings))
 
 
