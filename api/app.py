@@ -73,6 +73,8 @@ def create_app(
         api_settings.auth_failures_per_key,
         api_settings.auth_failures_per_client,
         api_settings.auth_failure_window_s,
+        api_settings.auth_concurrency,
+        api_settings.auth_wait_s,
     )
     app.state.page_cache = PageCache(api_settings.cache_seconds)
     app.state.rate_limiter = TokenBucketLimiter(

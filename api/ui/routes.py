@@ -210,20 +210,18 @@ def build_ui_router() -> APIRouter:
         check_form(request, session, csrf_token)
         assert session is not None
         client = request.client.host if request.client else "unknown"
-        if request.app.state.ui.login_limiter.take(f"ui-login:{client}") > 0:
-            raise UiRefusal(
-                429, "Too many attempts", "Too many sign-in attempts: wait a few seconds."
-            )
         try:
             verified = request.app.state.key_verifier.verify(
                 request.app.state.engine, key.strip(), client=client
             )
         except AuthThrottled as exc:
+            message = (
+                "Too many sign-ins at once: try again in a few seconds."
+                if exc.scope == "server"
+                else "Too many failed sign-ins from here: wait a minute and try again."
+            )
             raise UiRefusal(
-                429,
-                "Too many attempts",
-                "Too many failed sign-ins with this key: wait a minute and try again.",
-                retry_after_header(exc.retry_after_s),
+                429, "Too many attempts", message, retry_after_header(exc.retry_after_s)
             ) from None
         if verified is None:
             response = render(

@@ -235,3 +235,13 @@ def test_repeated_wrong_secrets_for_a_real_key_id_are_refused_before_scrypt(
         assert "Too many" in refused.text and int(refused.headers["retry-after"]) >= 1
         # another key still signs in
         assert sign_in(client, ui_store.keys["sales"]).status_code == 303
+
+
+def test_successful_sign_ins_spend_no_budget(ui_store: UiStore) -> None:
+    """Sign-ins with valid keys, as many as a busy morning (or a test run) brings, are
+    never refused: only failures spend the budgets (the suite without Chromium hit 429)."""
+    with TestClient(make_ui_app(ui_store.settings)) as client:
+        for i in range(40):
+            client.cookies.clear()
+            role = ("sales", "finance", "marketing", "admin")[i % 4]
+            assert sign_in(client, ui_store.keys[role]).status_code == 303, i
