@@ -22,7 +22,14 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.keys import AuthThrottled
 from api.ratelimit import retry_after_header
-from api.ui.session import SessionCodec, UiSession, new_session, still_valid
+from api.ui.session import (
+    SessionCodec,
+    UiSession,
+    end_session,
+    new_session,
+    start_session,
+    still_valid,
+)
 from ingest.errors import NotFoundError
 from risk.errors import NoSnapshotError
 
@@ -236,9 +243,9 @@ def build_ui_router() -> APIRouter:
             )
             codec.write(request, response, session)
             return response
-        fresh = new_session(
-            verified.key_id, verified.role, verified.name
-        )  # new CSRF token on sign-in
+        fresh = start_session(  # a new session id and CSRF token at every sign-in
+            request.app.state.engine, verified.key_id, verified.role, verified.name, codec.max_age_s
+        )
         response = RedirectResponse(_safe_next(next) or _home(fresh), status_code=303)
         codec.write(request, response, fresh)
         return response
@@ -246,7 +253,9 @@ def build_ui_router() -> APIRouter:
     @router.post("/logout")
     def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
         codec = _codec(request)
-        check_form(request, codec.read(request), csrf_token)
+        session = codec.read(request)
+        check_form(request, session, csrf_token)
+        end_session(request.app.state.engine, session)
         response = RedirectResponse("/ui/login", status_code=303)
         codec.clear(response)
         return response

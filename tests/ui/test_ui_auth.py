@@ -245,3 +245,27 @@ def test_successful_sign_ins_spend_no_budget(ui_store: UiStore) -> None:
             client.cookies.clear()
             role = ("sales", "finance", "marketing", "admin")[i % 4]
             assert sign_in(client, ui_store.keys[role]).status_code == 303, i
+
+
+def test_logout_revokes_the_session_server_side_for_every_copy_of_the_cookie(
+    ui_store: UiStore,
+) -> None:
+    """A cookie copied before sign-out stops working, on this app and on another worker
+    (app) sharing the store and the secret."""
+    apps = [make_ui_app(ui_store.settings) for _ in range(2)]
+    with TestClient(apps[0]) as victim, TestClient(apps[0]) as thief, TestClient(apps[1]) as other:
+        sign_in(victim, ui_store.keys["finance"])
+        page = victim.get("/ui/finance")
+        copied = victim.cookies.get(COOKIE) or ""
+        for client in (thief, other):
+            client.cookies.set(COOKIE, copied, domain="testserver.local", path="/ui")
+            assert client.get("/ui/finance").status_code == 200
+        victim.post("/ui/logout", data={"csrf_token": _csrf(page.text)})
+        for client in (thief, other):
+            assert client.get("/ui/finance", follow_redirects=False).status_code == 303
+        # a cookie signed with the right secret but naming no stored session is none
+        forged = SessionCodec(SECRET).dumps(
+            new_session(ui_store.keys["admin"].split("_")[1], "admin", sid="made-up")
+        )
+        thief.cookies.set(COOKIE, forged, domain="testserver.local", path="/ui")
+        assert thief.get("/ui/sales", follow_redirects=False).status_code == 303
