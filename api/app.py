@@ -55,6 +55,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = None
 
 
+def mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the assets of the installed ``swagger-ui-bundle`` package
+    (``/docs/static``), so the page works offline and loads nothing from another site."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from starlette.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+
 def create_app(
     settings: Settings | None = None, api_settings: ApiSettings | None = None
 ) -> FastAPI:
@@ -65,7 +86,10 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed swagger-ui-bundle, not a CDN
+        redoc_url=None,
     )
+    mount_docs(app)
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.api_settings = api_settings
