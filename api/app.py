@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from api.deps import get_settings
 from api.errors import install_error_handlers
+from api.json_safe import SafeJSONResponse
 from api.keys import KeyVerifier
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.page_cache import PageCache
@@ -86,6 +87,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
         docs_url=None,  # served below from the installed swagger-ui-bundle, not a CDN
         redoc_url=None,
     )

@@ -51,7 +51,7 @@ class ApiSettings(BaseSettings):
         frozen=True, extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
-    max_body_bytes: int = _env("max_body_bytes", "UNDERTOW_API_MAX_BODY_BYTES", 5 << 20, ge=1024)
+    max_body_bytes: int = _env("max_body_bytes", "UNDERTOW_API_MAX_BODY_BYTES", 5 << 20, ge=1)
     max_records: int = _env("max_records", "UNDERTOW_API_MAX_RECORDS", 5_000, ge=1, le=1_000_000)
     rate_limit_per_second: float = _env(
         "rate_limit_per_second", "UNDERTOW_API_RATE_LIMIT", 20.0, ge=0, allow_inf_nan=False

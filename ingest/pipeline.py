@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,10 +143,16 @@ class _Context:
     max_chars: int
     index: AccountIndex
     dialect: Dialect
+    not_after: datetime | None = None  # event dates after this are quarantined
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _not_after(settings: Settings) -> datetime:
+    """The latest event date an ingest starting now accepts (see ``KindSpec.past_only``)."""
+    return _now() + timedelta(days=settings.future_tolerance_days)
 
 
 def _default_source(source: str | None, mapping: Mapping, fmt: str) -> str:
@@ -342,7 +348,7 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
     if not chunk.rows:
         return prep
     frame = to_frame(chunk, ctx.mapping, ctx.spec)
-    checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
+    checked = validate(frame, ctx.spec, ctx.mapping.date_formats, ctx.not_after)
     for pos, reason in checked.rejected.items():
         prep.bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
     if not len(checked.frame):
@@ -848,7 +854,7 @@ def ingest_paths(
                     mapper,
                     src,
                     source=source,
-                    max_chars=settings.max_text_chars,
+                    settings=settings,
                     on_progress=on_progress,
                     chunk_rows=chunk_rows,
                     workers=workers,
@@ -872,7 +878,7 @@ def _ingest_file(
     src: SourceFile,
     *,
     source: str | None,
-    max_chars: int,
+    settings: Settings,
     on_progress: ProgressFn | None,
     chunk_rows: int,
     workers: int | None,
@@ -887,9 +893,10 @@ def _ingest_file(
         name,
         label[-512:],
         run_id,
-        max_chars,
+        settings.max_text_chars,
         _account_index(engine, spec),
         engine.dialect,
+        _not_after(settings),
     )
     work = _file_work(src, spec, mapper, chunk_rows, workers, pool)
     return _ingest_stream(engine, ctx, work, label, on_progress, workers=workers, pool=pool)
@@ -936,6 +943,7 @@ def ingest_records(
         settings.max_text_chars,
         _account_index(engine, spec),
         engine.dialect,
+        _not_after(settings),
     )
     summary = _ingest_stream(engine, ctx, _chunks_work(iter(chunks), DEFAULT_CHUNK_ROWS),
                              label, None)  # fmt: skip

@@ -9,6 +9,18 @@ reads these specs, so a column is declared once. Column types:
 - ``datetime`` / ``date``: ISO 8601; offsets are converted to naive UTC
 - ``float``: a finite number; ``bool``: true/false/yes/no/1/0
 - ``email``, ``domain``: used for account resolution only
+
+Bounds, declared per column so that every kind gets them by declaring (validation reads
+only the spec):
+
+- ``ranges``: every ``float`` column has one; a value outside it is quarantined with a
+  reason naming the column and the value. Money is at most ``MAX_MONEY`` (10^12 in the
+  record's currency: more than any one account's ARR or deal, and far from where sums
+  and products of a forecast lose precision or overflow).
+- ``past_only``: date columns of events that have happened (a ticket's creation, a churn);
+  a value later than the ingest time plus ``Settings.future_tolerance_days`` is
+  quarantined (a typo such as 2099, or a planned date exported as a fact). Dates that
+  may lie ahead (a contract start, an opportunity's close) are not listed.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from ingest.errors import UnknownKindError
 
 MAX_ID_CHARS = 256
 MAX_STR_CHARS = 512
+MAX_MONEY = 1e12
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,7 @@ class KindSpec:
     doc_kind: str | None = None  # documents.kind for kinds that carry a text
     text_column: str | None = None
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    past_only: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -56,7 +70,8 @@ KINDS: dict[str, KindSpec] = {
         required=("account_id", "name", "arr", "contract_start"),
         id_column="account_id",
         date_column="contract_start",
-        ranges={"arr": (0.0, float("inf"))},
+        ranges={"arr": (0.0, MAX_MONEY)},
+        past_only=("churned_at",),
     ),
     "reviews": KindSpec(
         kind="reviews",
@@ -77,6 +92,7 @@ KINDS: dict[str, KindSpec] = {
         doc_kind="review",
         text_column="body",
         ranges={"rating": (1.0, 5.0)},
+        past_only=("published_at",),
     ),
     "tickets": KindSpec(
         kind="tickets",
@@ -97,6 +113,7 @@ KINDS: dict[str, KindSpec] = {
         doc_kind="ticket",
         text_column="body",
         ranges={"csat": (1.0, 5.0)},
+        past_only=("created_at",),
     ),
     "surveys": KindSpec(
         kind="surveys",
@@ -114,6 +131,8 @@ KINDS: dict[str, KindSpec] = {
         date_column="submitted_at",
         doc_kind="survey",
         text_column="comment",
+        ranges={"score": (0.0, 10.0)},  # and per survey type: SURVEY_RANGES
+        past_only=("submitted_at",),
     ),
     "attribution": KindSpec(
         kind="attribution",
@@ -130,6 +149,7 @@ KINDS: dict[str, KindSpec] = {
         date_column="submitted_at",
         doc_kind="attribution",
         text_column="answer",
+        past_only=("submitted_at",),
     ),
     "opportunities": KindSpec(
         kind="opportunities",
@@ -146,7 +166,8 @@ KINDS: dict[str, KindSpec] = {
         required=("opportunity_id", "account_id", "created_at", "amount"),
         id_column="opportunity_id",
         date_column="created_at",
-        ranges={"amount": (0.0, float("inf"))},
+        ranges={"amount": (0.0, MAX_MONEY)},
+        past_only=("created_at",),
     ),
 }
 

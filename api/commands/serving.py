@@ -86,6 +86,7 @@ def _step(title: str) -> None:
 
 def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, Any]:
     """Demo world -> every kind ingested (accounts first) -> scored, tagged, classified -> fit."""
+    from api.commands.fitting import fit_summary
     from ingest.demo import build_world, write_world
     from ingest.pipeline import ingest_paths
     from nlp.aspects import tag_store
@@ -128,7 +129,7 @@ def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, An
         out["channels"] = classify_store(engine, settings, on_progress=advance)
     _step("fitting churn risk")
     with progress("fit", total=FIT_STEPS) as advance:
-        fit = fit_and_store(engine, settings, on_progress=advance)
+        fit = fit_summary(fit_and_store(engine, settings, on_progress=advance))
     out["fit"] = {
         k: fit.get(k)
         for k in ("run_id", "as_of", "accounts", "model_version", "c_index", "integrated_brier")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import EngineDep, FinanceKey, PageCacheDep
 from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
-from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, to_csv, to_parquet
+from api.feed_formats import MEDIA_TYPES, PARQUET_MEDIA_TYPE, render_feed
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas.churn import ChurnPage, ChurnRow, RevenueRisk
+from api.schemas.churn import ChurnPage, RevenueRisk
 from ingest.errors import InputError
 from risk.feeds import churn_risk_page, get_run, revenue_risk
 
@@ -20,7 +20,6 @@ router = APIRouter(
     tags=["finance"],
     responses={**AUTH_RESPONSES, **SNAPSHOT_RESPONSES, **NOT_FOUND_RESPONSES},
 )
-FEED_COLUMNS = list(ChurnRow.model_fields)
 JSON_DEFAULT_LIMIT = 100
 
 
@@ -32,7 +31,6 @@ class Horizon(IntEnum):
     d365 = 365
 
 
-MEDIA_TYPES = {"json": "application/json", "csv": CSV_MEDIA_TYPE, "parquet": PARQUET_MEDIA_TYPE}
 FILE_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
     PARQUET_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -106,8 +104,7 @@ def churn_risk(
         }
         if next_cursor:
             headers["X-Next-Cursor"] = next_cursor
-        render = to_csv if format == "csv" else to_parquet
-        body = render(rows, FEED_COLUMNS)
+        body = render_feed(rows, format)
     cache.put(cache_key, body, headers)
     return Response(body, media_type=MEDIA_TYPES[format], headers=headers)
 

@@ -294,8 +294,7 @@ def build_ui_router() -> APIRouter:
     @router.get("/finance/churn-risk.csv")
     def finance_csv(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
         """The finance feed as CSV, the columns of ``GET /v1/churn-risk?format=csv``."""
-        from api.feed_formats import CSV_MEDIA_TYPE, to_csv
-        from api.routers.churn_risk import FEED_COLUMNS
+        from api.feed_formats import CSV_MEDIA_TYPE, render_feed
         from risk.feeds import churn_risk_page
 
         signed_in(request, "finance")
@@ -314,7 +313,7 @@ def build_ui_router() -> APIRouter:
             "X-Model-Version": run["model_version"],
             "Cache-Control": "no-store",
         }
-        return Response(to_csv(rows, FEED_COLUMNS), media_type=CSV_MEDIA_TYPE, headers=headers)
+        return Response(render_feed(rows, "csv"), media_type=CSV_MEDIA_TYPE, headers=headers)
 
     @router.get("/marketing")
     def marketing(

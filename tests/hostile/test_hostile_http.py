@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from api.app import create_app
 from api.keys import create_key
 from api.settings import ApiSettings
+from ingest.db.schema import accounts, risk_predictions, risk_runs
 from ingest.settings import Settings
 
 
@@ -47,3 +53,51 @@ def test_docs_are_served_from_the_installed_package_not_a_cdn(tmp_path: Path) ->
             r = client.get(asset)
             assert r.status_code == 200 and len(r.content) > 100, asset
         assert client.get("/openapi.json").status_code == 200
+
+
+def _overflowing_snapshot(engine: Any) -> None:
+    """A snapshot as an older store could hold it: an ARR of 1e308 (ingested before the
+    bounds), an expected LTV of inf, and revenue risk whose sums the fit stored as null."""
+    now = datetime(2026, 11, 1)
+    with engine.begin() as conn:
+        for aid, arr in (("BIG", 1e308), ("OK", 50_000.0)):
+            conn.execute(insert(accounts).values(
+                account_id=aid, name=aid, name_norm=aid.lower(), segment="smb", arr=arr,
+                currency="USD", contract_start=date(2024, 1, 1), source="csv",
+                source_file="accounts.csv", source_line=2, row_hash=aid, updated_at=now,
+            ))  # fmt: skip
+        conn.execute(insert(risk_runs).values(
+            run_id="r1", as_of=date(2026, 10, 31), created_at=now, model_version="m1",
+            status="complete", n_accounts=2, params={},
+            metrics={"revenue_risk": {"90": {"total": {"arr": None, "expected_churned_arr": None,
+                                                        "low": 0.0, "high": None, "accounts": 2},
+                                              "segments": []}}},
+        ))  # fmt: skip
+        for aid, arr, ltv in (("BIG", 1e308, float("inf")), ("OK", 50_000.0, 120_000.0)):
+            p = {f"p_churn_{h}d{s}": 0.5 for h in (90, 180, 365) for s in ("", "_low", "_high")}
+            conn.execute(insert(risk_predictions).values(
+                run_id="r1", account_id=aid, arr=arr, segment="smb", sentiment=0.1,
+                sentiment_trend=-0.1, expected_ltv=ltv, reason="x", drivers=[], **p,
+            ))  # fmt: skip
+
+
+def test_no_route_answers_500_or_emits_a_non_finite_number(tmp_path: Path) -> None:
+    with _app(tmp_path) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        _overflowing_snapshot(engine)
+        auth = {"Authorization": f"Bearer {create_key(engine, 'admin')['key']}"}
+        for path in (
+            "/v1/revenue-risk",
+            "/v1/revenue-risk?horizon_days=365",
+            "/v1/churn-risk",
+            "/v1/accounts/BIG",
+            "/v1/signals?list=risk",
+            "/v1/provenance/p_churn/BIG",
+        ):
+            r = client.get(path, headers=auth)
+            assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            json.loads(r.text, parse_constant=lambda c: pytest.fail(f"{path}: {c} in JSON"))
+        for fmt in ("csv", "parquet"):
+            r = client.get(f"/v1/churn-risk?format={fmt}", headers=auth)
+            assert r.status_code == 200
+            assert b"inf" not in r.content.lower() and b"nan" not in r.content.lower()
