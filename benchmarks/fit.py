@@ -27,8 +27,9 @@ sys.path.append(str(Path(__file__).resolve().parents[1] / "tests" / "support")) 
 
 
 def one(n: int) -> dict[str, float]:
-    from risk.fit import FitConfig, compute_fit
     from synthetic_world import make_world
+
+    from risk.fit import FitConfig, compute_fit
 
     t0 = time.perf_counter()
     world = make_world(n, months=24, seed=1)
