@@ -4,17 +4,21 @@
 of canonical records (the HTTP API). Both return an ``IngestSummary`` for which always
 ``read = inserted + duplicates + rejected``:
 
-- *inserted*: new rows stored (for accounts also rows whose values changed and were
-  updated in place; those are counted again in *updated*);
+- *inserted*: new rows stored;
 - *duplicates*: rows whose source id or content is already stored (decided by the
-  database's unique constraints, so concurrent ingests of one file double nothing);
+  database's unique constraints, so concurrent ingests of one file double nothing), or
+  that repeat an id of an earlier row of the same file (the first row wins);
+- *updated* (accounts only, a part of *duplicates*): rows of an account stored by an
+  earlier ingest whose values changed and were written over the stored ones;
 - *rejected*: rows sent to quarantine with their original content, file, line and reason;
 - *unresolved*: accepted rows (inserted or duplicate) that resolve to no account.
 
 Each chunk commits in one transaction together with its ``ingest_runs`` counters: a
 killed ingest leaves the store consistent and a rerun completes it, inserting only what
-is missing. A run killed outright stays 'running'; the next ingest of the same file
-marks it 'interrupted' when its process (``ingest_runs.owner``, "host:pid") is gone.
+is missing. A run stopped by Ctrl-C or SIGTERM (``undertow ingest`` turns SIGTERM into
+KeyboardInterrupt) is marked 'interrupted' on its way out; one killed outright stays
+'running', and the next ingest of the same file marks it 'interrupted' when its process
+(``ingest_runs.owner``, "host:pid") is gone.
 After an accounts ingest, stored documents and surveys that were unresolved
 are resolved again.
 """
@@ -41,7 +45,7 @@ import pandas as pd
 from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
 
 from ingest import column_frames
-from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
+from ingest.bulk import drop_plain_indexes, estimate_rows, rebuild_after_load, should_defer
 from ingest.db.schema import (
     accounts,
     documents,
@@ -68,6 +72,7 @@ from ingest.readers import (
     Resume,
     SourceFile,
     cells_as_json,
+    check_path,
     open_source,
     read_chunks,
 )
@@ -284,27 +289,32 @@ def _same_account(old: Any, new: dict[str, Any]) -> bool:
 def _store_accounts(
     conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
 ) -> _Counts:
+    """New accounts are inserted; a stored account whose values changed is updated (a
+    duplicate that is also counted in ``updated``); within one file (one ingest run) the
+    first row of an account wins, like every other kind."""
     rows = account_rows(good, prov, _now())
     names = list(rows)
     records = [dict(zip(names, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
-    last: dict[str, dict[str, Any]] = {}
-    for rec in records:  # the last row of an account within the chunk wins
-        last[rec["account_id"]] = rec
-    counts = _Counts(duplicates=len(records) - len(last))
-    ids = list(last)
+    first: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        first.setdefault(rec["account_id"], rec)
+    counts = _Counts(duplicates=len(records) - len(first))
+    ids = list(first)
     existing: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         for r in conn.execute(
             select(accounts).where(accounts.c.account_id.in_(ids[start : start + 500]))
         ):
             existing[r.account_id] = r
-    fresh = [rec for aid, rec in last.items() if aid not in existing]
+    fresh = [rec for aid, rec in first.items() if aid not in existing]
     changed = [
         rec
-        for aid, rec in last.items()
-        if aid in existing and not _same_account(existing[aid], rec)
+        for aid, rec in first.items()
+        if aid in existing
+        and (ctx.run_id is None or existing[aid].ingest_run_id != ctx.run_id)  # not this file's
+        and not _same_account(existing[aid], rec)
     ]
-    counts.duplicates += len(last) - len(fresh) - len(changed)
+    counts.duplicates += len(first) - len(fresh)  # changed ones included: see ``updated``
     if fresh:
         new = insert_ignore(conn, accounts, {n: [rec[n] for rec in fresh] for n in names})
         counts.inserted += new
@@ -313,7 +323,6 @@ def _store_accounts(
         conn.execute(
             update(accounts).where(accounts.c.account_id == rec["account_id"]).values(**rec)
         )
-    counts.inserted += len(changed)
     counts.updated = len(changed)
     return counts
 
@@ -468,7 +477,7 @@ def _start_workers(
     return Workers(count, _worker_context, payload)
 
 
-def _early_workers(kind: str, paths: list[Path | str], workers: int | None) -> Workers | None:
+def _early_workers(kind: str, paths: list[Path], workers: int | None) -> Workers | None:
     """Worker processes started before the files are hashed, so that their imports (about
     a second) overlap that pass, when a file is surely big enough to want them."""
     count = _worker_processes(workers)
@@ -752,22 +761,25 @@ def _ingest_stream(
                 items = work.read_on(unclean)
         settle()
         if deferred:
-            build_indexes(engine, deferred)
+            rebuild_after_load(engine, deferred)
             deferred = []
         if ctx.spec.kind == "accounts":
             with engine.begin() as conn:
                 total.reresolved = reresolve(conn)
-    except BaseException:
+    except BaseException as exc:
         failed = True
         if pending is not None:  # let the transaction in flight finish (or fail) first
             try:
                 total.add(pending.result())
             except BaseException:  # noqa: BLE001 - the original error matters more
                 pass
+        # Ctrl-C, or SIGTERM (the CLI turns it into KeyboardInterrupt): a rerun completes it
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
         if ctx.run_id is not None:
             try:
                 with engine.begin() as conn:
-                    _run_counts(conn, ctx.run_id, total, started, "failed")
+                    status = "interrupted" if stopped else "failed"
+                    _run_counts(conn, ctx.run_id, total, started, status)
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         raise
@@ -776,7 +788,7 @@ def _ingest_stream(
             procs.close(abort=failed)
         writer.shutdown(wait=True)
         if deferred:  # a failed or interrupted bulk load leaves its indexes built too
-            build_indexes(engine, deferred)
+            rebuild_after_load(engine, deferred)
     total.seconds = time.perf_counter() - started
     if ctx.run_id is not None:
         with engine.begin() as conn:
@@ -837,15 +849,17 @@ def ingest_paths(
         # canonical columns the mapping does not name come from same-named columns
         merged = {**identity_mapping(spec).columns, **mapper.columns}
         mapper = Mapping(**{**mapper.__dict__, "columns": merged})
-    paths = list(paths)
+    paths = [check_path(p) for p in paths]  # no byte read before every path is a file
+    if not paths:
+        raise InputError("give at least one file to ingest")
     early = _early_workers(spec.kind, paths, workers)
     failed = False
     summary = IngestSummary(spec.kind)
     started = time.perf_counter()
+    files: list[SourceFile] = []
     try:
-        files = [open_source(p) for p in paths]
-        if not files:
-            raise InputError("give at least one file to ingest")
+        for p in paths:
+            files.append(open_source(p, settings.max_quoted_lines))
         with _collector_paused():
             for src in files:
                 part = _ingest_file(
@@ -867,6 +881,8 @@ def ingest_paths(
     finally:
         if early is not None:
             early.close(abort=failed)
+        for src in files:
+            src.discard()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -884,7 +900,7 @@ def _ingest_file(
     workers: int | None,
     pool: Workers | None,
 ) -> IngestSummary:
-    label = str(src.path.resolve())
+    label = str(src.named.resolve())
     name = _default_source(source, mapper, src.format)
     run_id = _start_run(engine, spec.kind, name, label, src.file_hash, mapper)
     ctx = _Context(

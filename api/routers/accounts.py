@@ -1,4 +1,8 @@
-"""GET /v1/accounts/{account_id}: one account for every role."""
+"""GET /v1/accounts/{account_id}: one account for every role.
+
+The id is the rest of the path: an account id holding "/" (``ACME/EU``) is fetched as
+``/v1/accounts/ACME/EU`` or ``/v1/accounts/ACME%2FEU`` (the links given are the latter).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ router = APIRouter(
 ACCOUNT_METRICS = ("sentiment", "sentiment_trend", "p_churn", "revenue_at_risk", "expected_ltv")
 
 
-@router.get("/accounts/{account_id}", response_model=AccountView)
+@router.get("/accounts/{account_id:path}", response_model=AccountView)
 def get_account(
     account_id: Annotated[str, Path(max_length=128)],
     key: CurrentKey,

@@ -225,7 +225,7 @@ def _channel_provenance(
     }
 
 
-@router.get("/provenance/{metric}/{id}", response_model=Provenance)
+@router.get("/provenance/{metric}/{id:path}", response_model=Provenance)
 def provenance(
     metric: Metric,
     id: Annotated[str, Path(max_length=128, description="account id, or channel")],

@@ -333,7 +333,7 @@ def build_ui_router() -> APIRouter:
                 figures["trend"] = charts.dark_trend_figure(data["trends"]["month"])
         return render(request, "marketing.html", {**data, "figures": figures}, session=session)
 
-    @router.get("/accounts/{account_id}")
+    @router.get("/accounts/{account_id:path}")
     def account(
         request: Request,
         account_id: Annotated[str, Path(max_length=128)],

@@ -135,8 +135,10 @@ def test_benchmark_shape_concurrent_first_requests_over_http_get_no_429(
         key = create_key(app.state.engine, "admin")["key"]
         codes = _at_once(
             8,
-            lambda i: client.get(
-                "/v1/ingest/runs/1", headers={"Authorization": f"Bearer {key}"}
-            ).status_code,
+            lambda i: (
+                client.get(
+                    "/v1/ingest/runs/1", headers={"Authorization": f"Bearer {key}"}
+                ).status_code
+            ),
         )
     assert codes == [404] * 8  # authenticated (no such run), never 429

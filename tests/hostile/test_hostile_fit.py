@@ -51,9 +51,7 @@ def test_an_overflowing_arr_is_refused_by_name_and_nothing_is_stored(
     assert _runs(engine) == 0
 
 
-def test_short_history_says_what_history_is_needed(
-    engine: Engine, cli_env: dict[str, str]
-) -> None:
+def test_short_history_says_what_history_is_needed(engine: Engine, cli_env: dict[str, str]) -> None:
     write_to_store(engine, make_world(200, months=7, seed=3, as_of="2026-06-30"))
     text = " ".join(undertow(cli_env, "fit", "--as-of", "2026-06-30").output.split())
     assert "None days" not in text and "origins )" not in text
