@@ -17,6 +17,7 @@ from api.commands import (
     groups,
     ingesting,
     keys,
+    quarantine,
     reports,
     scoring,
     serving,
@@ -42,6 +43,7 @@ for module in (
     reports,
     serving,
     keys,
+    quarantine,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

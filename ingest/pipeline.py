@@ -65,6 +65,7 @@ from ingest.mapping import (
     to_frame,
 )
 from ingest.pieces import Layout, Piece, layout, piece_sizes, plan, read_piece
+from ingest.quarantine import purge as purge_quarantine
 from ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     BadRow,
@@ -852,6 +853,8 @@ def ingest_paths(
     paths = [check_path(p) for p in paths]  # no byte read before every path is a file
     if not paths:
         raise InputError("give at least one file to ingest")
+    if settings.quarantine_retention_days is not None:
+        purge_quarantine(engine, settings.quarantine_retention_days)
     early = _early_workers(spec.kind, paths, workers)
     failed = False
     summary = IngestSummary(spec.kind)

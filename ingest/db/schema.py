@@ -164,7 +164,7 @@ quarantine = Table(
     Column("raw", Text, nullable=False),  # the original row, as read (JSON of the cells)
     Column("row_hash", String(64), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False, index=True),  # retention (migration 0011)
     UniqueConstraint("kind", "source_file", "row_hash", "source_line", name="uq_quarantine_row"),
 )
 

@@ -1,5 +1,5 @@
-"""api: server-side UI sessions, so that signing out (or an expired session) ends a
-copied cookie too.
+"""Hardening: server-side UI sessions (signing out ends a copied cookie too), and an
+index on the quarantine's creation time for its retention (``undertow quarantine purge``).
 
 Revision ID: 0011
 Revises: 0008
@@ -28,8 +28,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id_hash", name="pk_ui_sessions"),
     )
     op.create_index("ix_ui_sessions_expires_at", "ui_sessions", ["expires_at"])
+    op.create_index("ix_quarantine_created_at", "quarantine", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_quarantine_created_at", table_name="quarantine")
     op.drop_index("ix_ui_sessions_expires_at", table_name="ui_sessions")
     op.drop_table("ui_sessions")
