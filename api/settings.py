@@ -43,7 +43,7 @@ from ingest.settings import settings_error
 
 def _env(field: str, variable: str, default: Any, **bounds: Any) -> Any:
     """A field read from ``variable`` (or given by its own name in code)."""
-    return Field(default, validation_alias=AliasChoices(field, variable), **bounds)
+    return Field(default=default, validation_alias=AliasChoices(field, variable), **bounds)
 
 
 class ApiSettings(BaseSettings):

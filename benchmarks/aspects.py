@@ -104,11 +104,12 @@ def main() -> None:
     from ingest.settings import Settings
     from nlp.aspects.evaluation import evaluate, multilabel_scores, predicted_sets
     from nlp.aspects.head import AspectHead
-    from nlp.aspects.store import sentiment_version, tag_store
+    from nlp.aspects.store import tag_store
     from nlp.aspects.tagger import AspectTagger
     from nlp.encoder import Encoder
     from nlp.scoring import score_store
     from nlp.sentiment import load_scorer
+    from nlp.versions import sentiment_version
 
     out: dict[str, Any] = {"load_before": _load(), "torch_threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:

@@ -850,18 +850,18 @@ def ingest_paths(
         # canonical columns the mapping does not name come from same-named columns
         merged = {**identity_mapping(spec).columns, **mapper.columns}
         mapper = Mapping(**{**mapper.__dict__, "columns": merged})
-    paths = [check_path(p) for p in paths]  # no byte read before every path is a file
-    if not paths:
+    checked = [check_path(p) for p in paths]  # no byte read before every path is a file
+    if not checked:
         raise InputError("give at least one file to ingest")
     if settings.quarantine_retention_days is not None:
         purge_quarantine(engine, settings.quarantine_retention_days)
-    early = _early_workers(spec.kind, paths, workers)
+    early = _early_workers(spec.kind, checked, workers)
     failed = False
     summary = IngestSummary(spec.kind)
     started = time.perf_counter()
     files: list[SourceFile] = []
     try:
-        for p in paths:
+        for p in checked:
             files.append(open_source(p, settings.max_quoted_lines))
         with _collector_paused():
             for src in files:

@@ -87,11 +87,11 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
     data_dir: Path = Path(".undertow")
-    max_text_chars: int = Field(DEFAULT_MAX_TEXT_CHARS, ge=10, le=10_000_000)
-    ingest_workers: int | None = Field(None, ge=0, le=64)
-    future_tolerance_days: float = Field(1.0, ge=0, le=366)
-    max_quoted_lines: int = Field(10_000, ge=2, le=1_000_000)
-    quarantine_retention_days: int | None = Field(None, ge=1, le=36_500)
+    max_text_chars: int = Field(default=DEFAULT_MAX_TEXT_CHARS, ge=10, le=10_000_000)
+    ingest_workers: int | None = Field(default=None, ge=0, le=64)
+    future_tolerance_days: float = Field(default=1.0, ge=0, le=366)
+    max_quoted_lines: int = Field(default=10_000, ge=2, le=1_000_000)
+    quarantine_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("database_url")
     @classmethod

@@ -30,10 +30,10 @@ from sqlalchemy import Engine, and_, func, or_, select
 from ingest.db.schema import accounts, risk_predictions, risk_runs, risk_trajectories
 from ingest.errors import InputError, NotFoundError
 from risk.errors import NoSnapshotError
+from risk.forecast import HORIZONS
 
-__all__ = ["NoSnapshotError"]  # re-exported: the API maps it to 409
+__all__ = ["HORIZONS", "NoSnapshotError"]  # re-exported: the API maps it to 409
 
-HORIZONS = (90, 180, 365)
 SignalList = Literal["risk", "expansion"]
 SIGNAL_LISTS: tuple[str, ...] = ("risk", "expansion")
 UNFINISHED = ("running", "failed", "error")

@@ -58,7 +58,7 @@ from risk.backtest import (
     run_candidates,
 )
 from risk.errors import NotEnoughDataError, RiskError, RiskInputError
-from risk.forecast import Forecast, ForecastConfig, forecast
+from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
 from risk.survival.base import SurvivalModel
@@ -277,9 +277,7 @@ def metrics_of(result: FitResult) -> dict[str, Any]:
         "lead_time_days": full.get("lead_time_days"),
         "backtest": bt,
         "revenue_risk": result.forecast.revenue_risk,
-        "expected_churns": {
-            str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in (90, 180, 365)
-        },
+        "expected_churns": {str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in HORIZONS},
         "events_in_history": int(result.panel.rows["event"].sum()),
         "model_choice": result.choice,
         "calibration_in_the_large": {
@@ -359,7 +357,7 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
         row["sentiment_trend"] = (
             None if pd.isna(r.get("sentiment_trend")) else float(r["sentiment_trend"])
         )
-        for h in (90, 180, 365):
+        for h in HORIZONS:
             for suffix in ("", "_low", "_high"):
                 row[f"p_churn_{h}d{suffix}"] = float(r[f"p_churn_{h}d{suffix}"])
         row["drivers"] = _clean(r["drivers"])

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from ingest.db.schema import accounts, aspect_scores, documents, sentiment_scores, surveys
+from nlp.versions import sentiment_version
 from risk.errors import NotEnoughDataError, RiskInputError
 
 log = logging.getLogger(__name__)
@@ -146,38 +147,6 @@ def events_after(engine: Engine, when: pd.Timestamp, limit: int = 3) -> list[str
     return out
 
 
-def choose_sentiment_version(
-    engine: Engine, settings: Any = None, requested: str | None = None
-) -> str | None:
-    """The sentiment model whose scores the risk model reads.
-
-    ``requested`` if given; else the scorer's current version (``nlp.sentiment``) when the
-    store holds its scores; else the version with the most rows; None if nothing is scored.
-    """
-    if requested:
-        return requested
-    with engine.connect() as conn:
-        counts: dict[str, int] = dict(
-            conn.execute(
-                select(sentiment_scores.c.model_version, func.count()).group_by(
-                    sentiment_scores.c.model_version
-                )
-            ).all()
-        )
-    if not counts:
-        return None
-    if settings is not None:
-        try:  # the scorer lands later in the nlp layer; fall back gracefully without it
-            from nlp.sentiment import current_model_version  # type: ignore[import-not-found]
-
-            current = current_model_version(settings)
-            if counts.get(current):
-                return str(current)
-        except Exception as exc:  # noqa: BLE001 - any failure means "use the most rows"
-            log.debug("current sentiment model unknown (%s); using the most-scored one", exc)
-    return str(max(sorted(counts), key=lambda v: counts[v]))
-
-
 def _aspect_version(engine: Engine) -> str | None:
     with engine.connect() as conn:
         rows = conn.execute(
@@ -217,7 +186,7 @@ def load_inputs(
             log.warning(note)
     as_of = to_timestamp(as_of)
     cutoff = (as_of + pd.Timedelta(days=1)).to_pydatetime()
-    mv = choose_sentiment_version(engine, settings, sentiment_model_version)
+    mv = sentiment_version(engine, settings, sentiment_model_version)
 
     acc = _frame(
         engine,

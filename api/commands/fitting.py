@@ -16,9 +16,12 @@ import click
 from api.cli_support import emit, handle_errors, json_option, progress, state
 from api.commands.groups import eval_group, export_group
 from ingest.errors import InputError
+from risk.forecast import HORIZONS
 
 if TYPE_CHECKING:
     from risk.fit import StoredFit
+
+HORIZON_CHOICES = [str(h) for h in HORIZONS]
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
@@ -144,9 +147,7 @@ def fit_command(as_of: str | None, as_json: bool) -> None:
 
 
 @export_group.command("churn-risk")
-@click.option(
-    "--horizon-days", type=click.Choice(["90", "180", "365"]), default="90", show_default=True
-)
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="90", show_default=True)
 @click.option(
     "--format",
     "fmt",
@@ -189,7 +190,7 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
 @click.option("--truth", "truth_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="truth.csv of a demo world (account_id, churned_at_true).")  # fmt: skip
-@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="180",
               show_default=True)  # fmt: skip
 @click.option("--run-id", default=None, help="Risk run to judge (default: the latest).")
 @click.option("--no-variants", is_flag=True, help="Skip refitting the no-text and CRM-only models.")
@@ -268,7 +269,7 @@ def _row(label: str, cmp: dict[str, Any]) -> str:
 @click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A YAML file with a list of assumptions (added after --assumption).")  # fmt: skip
 @click.option("--run-id", default=None, help="Risk run to use (default: the latest).")
-@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="180",
               show_default=True, help="Horizon of the by-segment table.")  # fmt: skip
 @json_option
 @handle_errors

@@ -15,7 +15,8 @@ from api.deps import CurrentKey, EngineDep
 from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES
 from api.schemas.accounts import AccountView
 from ingest.errors import NotFoundError
-from nlp.evidence import account_texts, latest_scored_version, monthly_sentiment
+from nlp.evidence import account_texts, monthly_sentiment
+from nlp.versions import sentiment_version
 from risk.feeds import account_record, account_risk, latest_run
 
 router = APIRouter(
@@ -41,7 +42,7 @@ def get_account(
     run = latest_run(engine)
     risk = account_risk(engine, account_id, run_id=run["run_id"]) if run else None
     version = run["sentiment_model_version"] if run else None
-    version = version or latest_scored_version(engine)
+    version = version or sentiment_version(engine)
     if risk and risk["trajectory"]:
         trajectory, source = risk["trajectory"], "snapshot"
     else:

@@ -13,7 +13,7 @@ from api.feed_formats import MEDIA_TYPES, PARQUET_MEDIA_TYPE, render_feed
 from api.pagination import decode_cursor, encode_cursor
 from api.schemas.churn import ChurnPage, RevenueRisk
 from ingest.errors import InputError
-from risk.feeds import churn_risk_page, get_run, revenue_risk
+from risk.feeds import HORIZONS, churn_risk_page, get_run, revenue_risk
 
 router = APIRouter(
     prefix="/v1",
@@ -23,12 +23,8 @@ router = APIRouter(
 JSON_DEFAULT_LIMIT = 100
 
 
-class Horizon(IntEnum):
-    """Churn horizons in days."""
-
-    d90 = 90
-    d180 = 180
-    d365 = 365
+Horizon = IntEnum("Horizon", {f"d{h}": h for h in HORIZONS})  # type: ignore[misc]
+Horizon.__doc__ = "Churn horizons in days."
 
 
 FILE_CONTENT = {
@@ -46,7 +42,7 @@ def churn_risk(
     key: FinanceKey,
     engine: EngineDep,
     cache: PageCacheDep,
-    horizon_days: Horizon = Horizon.d90,
+    horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
     format: Literal["json", "csv", "parquet"] = "json",
     limit: Annotated[
         int | None,
@@ -111,7 +107,9 @@ def churn_risk(
 
 @router.get("/revenue-risk", response_model=RevenueRisk)
 def get_revenue_risk(
-    key: FinanceKey, engine: EngineDep, horizon_days: Horizon = Horizon.d90
+    key: FinanceKey,
+    engine: EngineDep,
+    horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
 ) -> dict[str, Any]:
     """Expected churned ARR within the horizon with an interval, in total and by segment."""
     return revenue_risk(engine, int(horizon_days))

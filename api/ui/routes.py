@@ -32,13 +32,13 @@ from api.ui.session import (
 )
 from ingest.errors import NotFoundError
 from risk.errors import NoSnapshotError
+from risk.forecast import HORIZONS
 
 ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
     "sales": ("/ui/sales", "Sales"),
     "finance": ("/ui/finance", "Finance"),
     "marketing": ("/ui/marketing", "Marketing"),
 }
-HORIZONS = (90, 180, 365)
 
 
 class UiRedirect(Exception):
