@@ -4,6 +4,9 @@ to the contract's accounting (read = inserted + duplicates + rejected)."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from click.testing import CliRunner, Result
@@ -32,3 +35,19 @@ def error_line(result: Result) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.output
     return lines[0]
+
+
+def at_once(n: int, fn: Callable[[int], Any]) -> list[Any]:
+    """``fn(0) .. fn(n - 1)`` in ``n`` threads released together; an exception is
+    returned in its place, for the test to look at."""
+    barrier = threading.Barrier(n)
+
+    def go(i: int) -> Any:
+        barrier.wait()
+        try:
+            return fn(i)
+        except Exception as exc:  # noqa: BLE001 - returned, not swallowed
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))

@@ -3,12 +3,11 @@ whose rows are committed is never marked failed over an index."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_support import at_once
 from sqlalchemy import Engine, inspect, select
 
 import ingest.bulk as bulk
@@ -20,20 +19,6 @@ from ingest.settings import Settings
 TICKETS = "ticket_id,account_id,created_at,subject,body\n"
 
 
-def _together(n: int, fn: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def go(i: int) -> Any:
-        barrier.wait()
-        try:
-            return fn(i)
-        except Exception as exc:  # noqa: BLE001 - the test looks at what came back
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(go, range(n)))
-
-
 def _index_names(engine: Engine) -> set[str]:
     return {str(ix["name"]) for ix in inspect(engine).get_indexes("documents")}
 
@@ -43,7 +28,7 @@ def test_two_index_builds_at_once_both_succeed(tmp_path: Path) -> None:
     engine = open_store(settings)
     deferred = bulk.drop_plain_indexes(engine, documents)
     assert "ix_documents_account_created" not in _index_names(engine)
-    results = _together(4, lambda i: bulk.build_indexes(engine, deferred))
+    results = at_once(4, lambda i: bulk.build_indexes(engine, deferred))
     assert results == [None] * 4, results
     assert "ix_documents_account_created" in _index_names(engine)
     engine.dispose()
@@ -72,7 +57,7 @@ def test_two_bulk_ingests_at_once_both_finish_done(
         finally:
             engine.dispose()
 
-    summaries = _together(2, load)
+    summaries = at_once(2, load)
     assert all(not isinstance(s, Exception) for s in summaries), summaries
     for s in summaries:
         assert s.read == s.inserted + s.duplicates + s.rejected == 3000
