@@ -101,3 +101,17 @@ def test_no_route_answers_500_or_emits_a_non_finite_number(tmp_path: Path) -> No
             r = client.get(f"/v1/churn-risk?format={fmt}", headers=auth)
             assert r.status_code == 200
             assert b"inf" not in r.content.lower() and b"nan" not in r.content.lower()
+
+
+def test_the_export_writes_no_non_finite_number_in_any_format(
+    engine: Any, cli_env: dict[str, str]
+) -> None:
+    from hostile_support import undertow
+
+    _overflowing_snapshot(engine)
+    for fmt in ("json", "csv"):
+        out = undertow(cli_env, "export", "churn-risk", "--format", fmt).stdout
+        assert "inf" not in out.lower() and "nan" not in out.lower(), fmt
+    rows = json.loads(undertow(cli_env, "export", "churn-risk", "--format", "json").stdout)
+    big = next(r for r in rows if r["account_id"] == "BIG")
+    assert big["expected_ltv"] is None and big["arr"] == 1e308
