@@ -24,7 +24,16 @@ from api.keys import KeyVerifier
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.page_cache import PageCache
 from api.ratelimit import TokenBucketLimiter
-from api.routers import accounts, churn_risk, dark_funnel, health, ingest, provenance, signals
+from api.routers import (
+    accounts,
+    churn_risk,
+    dark_funnel,
+    funnel,
+    health,
+    ingest,
+    provenance,
+    signals,
+)
 from api.settings import ApiSettings
 from api.ui import mount_ui
 from ingest.settings import Settings
@@ -106,7 +115,7 @@ def create_app(
     app.state.rate_limiter = TokenBucketLimiter(
         api_settings.rate_limit_per_second, api_settings.rate_limit_burst
     )
-    for module in (health, signals, accounts, churn_risk, dark_funnel, provenance, ingest):
+    for module in (health, signals, accounts, churn_risk, dark_funnel, funnel, provenance, ingest):
         app.include_router(module.router)
     mount_ui(app)
     install_error_handlers(app)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -150,6 +151,21 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return super().convert(number, param, ctx)
+
+
+def write_output(data: bytes, out: Path | None) -> None:
+    """Write a command's file to ``out``, or to stdout without one; an unwritable path is
+    an InputError that says so."""
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {out}: {exc.strerror or exc}; pass --out a writable file path"
+        ) from exc
 
 
 json_option = click.option(

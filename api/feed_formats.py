@@ -1,11 +1,13 @@
-"""The finance feed as a file, rendered here once for every door (``GET /v1/churn-risk``
-in CSV or Parquet, ``/ui/finance/churn-risk.csv``, ``undertow export churn-risk``), with
-the one column list ``risk.feeds.CHURN_COLUMNS``.
+"""Feeds as files. The finance feed is rendered here once for every door (``GET
+/v1/churn-risk`` in CSV or Parquet, ``/ui/finance/churn-risk.csv``, ``undertow export
+churn-risk``), with the one column list ``risk.feeds.CHURN_COLUMNS``; the funnel's
+downloads (``api.routers.funnel``) use the same writers.
 
 CSV text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return) are prefixed with a single quote (the OWASP advice
-against CSV injection); numbers are written as numbers, untouched. A non-finite number
-(never stored by a fit; a second line of defence) is written as an empty cell / null.
+against CSV injection), in Parquet too; numbers are written as numbers, untouched, and
+Parquet keeps dates as dates. A non-finite number (never stored by a fit; a second line
+of defence) is written as an empty cell / null.
 """
 
 from __future__ import annotations
@@ -50,12 +52,18 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def _typed_cell(value: Any) -> Any:
+    """A Parquet cell: dates keep their type (Parquet has one), the rest as ``neutralize``."""
+    return value if isinstance(value, datetime | date) else neutralize(value)
+
+
 def to_parquet(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """Text neutralised as in CSV and non-finite numbers null; dates and numbers keep
+    their Parquet types."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    cells = _cells(rows, columns)
-    table = pa.table({c: [row[c] for row in cells] for c in columns})
+    table = pa.table({c: [_typed_cell(row.get(c)) for row in rows] for c in columns})
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()

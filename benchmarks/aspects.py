@@ -31,7 +31,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         base = Settings.from_env()
-        settings = replace(base, database_url=f"sqlite:///{folder / 'store.db'}")
+        settings = base.model_copy(update={"database_url": f"sqlite:///{folder / 'store.db'}"})
         world = args.world
         if world is None:
             from ingest.demo import build_world, write_world

@@ -2,7 +2,7 @@
 
 Builds a demo world (``undertow demo`` library), ingests accounts, attribution answers
 and opportunities into a fresh SQLite store, labels the answers (``classify_store``),
-measures (``risk.dark_funnel.measure``) and compares with ``truth.csv``:
+measures (``marketing.dark_funnel.measure``) and compares with ``truth.csv``:
 
 - truth dark share: answering accounts whose ``reported_channels`` name a dark channel;
 - truth channel mix: each answering account's reported channels, equal weights;
@@ -40,8 +40,8 @@ def main() -> None:
     from ingest.demo import build_world, write_world
     from ingest.pipeline import ingest_paths
     from ingest.settings import Settings
+    from marketing.dark_funnel import measure
     from nlp.channels import CHANNELS, DARK_CHANNELS, classify_store
-    from risk.dark_funnel import measure
 
     tmp = Path(tempfile.mkdtemp(prefix="funnel_"))
     if args.world:

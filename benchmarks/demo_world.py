@@ -35,7 +35,6 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 ROOT = Path(__file__).resolve().parents[1]
 UCI = ROOT / "../shared/data/sentiment/uci_sentiment_labelled_sentences"
-KIND_ORDER = ("accounts", "opportunities", "reviews", "tickets", "surveys", "attribution")
 STAND_IN = "vader-dev"
 SCENARIO = "segment=smb:sentiment-=0.2"
 
@@ -111,6 +110,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
     from ingest.db.engine import open_store
     from ingest.demo import build_world, write_world
     from ingest.pipeline import ingest_paths
+    from ingest.records import INGEST_ORDER
     from ingest.settings import Settings
     from risk.fit import fit_and_store
     from risk.scenarios import run_scenario
@@ -124,7 +124,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
         )
         settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=folder)
         engine = open_store(settings)
-        for kind in KIND_ORDER:
+        for kind in INGEST_ORDER:
             if kind in files:
                 ingest_paths(engine, kind, [files[kind]], settings=settings)
         t1 = time.perf_counter()

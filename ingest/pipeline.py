@@ -4,12 +4,13 @@
 of canonical records (the HTTP API). Both return an ``IngestSummary`` for which always
 ``read = inserted + duplicates + rejected``:
 
-- *inserted*: new rows stored;
+- *inserted*: new records stored;
 - *duplicates*: rows whose source id or content is already stored (decided by the
   database's unique constraints, so concurrent ingests of one file double nothing), or
   that repeat an id of an earlier row of the same file (the first row wins);
-- *updated* (accounts only, a part of *duplicates*): rows of an account stored by an
-  earlier ingest whose values changed and were written over the stored ones;
+- *updated* (a part of *duplicates*, never of *inserted*): rows of a restated kind
+  (accounts, leads, experiments, spend: ``ingest.upsert``) whose record was stored by an
+  earlier ingest with other values, and was corrected in place;
 - *rejected*: rows sent to quarantine with their original content, file, line and reason;
 - *unresolved*: accepted rows (inserted or duplicate) that resolve to no account.
 
@@ -19,8 +20,16 @@ is missing. A run stopped by Ctrl-C or SIGTERM (``undertow ingest`` turns SIGTER
 KeyboardInterrupt) is marked 'interrupted' on its way out; one killed outright stays
 'running', and the next ingest of the same file marks it 'interrupted' when its process
 (``ingest_runs.owner``, "host:pid") is gone.
-After an accounts ingest, stored documents and surveys that were unresolved
-are resolved again.
+After an accounts ingest, stored documents, surveys, leads and opportunities that were
+unresolved are resolved again.
+
+Spend has no id: a figure is identified by its ``natural_key`` (date, channel, campaign,
+segment, currency). A later ingest with another figure for a stored key corrects it in
+place (*updated*); within one file, a key repeated with other values is ambiguous (two
+campaigns the export did not tell apart, or a typo): the later row goes to quarantine
+with the line of the first, and an identical repeat is a duplicate. (Accounts, leads
+and experiments have ids: there the first row of a repeated id in a file wins and the
+later ones are duplicates.)
 """
 
 from __future__ import annotations
@@ -42,17 +51,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import URL, Connection, Dialect, Engine, Index, select, update
+from sqlalchemy import URL, Connection, Dialect, Engine, Index, Table, select, update
 
 from ingest import column_frames
 from ingest.bulk import drop_plain_indexes, estimate_rows, rebuild_after_load, should_defer
 from ingest.db.schema import (
     accounts,
     documents,
+    experiments,
     ingest_runs,
+    leads,
     metadata,
     opportunities,
     quarantine,
+    spend,
     surveys,
 )
 from ingest.errors import InputError
@@ -84,22 +96,30 @@ from ingest.rows import (
     account_rows,
     digest,
     document_rows,
+    experiment_rows,
+    lead_rows,
     opportunity_rows,
+    spend_rows,
     survey_rows,
 )
 from ingest.settings import Settings
+from ingest.upsert import upsert
 from ingest.validate import validate
 from ingest.workers import Workers, pack, unpack, worker_count
-from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
+from ingest.writer import (
+    Columns,
+    PreparedInsert,
+    insert_ignore,
+    prepare_insert,
+    run_insert,
+    take_rows,
+)
 
 ProgressFn = Callable[[int], None]
 _AHEAD = 2  # chunks prepared ahead of the writer by worker processes (memory bound)
 PARALLEL_MIN_ROWS = 200_000  # files this big prepare their chunks in worker processes
 PARALLEL_MIN_BYTES = 32 << 20  # files this big start their workers before being hashed
 _MAX_SOURCE = 64
-_ACCOUNT_FIELDS = (
-    "name", "domain", "segment", "arr", "currency", "contract_start", "churned_at", "tracked_source",
-)  # fmt: skip
 
 
 @dataclass
@@ -150,6 +170,9 @@ class _Context:
     index: AccountIndex
     dialect: Dialect
     not_after: datetime | None = None  # event dates after this are quarantined
+    # restated kinds: key -> (compared values for a natural key, line) of the file's
+    # first row of the key so far (``_file_repeats``)
+    seen: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -206,7 +229,6 @@ class _Counts:
     inserted: int = 0
     duplicates: int = 0
     unresolved: int = 0
-    updated: int = 0
 
 
 def _document_table_rows(
@@ -223,8 +245,8 @@ def _document_table_rows(
 def _opportunity_table_rows(
     ctx: _Context, good: pd.DataFrame, prov: Provenance
 ) -> tuple[Columns, int]:
-    unresolved = int((~good["account_id"].isin(ctx.index.ids)).sum())
-    return opportunity_rows(good, prov), unresolved
+    rows = opportunity_rows(good, prov, ctx.index.ids)
+    return rows, sum(by is None for by in rows["resolved_by"])
 
 
 def _survey_document_ids(conn: Connection, docs: Columns) -> dict[tuple[str, str], int]:
@@ -276,56 +298,132 @@ def _store_surveys(
     return _Counts(inserted, len(good) - inserted, sum(a is None for a in acc))
 
 
-def _same_account(old: Any, new: dict[str, Any]) -> bool:
-    for name in _ACCOUNT_FIELDS:
-        a, b = getattr(old, name), new[name]
-        if isinstance(a, float) or isinstance(b, float):
-            if a is None or b is None or abs(float(a) - float(b)) > 1e-9:
-                return False
-        elif a != b:
-            return False
-    return True
+def _account_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    return account_rows(good, prov, _now()), 0
 
 
-def _store_accounts(
-    conn: Connection, ctx: _Context, good: pd.DataFrame, prov: Provenance
-) -> _Counts:
-    """New accounts are inserted; a stored account whose values changed is updated (a
-    duplicate that is also counted in ``updated``); within one file (one ingest run) the
-    first row of an account wins, like every other kind."""
-    rows = account_rows(good, prov, _now())
-    names = list(rows)
-    records = [dict(zip(names, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
-    first: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        first.setdefault(rec["account_id"], rec)
-    counts = _Counts(duplicates=len(records) - len(first))
-    ids = list(first)
-    existing: dict[str, Any] = {}
-    for start in range(0, len(ids), 500):
-        for r in conn.execute(
-            select(accounts).where(accounts.c.account_id.in_(ids[start : start + 500]))
-        ):
-            existing[r.account_id] = r
-    fresh = [rec for aid, rec in first.items() if aid not in existing]
-    changed = [
-        rec
-        for aid, rec in first.items()
-        if aid in existing
-        and (ctx.run_id is None or existing[aid].ingest_run_id != ctx.run_id)  # not this file's
-        and not _same_account(existing[aid], rec)
-    ]
-    counts.duplicates += len(first) - len(fresh)  # changed ones included: see ``updated``
-    if fresh:
-        new = insert_ignore(conn, accounts, {n: [rec[n] for rec in fresh] for n in names})
-        counts.inserted += new
-        counts.duplicates += len(fresh) - new
-    for rec in changed:
-        conn.execute(
-            update(accounts).where(accounts.c.account_id == rec["account_id"]).values(**rec)
-        )
-    counts.updated = len(changed)
-    return counts
+def _lead_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    refs = account_refs(good)
+    account, how = resolve(refs, ctx.index)
+    acc = account.tolist()
+    rows = lead_rows(good, prov, acc, how.tolist(), ref_json(refs), _now())
+    return rows, sum(a is None for a in acc)
+
+
+def _spend_table_rows(ctx: _Context, good: pd.DataFrame, prov: Provenance) -> tuple[Columns, int]:
+    return spend_rows(good, ctx.spec, prov, _now()), 0
+
+
+def _experiment_table_rows(
+    ctx: _Context, good: pd.DataFrame, prov: Provenance
+) -> tuple[Columns, int]:
+    return experiment_rows(good, prov, _now()), 0
+
+
+@dataclass(frozen=True)
+class _Restated:
+    """A kind stored by key and corrected in place (``ingest.upsert``): its table, row
+    builder (no database), key, and the columns whose change is a correction."""
+
+    table: Table
+    build: Callable[[_Context, pd.DataFrame, Provenance], tuple[Columns, int]]
+    key: tuple[str, ...]
+    compared: tuple[str, ...]
+
+
+_RESTATED = {
+    "accounts": _Restated(
+        accounts,
+        _account_table_rows,
+        ("account_id",),
+        (
+            "name",
+            "domain",
+            "segment",
+            "arr",
+            "currency",
+            "contract_start",
+            "churned_at",
+            "tracked_source",
+        ),
+    ),
+    "leads": _Restated(
+        leads,
+        _lead_table_rows,
+        ("source", "lead_id"),
+        (
+            "account_id",
+            "resolved_by",
+            "account_ref",
+            "email_hash",
+            "created_at",
+            "mql_at",
+            "sql_at",
+            "opportunity_id",
+            "tracked_source",
+            "segment",
+        ),
+    ),
+    "spend": _Restated(
+        spend, _spend_table_rows, ("natural_key",), ("spend", "impressions", "clicks")
+    ),
+    "experiments": _Restated(
+        experiments,
+        _experiment_table_rows,
+        ("source", "experiment_id"),
+        (
+            "channel",
+            "start_date",
+            "end_date",
+            "spend_delta",
+            "outcome",
+            "lift",
+            "lift_low",
+            "lift_high",
+            "design",
+        ),
+    ),
+}
+
+
+def _file_repeats(
+    ctx: _Context, rows: Columns, lines: list[int], raw: Callable[[int], str]
+) -> tuple[Columns, int, list[tuple[int, str, str]]]:
+    """The rows of a key that an earlier row of the file (this chunk or an earlier one)
+    already gave, taken out (module docstring): of a kind with ids the first row of an id
+    wins and the later ones are duplicates; of spend (a natural key) a later row with other
+    values goes to quarantine naming the first's line, and an identical one is a
+    duplicate. Returns the rest, how many duplicates were taken out, and the quarantined
+    rows."""
+    how = _RESTATED[ctx.spec.kind]
+    natural = bool(ctx.spec.natural_key)
+    keys = list(zip(*(rows[c] for c in how.key), strict=True))
+    values = (
+        list(zip(*(rows[c] for c in how.compared), strict=True)) if natural else [()] * len(keys)
+    )
+    keep: list[int] = []
+    repeated = 0
+    bad: list[tuple[int, str, str]] = []
+    names = ", ".join(ctx.spec.natural_key)
+    for i, (key, vals) in enumerate(zip(keys, values, strict=True)):
+        first = ctx.seen.get(key)
+        if first is None:
+            ctx.seen[key] = (vals, lines[i])
+            keep.append(i)
+        elif not natural or first[0] == vals:
+            repeated += 1
+        else:
+            bad.append(
+                (
+                    lines[i],
+                    raw(i),
+                    f"repeats the {names} of line {first[1]} with other values: give each "
+                    "figure its own campaign or segment, or sum them into one row",
+                )
+            )
+    if len(keep) == len(keys):
+        return rows, 0, bad
+    return take_rows(rows, keep), repeated, bad
 
 
 # Kinds whose table rows are built without the database (ahead of the writer), and the
@@ -336,7 +434,7 @@ _PREBUILT = {
     "attribution": (documents, _document_table_rows),
     "opportunities": (opportunities, _opportunity_table_rows),
 }
-_STORE = {"accounts": _store_accounts, "surveys": _store_surveys}
+_STORE = {"surveys": _store_surveys}
 
 
 @dataclass
@@ -348,6 +446,8 @@ class _Prepared:
     good: pd.DataFrame | None = None
     prov: Provenance | None = None
     insert: PreparedInsert | None = None  # the table rows, ready for the driver
+    restated: Columns | None = None  # the rows of a kind stored by key (``_RESTATED``)
+    repeated: int = 0  # rows of a key given by an earlier row of the file: duplicates
     unresolved: int = 0
     accepted: int = 0  # rows that passed validation
 
@@ -378,6 +478,16 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
         rows, prep.unresolved = build(ctx, prep.good, prep.prov)
         order = "content_hash" if table is documents else None
         prep.insert = prepare_insert(ctx.dialect, table, rows, order_by=order)
+    elif ctx.spec.kind in _RESTATED:
+        rows, prep.unresolved = _RESTATED[ctx.spec.kind].build(ctx, prep.good, prep.prov)
+
+        def raw(i: int) -> str:  # the original row of the i-th valid one
+            return cells_as_json(chunk.header, chunk.rows[positions[i]])
+
+        rows, prep.repeated, repeats = _file_repeats(ctx, rows, prep.prov.lines, raw)
+        prep.bad += repeats
+        prep.accepted -= len(repeats)
+        prep.restated = rows
     return prep
 
 
@@ -388,10 +498,16 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
         inserted = run_insert(conn, prep.insert)
         out.inserted, out.duplicates = inserted, prep.accepted - inserted
         out.unresolved = prep.unresolved
+    elif prep.restated is not None:
+        how = _RESTATED[ctx.spec.kind]
+        done = upsert(conn, how.table, prep.restated, how.key, how.compared)
+        out.inserted, out.updated = done.inserted, done.updated
+        out.duplicates = done.duplicates + prep.repeated
+        out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:
         counts = _STORE[ctx.spec.kind](conn, ctx, prep.good, prep.prov)
         out.inserted, out.duplicates = counts.inserted, counts.duplicates
-        out.unresolved, out.updated = counts.unresolved, counts.updated
+        out.unresolved = counts.unresolved
     _quarantine(conn, ctx, prep.bad)
     out.rejected = len(prep.bad)
     assert out.read == out.inserted + out.duplicates + out.rejected, "unaccounted rows"

@@ -9,18 +9,26 @@ reads these specs, so a column is declared once. Column types:
 - ``datetime`` / ``date``: ISO 8601; offsets are converted to naive UTC
 - ``float``: a finite number; ``bool``: true/false/yes/no/1/0
 - ``email``, ``domain``: used for account resolution only
+- ``channel``: a channel of the taxonomy (``ingest.taxonomy.spend_channel``: the
+  channel's name, or an alias that names one channel without doubt)
+
+A kind without an id column (``spend``) names its ``natural_key``: the columns that
+identify one of its records.
 
 Bounds, declared per column so that every kind gets them by declaring (validation reads
 only the spec):
 
 - ``ranges``: every ``float`` column has one; a value outside it is quarantined with a
-  reason naming the column and the value. Money is at most ``MAX_MONEY`` (10^12 in the
-  record's currency: more than any one account's ARR or deal, and far from where sums
-  and products of a forecast lose precision or overflow).
-- ``past_only``: date columns of events that have happened (a ticket's creation, a churn);
-  a value later than the ingest time plus ``Settings.future_tolerance_days`` is
-  quarantined (a typo such as 2099, or a planned date exported as a fact). Dates that
-  may lie ahead (a contract start, an opportunity's close) are not listed.
+  reason naming the column and the value. Money is at most ``MAX_MONEY`` in absolute
+  value (10^12 in the record's currency: more than any one account's ARR, deal or
+  channel's spend, and far from where sums and products of a forecast lose precision or
+  overflow); counts (impressions, clicks) and measured lifts have the same bound. A spend
+  change and a lift may be negative.
+- ``past_only``: date columns of events that have happened (a ticket's creation, a churn,
+  a day of spend, a lead's stage dates, a lift test's run); a value later than the ingest
+  time plus ``Settings.future_tolerance_days`` is quarantined (a typo such as 2099, or a
+  planned date exported as a fact). Dates that may lie ahead (a contract start, an
+  opportunity's close) are not listed.
 """
 
 from __future__ import annotations
@@ -41,12 +49,13 @@ class KindSpec:
     kind: str
     columns: dict[str, str]  # canonical name -> column type (see module docstring)
     required: tuple[str, ...]
-    id_column: str
+    id_column: str | None  # None: the kind's records are identified by ``natural_key``
     date_column: str
     doc_kind: str | None = None  # documents.kind for kinds that carry a text
     text_column: str | None = None
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     past_only: tuple[str, ...] = ()
+    natural_key: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -169,7 +178,92 @@ KINDS: dict[str, KindSpec] = {
         ranges={"amount": (0.0, MAX_MONEY)},
         past_only=("created_at",),
     ),
+    # marketing measurement (CONTRACT.md section 5)
+    "spend": KindSpec(
+        kind="spend",
+        columns={
+            "date": "date",
+            "channel": "channel",
+            "spend": "float",
+            "currency": "str",
+            "campaign": "str",
+            "segment": "str",
+            "impressions": "float",
+            "clicks": "float",
+        },
+        required=("date", "channel", "spend"),
+        id_column=None,
+        date_column="date",
+        ranges={
+            "spend": (0.0, MAX_MONEY),
+            "impressions": (0.0, MAX_MONEY),
+            "clicks": (0.0, MAX_MONEY),
+        },
+        past_only=("date",),
+        natural_key=("date", "channel", "campaign", "segment", "currency"),
+    ),
+    "leads": KindSpec(
+        kind="leads",
+        columns={
+            "lead_id": "id",
+            "account_id": "str",
+            "email": "email",
+            "created_at": "datetime",
+            "mql_at": "datetime",
+            "sql_at": "datetime",
+            "opportunity_id": "id",
+            "tracked_source": "str",
+            "segment": "str",
+        },
+        required=("lead_id", "created_at"),
+        id_column="lead_id",
+        date_column="created_at",
+        past_only=("created_at", "mql_at", "sql_at"),
+    ),
+    "experiments": KindSpec(
+        kind="experiments",
+        columns={
+            "experiment_id": "id",
+            "channel": "channel",
+            "start": "date",
+            "end": "date",
+            "spend_delta": "float",
+            "outcome": "str",
+            "lift": "float",
+            "lift_low": "float",
+            "lift_high": "float",
+            "design": "str",
+        },
+        required=("experiment_id", "channel", "start", "end", "spend_delta", "outcome", "lift"),
+        id_column="experiment_id",
+        date_column="start",
+        ranges={
+            "spend_delta": (-MAX_MONEY, MAX_MONEY),
+            "lift": (-MAX_MONEY, MAX_MONEY),
+            "lift_low": (-MAX_MONEY, MAX_MONEY),
+            "lift_high": (-MAX_MONEY, MAX_MONEY),
+        },
+        past_only=("start", "end"),
+    ),
 }
+# The order in which a set of files of several kinds is best ingested: accounts first
+# (records of the other kinds resolve against them), leads before the opportunities
+# they became, texts last.
+INGEST_ORDER: tuple[str, ...] = (
+    "accounts",
+    "leads",
+    "opportunities",
+    "spend",
+    "experiments",
+    "reviews",
+    "tickets",
+    "surveys",
+    "attribution",
+)
+
+# Lift-test outcomes and designs (CONTRACT.md section 5).
+EXPERIMENT_OUTCOMES = ("pipeline", "opportunities", "leads")
+EXPERIMENT_DESIGNS = ("geo", "holdout", "pulse")
 
 # Score ranges of survey types (NPS 0-10, CSAT 1-5).
 SURVEY_RANGES: dict[str, tuple[float, float]] = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}

@@ -7,7 +7,8 @@
 A domain or name shared by several accounts is ambiguous and resolves nothing. A record
 that resolves to no account is stored unresolved with its keys in ``account_ref``;
 ``reresolve`` (run after every accounts ingest) resolves such records once their
-account arrives.
+account arrives. Opportunities keep the ``account_id`` they were given (a prospect's
+while no account has it) and are resolved when an account of that id is stored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, select, update
 
-from ingest.db.schema import accounts, documents, surveys
+from ingest.db.schema import accounts, documents, leads, opportunities, surveys
 from ingest.writer import JsonText, json_objects
 
 _LEGAL = {
@@ -74,7 +75,7 @@ def account_refs(frame: pd.DataFrame) -> pd.DataFrame:
     empty = pd.Series("", index=frame.index, dtype=object)
     acc = frame["account_id"] if "account_id" in frame else empty
     domain = empty
-    for col in ("requester_email", "respondent_email", "reviewer_domain"):
+    for col in ("requester_email", "respondent_email", "email", "reviewer_domain"):
         if col in frame:
             domain = frame[col]
     company = (
@@ -110,12 +111,25 @@ def ref_json(refs: pd.DataFrame) -> JsonText:
 
 
 def reresolve(conn: Connection) -> int:
-    """Resolve stored documents and surveys that were unresolved; returns how many."""
+    """Resolve stored documents, surveys, leads and opportunities that were unresolved;
+    returns how many."""
     index = AccountIndex.load(conn)
     if not index.ids:
         return 0
+    o = opportunities.c
     changed = 0
-    for table in (documents, surveys):
+    prospects = conn.execute(
+        select(o.account_id).where(o.resolved_by.is_(None)).distinct()
+    ).scalars()
+    now_known = [a for a in prospects if a in index.ids]
+    for start in range(0, len(now_known), 500):
+        result = conn.execute(
+            update(opportunities)
+            .where(o.resolved_by.is_(None), o.account_id.in_(now_known[start : start + 500]))
+            .values(resolved_by="account_id")
+        )
+        changed += result.rowcount
+    for table in (documents, surveys, leads):
         rows = conn.execute(
             select(table.c.id, table.c.account_ref).where(
                 table.c.account_id.is_(None), table.c.account_ref.is_not(None)

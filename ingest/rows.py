@@ -7,6 +7,10 @@ Hashes are the first ``HASH_CHARS`` hex characters (128 bits) of a sha256 (``dig
 record's author or account key (e-mail address, else account_id, reviewer domain or
 company), its timestamp and its text, so the same text re-exported under another id is
 a duplicate, while two people of one account giving the same short answer are not.
+``email_hash`` (attribution answers and leads) is the digest of a lower-cased e-mail
+address, which links an answer to the lead of the same person; the address itself is
+stored nowhere. ``natural_key`` (spend) is the digest of the columns that identify a
+figure (``KindSpec.natural_key``).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ingest.kind_rules import CHANNEL_GIVEN
 from ingest.masking import mask_texts
 from ingest.records import KindSpec
 from ingest.resolve import ref_json
-from ingest.validate import PERSON
+from ingest.validate import PERSON, email_domains
 from ingest.writer import Columns, JsonText, json_objects
 
 
@@ -138,6 +143,8 @@ def document_rows(
         attrs = json_objects({"survey_type": f["survey_type"].tolist()})
     elif spec.kind == "attribution":
         attrs = json_objects({"question": f["question"].tolist()})
+    # every kind writes the column (a PostgreSQL ingest stages one column set per table)
+    emails = email_hashes(people) if spec.kind == "attribution" else [None] * n
     return {
         "kind": [spec.doc_kind] * n,
         "source": sel(prov.source),
@@ -154,6 +161,7 @@ def document_rows(
         "rating": rating,
         "attrs": attrs,
         "account_ref": ref_json(r),
+        "email_hash": emails,
         **_provenance(prov, keep),
     }
 
@@ -202,11 +210,20 @@ def account_rows(frame: pd.DataFrame, prov: Provenance, now: datetime) -> Column
     }
 
 
-def opportunity_rows(frame: pd.DataFrame, prov: Provenance) -> Columns:
+def email_hashes(lowered: list[str]) -> list[str | None]:
+    """``email_hash`` of lower-cased addresses (None where a value is no address)."""
+    return [digest(p) if d else None for p, d in zip(lowered, email_domains(lowered), strict=True)]
+
+
+def opportunity_rows(frame: pd.DataFrame, prov: Provenance, known: set[str]) -> Columns:
+    """``opportunities`` rows; ``known``: the stored accounts' ids (an opportunity whose
+    account_id is none of them is a prospect's: stored as given, unresolved)."""
+    ids = frame["account_id"].tolist()
     return {
         "source": list(prov.source),
         "opportunity_id": frame["opportunity_id"].tolist(),
-        "account_id": frame["account_id"].tolist(),
+        "account_id": ids,
+        "resolved_by": ["account_id" if a in known else None for a in ids],
         "created_at": _datetimes(frame["created_at"]),
         "amount": _floats(frame["amount"]),
         "stage": _opt(frame["stage"]),
@@ -214,4 +231,75 @@ def opportunity_rows(frame: pd.DataFrame, prov: Provenance) -> Columns:
         "is_won": frame["is_won"].tolist(),
         "tracked_source": _opt(frame["tracked_source"]),
         **_provenance(prov),
+    }
+
+
+def spend_rows(frame: pd.DataFrame, spec: KindSpec, prov: Provenance, now: datetime) -> Columns:
+    """``spend`` rows; ``natural_key`` is the digest of ``spec.natural_key``'s values."""
+    days = _dates(frame["date"])
+    n = len(days)
+    parts = [[d.isoformat() for d in days]] + [
+        frame[c].tolist() for c in spec.natural_key if c != "date"
+    ]
+    return {
+        "natural_key": digests(["\x1f".join(p) for p in zip(*parts, strict=True)]),
+        "date": days,
+        "channel": frame["channel"].tolist(),
+        "channel_given": frame[CHANNEL_GIVEN].tolist(),
+        "spend": _floats(frame["spend"]),
+        "currency": frame["currency"].tolist(),
+        "campaign": _opt(frame["campaign"]),
+        "segment": _opt(frame["segment"]),
+        "impressions": _floats(frame["impressions"]),
+        "clicks": _floats(frame["clicks"]),
+        "source": list(prov.source),
+        **_provenance(prov),
+        "updated_at": [now] * n,
+    }
+
+
+def lead_rows(
+    frame: pd.DataFrame,
+    prov: Provenance,
+    account: list[str | None],
+    resolved_by: list[str | None],
+    refs: JsonText,
+    now: datetime,
+) -> Columns:
+    n = len(frame)
+    return {
+        "source": list(prov.source),
+        "lead_id": frame["lead_id"].tolist(),
+        "account_id": list(account),
+        "resolved_by": list(resolved_by),
+        "account_ref": refs,
+        "email_hash": email_hashes(frame[PERSON].tolist()),
+        "created_at": _datetimes(frame["created_at"]),
+        "mql_at": _datetimes(frame["mql_at"]),
+        "sql_at": _datetimes(frame["sql_at"]),
+        "opportunity_id": _opt(frame["opportunity_id"]),
+        "tracked_source": _opt(frame["tracked_source"]),
+        "segment": _opt(frame["segment"]),
+        **_provenance(prov),
+        "updated_at": [now] * n,
+    }
+
+
+def experiment_rows(frame: pd.DataFrame, prov: Provenance, now: datetime) -> Columns:
+    n = len(frame)
+    return {
+        "source": list(prov.source),
+        "experiment_id": frame["experiment_id"].tolist(),
+        "channel": frame["channel"].tolist(),
+        "channel_given": frame[CHANNEL_GIVEN].tolist(),
+        "start_date": _dates(frame["start"]),
+        "end_date": _dates(frame["end"]),
+        "spend_delta": _floats(frame["spend_delta"]),
+        "outcome": frame["outcome"].tolist(),
+        "lift": _floats(frame["lift"]),
+        "lift_low": _floats(frame["lift_low"]),
+        "lift_high": _floats(frame["lift_high"]),
+        "design": _opt(frame["design"]),
+        **_provenance(prov),
+        "updated_at": [now] * n,
     }

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from ingest.kind_rules import kind_problems
 from ingest.records import ISO_4217, MAX_ID_CHARS, SURVEY_RANGES, KindSpec
 from ingest.series import object_series
 
@@ -395,6 +396,7 @@ def validate(
     if spec.kind == "opportunities":
         order = typed["closed_at"].notna() & (typed["closed_at"] < typed["created_at"])
         problems.append((_mask(order), "'closed_at' is before 'created_at'"))
+    problems += kind_problems(spec, typed)  # spend, leads, experiments (ingest.kind_rules)
 
     bad_any = np.zeros(n, dtype=bool)
     for mask, _ in problems:

@@ -119,7 +119,8 @@ def _driver_column(dialect: str, table: Table, name: str, values: Any) -> list[A
     return values if isinstance(values, list) else _plain(values)
 
 
-def _python_rows(columns: Columns) -> list[dict[str, Any]]:
+def python_records(columns: Columns) -> list[dict[str, Any]]:
+    """The rows of ``columns`` as dicts of Python values (``_plain``)."""
     names = list(columns)
     plain = [_plain(columns[n]) for n in names]
     return [dict(zip(names, vals, strict=True)) for vals in zip(*plain, strict=True)]
@@ -127,6 +128,20 @@ def _python_rows(columns: Columns) -> list[dict[str, Any]]:
 
 def row_count(columns: Columns) -> int:
     return len(next(iter(columns.values()))) if columns else 0
+
+
+def take_rows(columns: Columns, keep: list[int]) -> Columns:
+    """The rows ``keep`` (positions, in order) of ``columns``, each column of its kind
+    (a datetime64 array stays an array, JSON text stays JSON text)."""
+    out: Columns = {}
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray):
+            out[name] = values[np.asarray(keep, dtype=np.int64)]
+        elif isinstance(values, JsonText):
+            out[name] = JsonText(values[i] for i in keep)
+        else:
+            out[name] = [values[i] for i in keep]
+    return out
 
 
 @dataclass
@@ -156,7 +171,7 @@ def prepare_insert(
     n = row_count(columns)
     names = list(columns)
     if n == 0 or dialect.name not in {"sqlite", "postgresql"}:
-        return PreparedInsert(table, n, params=_python_rows(columns) if n else [])
+        return PreparedInsert(table, n, params=python_records(columns) if n else [])
     if dialect.name == "sqlite":
         names = list(_sqlite_statement(table, tuple(names))[1])
     data = [_driver_column(dialect.name, table, c, columns[c]) for c in names]

@@ -6,7 +6,7 @@ answer) with what a reader needs to check it at the source: ``document_id``, ``k
 given model version, and the ``source_file`` / ``source_line`` it was ingested from.
 
 Reads ``documents`` and ``sentiment_scores`` only; writes nothing. (The answers behind a
-channel figure come from ``risk.dark_funnel.channel_evidence``, consistent with its measure.)
+channel figure come from ``marketing.dark_funnel.channel_evidence``, consistent with its measure.)
 """
 
 from __future__ import annotations

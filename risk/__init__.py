@@ -1,1 +1,3 @@
-"""Account trajectories, survival models, LTV, revenue at risk, back-tests, dark-funnel measurement."""
+"""Risk: account trajectories, survival models, LTV, revenue at risk, back-tests, ledger,
+scenarios and feeds. Never imports from ``marketing`` (nor it from here).
+"""

@@ -1,4 +1,5 @@
-"""Imports point one way: api -> risk -> nlp -> ingest. Never upward."""
+"""Imports point one way: api -> (risk | marketing) -> nlp -> ingest. Never upward, and
+risk and marketing never import each other."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["ingest", "nlp", "risk", "api"]  # each may import only those before it
+# Each package may import only the packages listed for it (and itself).
+ALLOWED: dict[str, set[str]] = {
+    "ingest": set(),
+    "nlp": {"ingest"},
+    "risk": {"nlp", "ingest"},
+    "marketing": {"nlp", "ingest"},
+    "api": {"risk", "marketing", "nlp", "ingest"},
+}
+PACKAGES = set(ALLOWED)
 
 
 def _imports(path: Path) -> set[str]:
@@ -22,18 +31,48 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("package", ORDER)
-def test_no_upward_imports(package: str) -> None:
-    forbidden = set(ORDER[ORDER.index(package) + 1 :])
-    offenders = {
-        str(p.relative_to(ROOT)): sorted(_imports(p) & forbidden)
-        for p in (ROOT / package).rglob("*.py")
+def offenders(package: str, root: Path = ROOT) -> dict[str, list[str]]:
+    """Files of ``package`` under ``root`` that import a project package it may not."""
+    forbidden = PACKAGES - ALLOWED[package] - {package}
+    return {
+        str(p.relative_to(root)): sorted(_imports(p) & forbidden)
+        for p in (root / package).rglob("*.py")
         if _imports(p) & forbidden
     }
-    assert offenders == {}, f"{package} imports from a layer above it: {offenders}"
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_no_forbidden_imports(package: str) -> None:
+    assert offenders(package) == {}, f"{package} imports a package it may not: {offenders(package)}"
+
+
+def test_the_layers_are_the_documented_ones() -> None:
+    """api -> (risk | marketing) -> nlp -> ingest: risk and marketing side by side."""
+    assert "marketing" not in ALLOWED["risk"] and "risk" not in ALLOWED["marketing"]
+    assert ALLOWED["risk"] == ALLOWED["marketing"] == {"nlp", "ingest"}
+    assert all(p in ALLOWED["api"] for p in PACKAGES - {"api"})
+    assert not (ALLOWED["nlp"] - {"ingest"}) and not ALLOWED["ingest"]
 
 
 def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     bad = tmp_path / "x.py"
     bad.write_text("from api.cli import main\nimport risk.models\n")
     assert _imports(bad) >= {"api", "risk"}
+
+
+@pytest.mark.parametrize(
+    ("package", "line", "other"),
+    [
+        ("risk", "from marketing.funnel import funnel\n", "marketing"),
+        ("marketing", "import risk.feeds\n", "risk"),
+        ("nlp", "from marketing import dark_funnel\n", "marketing"),
+        ("ingest", "from risk.inputs import to_timestamp\n", "risk"),
+    ],
+)
+def test_the_check_catches_a_sideways_or_upward_import(
+    tmp_path: Path, package: str, line: str, other: str
+) -> None:
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "ok.py").write_text("import pandas\n")
+    (tmp_path / package / "bad.py").write_text(line)
+    assert offenders(package, tmp_path) == {f"{package}/bad.py": [other]}

@@ -94,3 +94,39 @@ def test_hashes_stored_before_0008_are_cut_and_still_match(
         assert (out.inserted, out.duplicates) == (1, 1)
     finally:
         engine.dispose()
+
+
+def test_0009_marks_the_opportunities_stored_before_it(database_url: str) -> None:
+    """Opportunities stored before 0009 carry no resolution: those of a stored account
+    are marked resolved, a prospect's stays unresolved."""
+    from alembic import command
+
+    from ingest.db.engine import _alembic_config, make_engine
+    from ingest.db.schema import accounts, opportunities
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0008")
+        prov = {"source_file": "f", "source_line": 2, "row_hash": "h", "source": "csv"}
+        with engine.begin() as conn:
+            conn.execute(
+                accounts.insert().values(
+                    account_id="A1", name="Acme", name_norm="acme", arr=1.0, currency="USD",
+                    contract_start=datetime(2024, 1, 1).date(), updated_at=datetime(2025, 1, 1),
+                    **prov,
+                )
+            )  # fmt: skip
+            for oid, acc in (("O1", "A1"), ("O2", "P-1")):
+                conn.execute(
+                    opportunities.insert().values(
+                        opportunity_id=oid, account_id=acc, created_at=datetime(2025, 1, 1),
+                        amount=10.0, **prov,
+                    )
+                )  # fmt: skip
+        upgrade(engine)
+        with engine.connect() as conn:
+            got = dict(conn.execute(select(opportunities.c.opportunity_id,
+                                           opportunities.c.resolved_by)).all())  # fmt: skip
+        assert got == {"O1": "account_id", "O2": None}
+    finally:
+        engine.dispose()

@@ -1,7 +1,7 @@
 """Dark-funnel commands: `undertow eval channels`, `undertow train channels`,
 `undertow classify-channels`, `undertow report dark-funnel`.
 
-Thin shells over ``nlp.channels`` and ``risk.dark_funnel``: each reads its options,
+Thin shells over ``nlp.channels`` and ``marketing.dark_funnel``: each reads its options,
 calls the library, prints a summary (and a table) on stderr and, with --json, one JSON
 object on stdout.
 """
@@ -138,8 +138,8 @@ def _date(value: str | None, name: str) -> Any:
 def report_dark_funnel(date_from: str | None, date_to: str | None, as_json: bool) -> None:
     """Self-reported vs tracked channel shares (the GET /v1/dark-funnel figures)."""
     from ingest.errors import InputError
+    from marketing.dark_funnel import measure
     from nlp.channels import classify_store
-    from risk.dark_funnel import measure
 
     d_from, d_to = _date(date_from, "--from"), _date(date_to, "--to")
     if d_from and d_to and d_from > d_to:

@@ -7,15 +7,13 @@ stdout. Errors become exit codes in ``api.cli_support.handle_errors``.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli_support import emit, handle_errors, json_option, progress, state
+from api.cli_support import emit, handle_errors, json_option, progress, state, write_output
 from api.commands.groups import eval_group, export_group
-from ingest.errors import InputError
 from risk.forecast import HORIZONS
 
 if TYPE_CHECKING:
@@ -167,17 +165,7 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
     from risk.feeds import churn_risk_page
 
     _, rows = churn_risk_page(state().engine(), int(horizon_days), limit=None)
-    data = render_feed(rows, fmt)
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise InputError(
-                f"cannot write {out}: {exc.strerror or exc}; pass --out a writable file path"
-            ) from exc
+    write_output(render_feed(rows, fmt), out)
     where = str(out) if out else "stdout"
     emit(
         {},

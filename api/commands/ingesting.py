@@ -68,7 +68,8 @@ def ingest_cmd(
     kind: str, paths: tuple[str, ...], mapping: str | None, source: str | None, as_json: bool
 ) -> None:
     """Validate, resolve, deduplicate and store files of one KIND (accounts, reviews,
-    tickets, surveys, attribution, opportunities): CSV, JSON Lines or JSON."""
+    tickets, surveys, attribution, opportunities, spend, leads, experiments): CSV, JSON
+    Lines or JSON."""
     from ingest.pipeline import ingest_paths
     from ingest.records import spec_for
 
@@ -101,7 +102,7 @@ def ingest_cmd(
         f"rejected {summary.rejected} (quarantined), unresolved {summary.unresolved}"
     )
     if summary.updated:
-        line += f" ({summary.updated} of the duplicates updated a stored account)"
+        line += f" ({summary.updated} of the duplicates corrected a stored record)"
     if summary.reresolved:
         line += f"; {summary.reresolved} stored records now resolve to an account"
     emit(payload, as_json, line + f" in {summary.seconds:.1f}s")

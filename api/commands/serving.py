@@ -37,7 +37,6 @@ LOG_CONFIG: dict[str, Any] = {
         "undertow.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
-KIND_ORDER = ("accounts", "opportunities", "reviews", "tickets", "surveys", "attribution")
 
 
 def run_server(host: str, port: int, workers: int) -> None:
@@ -84,24 +83,15 @@ def _step(title: str) -> None:
     console().print(f"[bold cyan]>[/bold cyan] {title}")
 
 
-def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, Any]:
-    """Demo world -> every kind ingested (accounts first) -> scored, tagged, classified -> fit."""
-    from api.commands.fitting import fit_summary
-    from ingest.demo import build_world, write_world
+def ingest_world(engine: Any, settings: Any, paths: dict[str, Path]) -> dict[str, Any]:
+    """Ingest the files of a demo world: every kind it has a file of (``truth`` is no
+    kind), in ``ingest.records.INGEST_ORDER`` (accounts first, leads before the
+    opportunities they became); kind -> the ingest's counts."""
     from ingest.pipeline import ingest_paths
-    from nlp.aspects import tag_store
-    from nlp.channels import classify_store
-    from nlp.scoring import score_store
-    from risk.fit import FIT_STEPS, fit_and_store
+    from ingest.records import INGEST_ORDER
 
-    st = state()
-    engine, settings = st.engine(), st.settings
-    out: dict[str, Any] = {"database_url": settings.database_url}
-    _step(f"demo world: {accounts} accounts x {months} months -> {data_dir}")
-    paths = write_world(build_world(accounts=accounts, months=months), data_dir)
-    out["files"] = {k: str(v) for k, v in paths.items()}
     ingested = {}
-    for kind in KIND_ORDER:
+    for kind in INGEST_ORDER:
         if kind not in paths:
             continue
         with progress(f"ingest {kind}") as advance:
@@ -115,7 +105,25 @@ def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, An
         console().print(
             f"  {kind}: {d['read']} read, {d['inserted']} new, {d['rejected']} quarantined"
         )
-    out["ingest"] = ingested
+    return ingested
+
+
+def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, Any]:
+    """Demo world -> every kind ingested (accounts first) -> scored, tagged, classified -> fit."""
+    from api.commands.fitting import fit_summary
+    from ingest.demo import build_world, write_world
+    from nlp.aspects import tag_store
+    from nlp.channels import classify_store
+    from nlp.scoring import score_store
+    from risk.fit import FIT_STEPS, fit_and_store
+
+    st = state()
+    engine, settings = st.engine(), st.settings
+    out: dict[str, Any] = {"database_url": settings.database_url}
+    _step(f"demo world: {accounts} accounts x {months} months -> {data_dir}")
+    paths = write_world(build_world(accounts=accounts, months=months), data_dir)
+    out["files"] = {k: str(v) for k, v in paths.items()}
+    out["ingest"] = ingest_world(engine, settings, paths)
     _step("scoring texts (sentiment model)")
     with progress("score texts") as advance:
         out["score"] = score_store(engine, settings, on_progress=advance)

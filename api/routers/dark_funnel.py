@@ -11,6 +11,7 @@ from api.deps import EngineDep, MarketingKey
 from api.errors import AUTH_RESPONSES
 from api.schemas.dark_funnel import DarkFunnel
 from ingest.errors import InputError
+from marketing.dark_funnel import measure
 
 router = APIRouter(prefix="/v1", tags=["marketing"], responses={**AUTH_RESPONSES})
 
@@ -18,9 +19,7 @@ router = APIRouter(prefix="/v1", tags=["marketing"], responses={**AUTH_RESPONSES
 def measure_dark_funnel(
     engine: Any, date_from: date | None, date_to: date | None
 ) -> dict[str, Any]:
-    """Delegate to ``risk.dark_funnel.measure``."""
-    from risk.dark_funnel import measure
-
+    """Delegate to ``marketing.dark_funnel.measure``."""
     if date_from and date_to and date_from > date_to:
         raise InputError(f"'from' ({date_from}) must not be after 'to' ({date_to})")
     return measure(engine, date_from, date_to)

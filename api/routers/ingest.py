@@ -48,6 +48,9 @@ class Kind(StrEnum):
     surveys = "surveys"
     attribution = "attribution"
     opportunities = "opportunities"
+    spend = "spend"
+    leads = "leads"
+    experiments = "experiments"
 
 
 TEXT_KINDS = {Kind.reviews, Kind.tickets, Kind.surveys, Kind.attribution}
@@ -113,6 +116,7 @@ def ingest(
         duplicates=counts["duplicates"],
         rejected=counts["rejected"],
         unresolved=counts["unresolved"],
+        updated=counts["updated"],
         ingest_run_id=run_id,
         scoring={
             "status": "scheduled" if scheduled else "not_needed",

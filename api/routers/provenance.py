@@ -4,6 +4,10 @@ Account metrics (``id`` = account id) come from the latest risk snapshot; their 
 texts are the account's texts up to the snapshot's as-of date, newest first. Channel
 metrics (``id`` = channel of the contract's taxonomy) come from the dark-funnel
 measurement; their source texts are the attribution answers labeled with the channel.
+``funnel`` (``id`` = a group of ``GET /v1/funnel``, or ``total``; ``from``, ``to``, ``by``
+as there) gives the group's figures, the KPI definitions they follow and every lead and
+opportunity counted, with file and line. ``definitions`` (``id`` = the version, or
+``current``) serves the KPI definitions file with its change log.
 A metric may be read by the roles whose routes show it (admin always).
 """
 
@@ -20,6 +24,7 @@ from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
 from api.pagination import decode_cursor, encode_cursor
 from api.routers.churn_risk import Horizon
 from api.routers.dark_funnel import measure_dark_funnel
+from api.routers.funnel import By as FunnelBy
 from api.schemas.provenance import Provenance
 from ingest.errors import InputError, NotFoundError
 from nlp.channels.taxonomy import CHANNELS
@@ -49,6 +54,8 @@ class Metric(StrEnum):
     tracked_share = "tracked_share"
     influenced_arr = "influenced_arr"
     pipeline = "pipeline"
+    funnel = "funnel"
+    definitions = "definitions"
 
 
 ALL = ("sales", "finance", "marketing")
@@ -63,6 +70,8 @@ METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
     Metric.tracked_share: ("marketing",),
     Metric.influenced_arr: ("marketing",),
     Metric.pipeline: ("marketing",),
+    Metric.funnel: ALL,
+    Metric.definitions: ALL,
 }
 MAX_OFFSET = 2**31 - 1  # a cursor's offset fits every store's integer
 MAX_CHANNEL_TEXTS = 10_000  # answers listed behind one channel figure, at most
@@ -86,13 +95,16 @@ METHODS = {
     Metric.expected_ltv: "ARR integrated over the predicted survival curve from as_of, "
     "discounted (rate and horizon in inputs.params) by model {mv} (run {run})",
     Metric.self_reported_share: "share of the period's classified attribution answers naming "
-    "the channel (risk.dark_funnel.measure; answers classified by model {cmv})",
+    "the channel (marketing.dark_funnel.measure; answers classified by model {cmv})",
     Metric.tracked_share: "share of the answering accounts whose tracked_source maps onto the "
-    "channel (risk.dark_funnel.measure)",
+    "channel (marketing.dark_funnel.measure)",
     Metric.influenced_arr: "ARR of the accounts whose answer names the channel "
-    "(risk.dark_funnel.measure)",
-    Metric.pipeline: "opportunity amount of the accounts whose answer names the channel "
-    "(risk.dark_funnel.measure)",
+    "(marketing.dark_funnel.measure)",
+    Metric.pipeline: "opportunity amount of the accounts and prospects whose answer names the "
+    "channel (marketing.dark_funnel.measure)",
+    Metric.funnel: "revenue funnel (marketing.funnel) under the KPI definitions version {dv}: "
+    "{method}",
+    Metric.definitions: "the KPI definitions file under change control ({path})",
 }
 
 
@@ -189,7 +201,7 @@ def _channel_provenance(
     _, offset = _offset(cursor, query)
     figures = measure_dark_funnel(engine, date_from, date_to)
     row = next((c for c in figures.get("channels", []) if c.get("channel") == channel), None)
-    from risk.dark_funnel import channel_evidence
+    from marketing.dark_funnel import channel_evidence
 
     answers = channel_evidence(engine, channel, date_from, date_to, limit=MAX_CHANNEL_TEXTS)
     texts = [
@@ -225,10 +237,79 @@ def _channel_provenance(
     }
 
 
+def _funnel_provenance(
+    engine: Any, group: str, date_from: date | None, date_to: date | None, by: str, limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    from marketing.definitions import load_definitions
+    from marketing.funnel import METHOD, funnel_records
+
+    query = f"prov:funnel:{group}:{date_from}:{date_to}:{by}"
+    _, offset = _offset(cursor, query)
+    found = funnel_records(engine, group, date_from, date_to, by)
+    defs = load_definitions()
+    records = found["records"]
+    page = records[offset : offset + limit]
+    more = offset + len(page) < len(records)
+    return {
+        "metric": Metric.funnel.value,
+        "id": group,
+        "value": None,
+        "method": METHODS[Metric.funnel].format(dv=defs.version, method=METHOD),
+        "model_version": None,
+        "run": None,
+        "inputs": {
+            "from": found["from"],
+            "to": found["to"],
+            "by": found["by"],
+            "definitions_version": found["definitions_version"],
+            "figures": found["figures"],
+            "definitions": _definitions_summary(defs),
+            "records": page,
+            "records_total": len(records),
+        },
+        "source_texts": [],
+        "source_texts_total": 0,
+        "next_cursor": encode_cursor(query, None, offset + len(page)) if more else None,
+    }
+
+
+def _definitions_summary(defs: Any) -> dict[str, Any]:
+    return {
+        "version": defs.version,
+        "effective": defs.effective,
+        "path": "marketing/definitions/kpi.yaml",
+        "change_log": defs.change_log,
+    }
+
+
+def _definitions_provenance(version: str) -> dict[str, Any]:
+    from marketing.definitions import load_definitions
+
+    defs = load_definitions()
+    if version not in (defs.version, "current"):
+        raise NotFoundError(
+            f"definitions version '{version}' is not served: the current version is "
+            f"{defs.version} (earlier versions are in its change_log)"
+        )
+    return {
+        "metric": Metric.definitions.value,
+        "id": defs.version,
+        "value": None,
+        "method": METHODS[Metric.definitions].format(path="marketing/definitions/kpi.yaml"),
+        "model_version": None,
+        "run": None,
+        "inputs": {**_definitions_summary(defs), "definitions": defs.document},
+        "source_texts": [],
+        "source_texts_total": 0,
+        "next_cursor": None,
+    }
+
+
 @router.get("/provenance/{metric}/{id:path}", response_model=Provenance)
 def provenance(
     metric: Metric,
-    id: Annotated[str, Path(max_length=128, description="account id, or channel")],
+    id: Annotated[str, Path(max_length=128, description="account id, channel, funnel group or definitions version")],
     key: CurrentKey,
     engine: EngineDep,
     horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
@@ -236,9 +317,14 @@ def provenance(
     date_to: Annotated[date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="source texts per page")] = 20,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    by: Annotated[FunnelBy, Query(description="funnel metric: its grouping")] = FunnelBy.channel,
 ) -> dict[str, Any]:
     """Method, model version, run, inputs and the source texts (file and line) of a figure."""
     ensure_role(key, METRIC_ROLES[metric])
+    if metric == Metric.funnel:
+        return _funnel_provenance(engine, id, date_from, date_to, by.value, limit, cursor)
+    if metric == Metric.definitions:
+        return _definitions_provenance(id)
     if metric in CHANNEL_METRICS:
         return _channel_provenance(engine, metric, id, date_from, date_to, limit, cursor)
     return _account_provenance(engine, metric, id, int(horizon_days), limit, cursor)

@@ -20,6 +20,11 @@ class IngestResult(BaseModel):
     duplicates: int
     rejected: int
     unresolved: int
+    updated: int = Field(
+        default=0,
+        description="of duplicates (never of inserted): stored records corrected in place "
+        "(accounts, leads, spend, experiments restated under the same key)",
+    )
     ingest_run_id: int | None = None
     scoring: Scoring
 

@@ -155,6 +155,37 @@ def channel_share_figure(channels: list[dict[str, Any]]) -> str:
     )
 
 
+FUNNEL_STAGES = (("leads", "leads"), ("mqls", "MQLs"), ("sqls", "SQLs"),
+                 ("opportunities", "opportunities"), ("won", "won"))  # fmt: skip
+
+
+def funnel_figure(groups: list[dict[str, Any]], by: str) -> str:
+    """The period's stage counts per group, one bar per stage (GET /v1/funnel's groups)."""
+    import plotly.graph_objects as go
+
+    names = [CHANNEL_LABELS.get(g["group"], g["group"]) if by == "channel" else g["group"]
+             for g in groups]  # fmt: skip
+    shades = ("#d1d5db", "#9ca3af", "#6b7280", INK, GOOD)
+    bars = [
+        go.Bar(
+            x=names,
+            y=[g[key] for g in groups],
+            name=label,
+            marker_color=shade,
+            hovertemplate=f"%{{x}}: %{{y}} {label}<extra></extra>",
+        )
+        for (key, label), shade in zip(FUNNEL_STAGES, shades, strict=True)
+    ]
+    return _json(
+        bars,
+        {
+            "title": {"text": f"Funnel stages of the period by {by}"},
+            "barmode": "group",
+            "yaxis": {"title": {"text": "count"}, "rangemode": "tozero"},
+        },
+    )
+
+
 def dark_trend_figure(trend: list[dict[str, Any]]) -> str:
     """The dark share of answers per period with its 95% band."""
     import plotly.graph_objects as go

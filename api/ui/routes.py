@@ -267,6 +267,8 @@ def build_ui_router() -> APIRouter:
         for rows in data["lists"].values():
             for r in rows:
                 r["sparkline"] = charts.sparkline(r["spark"])
+        data["funnel"] = views.funnel_view(request.app.state.engine, "segment")
+        data["funnel_csv"] = "/ui/funnel.csv?by=segment"
         return render(request, "sales.html", data, session=session)
 
     @router.get("/finance")
@@ -331,7 +333,39 @@ def build_ui_router() -> APIRouter:
             figures["channels"] = charts.channel_share_figure(data["channels"])
             if data["trends"]["month"]:
                 figures["trend"] = charts.dark_trend_figure(data["trends"]["month"])
-        return render(request, "marketing.html", {**data, "figures": figures}, session=session)
+        funnel = views.funnel_view(request.app.state.engine, "channel", lo, hi)
+        if funnel["groups"]:
+            figures["funnel"] = charts.funnel_figure(funnel["groups"], "channel")
+        period = "".join(f"&{k}={v}" for k, v in (("from", lo), ("to", hi)) if v)
+        extra = {
+            "figures": figures,
+            "funnel": funnel,
+            "funnel_csv": f"/ui/funnel.csv?by=channel{period}",
+        }
+        return render(request, "marketing.html", {**data, **extra}, session=session)
+
+    @router.get("/funnel.csv")
+    def funnel_csv(
+        request: Request,
+        by: Annotated[str, Query(max_length=16)] = "channel",
+        date_from: Annotated[str | None, Query(alias="from", max_length=32)] = None,
+        date_to: Annotated[str | None, Query(alias="to", max_length=32)] = None,
+    ) -> Response:
+        """The funnel as CSV, the columns of ``GET /v1/funnel?format=csv``."""
+        from api.feed_formats import CSV_MEDIA_TYPE
+        from api.routers.funnel import funnel_file
+        from marketing.errors import MarketingInputError
+
+        signed_in(request, "sales", "marketing", "finance")
+        lo, hi = _parse_date(date_from, "from"), _parse_date(date_to, "to")
+        try:
+            result = views.funnel_view(request.app.state.engine, by, lo, hi)
+        except MarketingInputError as exc:
+            raise UiRefusal(422, "Bad funnel request", str(exc)) from exc
+        body, headers = funnel_file(result, "csv")
+        return Response(
+            body, media_type=CSV_MEDIA_TYPE, headers={**headers, "Cache-Control": "no-store"}
+        )
 
     @router.get("/accounts/{account_id:path}")
     def account(

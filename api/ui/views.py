@@ -1,7 +1,8 @@
 """What each role view shows, assembled from the library's read functions.
 
 Every function returns plain dicts for the templates and reads the same sources as the
-``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``risk.dark_funnel``, ``risk.ledger``),
+``/v1`` API (``risk.feeds``, ``nlp.evidence``, ``marketing.dark_funnel``, ``risk.ledger``,
+``marketing.funnel``),
 so a number on a page and the same number from the API always agree. Before the first
 fit the risk views return ``run: None`` instead of failing.
 """
@@ -148,12 +149,21 @@ def finance_view(engine: Engine, horizon_days: int, top: int = 15) -> dict[str, 
 
 
 def marketing_view(engine: Engine, date_from: date | None, date_to: date | None) -> dict[str, Any]:
-    """The dark-funnel measurement of the period (``risk.dark_funnel.measure``)."""
-    from risk.dark_funnel import measure
+    """The dark-funnel measurement of the period (``marketing.dark_funnel.measure``)."""
+    from marketing.dark_funnel import measure
 
     result = measure(engine, date_from, date_to)
     channels = sorted(result["channels"], key=lambda c: -(c["self_reported_share"] or 0.0))
     return {**result, "channels": channels, "date_from": date_from, "date_to": date_to}
+
+
+def funnel_view(
+    engine: Engine, by: str, date_from: date | None = None, date_to: date | None = None
+) -> dict[str, Any]:
+    """The revenue funnel of the period (``marketing.funnel.funnel``, as ``GET /v1/funnel``)."""
+    from marketing.funnel import funnel
+
+    return funnel(engine, date_from, date_to, by)
 
 
 def account_view(engine: Engine, account_id: str, offset: int = 0) -> dict[str, Any]:

@@ -113,6 +113,10 @@ documents = Table(
     # resolution keys as given (account_id, e-mail/reviewer domain, normalized company);
     # kept so that records ingested before their account resolve when it arrives
     Column("account_ref", JSON, nullable=True),
+    # attribution answers: the hash (ingest.rows.digest) of the respondent's lower-cased
+    # e-mail address, which links an answer to the lead of the same address (0009); the
+    # address itself is not stored
+    Column("email_hash", String(32), nullable=True),
     UniqueConstraint("kind", "source", "source_id", name="uq_documents_source_id"),
     UniqueConstraint("kind", "content_hash", name="uq_documents_content"),
     # every read by account also filters or orders by time (migration 0007)
@@ -142,6 +146,7 @@ opportunities = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(64), nullable=False),
     Column("opportunity_id", String(256), nullable=False),
+    # as given: a stored account's id, or a prospect's that no account has (yet)
     Column("account_id", String(128), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
     Column("amount", Float, nullable=False),
@@ -150,7 +155,80 @@ opportunities = Table(
     Column("is_won", Boolean, nullable=True),
     Column("tracked_source", String(128), nullable=True),
     *_provenance(),
+    # 'account_id' once account_id names a stored account; None while it is a prospect
+    # (unresolved: it counts in every pipeline figure, and resolves when its account is
+    # ingested) (0009)
+    Column("resolved_by", String(16), nullable=True),
     UniqueConstraint("source", "opportunity_id", name="uq_opportunities_source_id"),
+)
+
+# ---------------------------------------------------------------- marketing (0009)
+# Leads of the revenue funnel. Resolved like documents (account_id, then the e-mail's
+# domain); the keys stay in account_ref so that a later accounts ingest resolves them.
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("lead_id", String(256), nullable=False),
+    Column("account_id", String(128), nullable=True, index=True),  # resolved account
+    Column("resolved_by", String(16), nullable=True),
+    Column("account_ref", JSON, nullable=True),
+    Column("email_hash", String(32), nullable=True, index=True),  # as documents.email_hash
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("mql_at", DateTime, nullable=True),
+    Column("sql_at", DateTime, nullable=True),
+    Column("opportunity_id", String(256), nullable=True, index=True),
+    Column("tracked_source", String(128), nullable=True),
+    Column("segment", String(64), nullable=True),
+    *_provenance(),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("source", "lead_id", name="uq_leads_source_id"),
+)
+
+# Marketing spend per day (or week, dated on a day of it) and channel. No id column: a
+# figure is identified by date, channel, campaign, segment and currency, hashed into
+# natural_key; a later ingest of another figure for that key corrects it in place.
+spend = Table(
+    "spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("natural_key", String(32), nullable=False),
+    Column("date", Date, nullable=False, index=True),
+    Column("channel", String(32), nullable=False),  # a taxonomy channel
+    Column("channel_given", String(128), nullable=False),  # as written in the file
+    Column("spend", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("campaign", String(512), nullable=True),
+    Column("segment", String(64), nullable=True),
+    Column("impressions", Float, nullable=True),
+    Column("clicks", Float, nullable=True),
+    Column("source", String(64), nullable=False),
+    *_provenance(),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("natural_key", name="uq_spend_natural_key"),
+)
+
+# Lift tests, as given (the contract's start and end are start_date and end_date here).
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("experiment_id", String(256), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("channel_given", String(128), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("spend_delta", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),  # pipeline | opportunities | leads
+    Column("lift", Float, nullable=False),
+    Column("lift_low", Float, nullable=True),
+    Column("lift_high", Float, nullable=True),
+    Column("design", String(16), nullable=True),  # geo | holdout | pulse
+    *_provenance(),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("source", "experiment_id", name="uq_experiments_source_id"),
 )
 
 quarantine = Table(

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-CHANNELS = (
-    "peer_referral", "community", "podcast", "ai_assistant", "social", "search",
-    "review_site", "event", "content", "paid_ads", "partner", "other",
-)  # fmt: skip
-DARK = frozenset(CHANNELS[:5])
+from ingest.taxonomy import CHANNELS  # the taxonomy, in its order
+
 QUESTION = "How did you hear about us?"
 
 # first-touch mix per segment, in CHANNELS order

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from api.cli import cli
-from risk.dark_funnel import measure
+from marketing.dark_funnel import measure
 
 
 def test_report_dark_funnel_json_matches_measure(

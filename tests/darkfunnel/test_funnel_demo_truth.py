@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ingest.settings import Settings
+from marketing.dark_funnel import measure
 from nlp.channels import CHANNELS, DARK_CHANNELS, classify_store
-from risk.dark_funnel import measure
 
 demo = pytest.importorskip("ingest.demo")
 

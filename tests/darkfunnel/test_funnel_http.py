@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from api.app import create_app
 from api.keys import create_key
 from ingest.settings import Settings
-from risk.dark_funnel import measure
+from marketing.dark_funnel import measure
 
 
 def test_dark_funnel_route_returns_the_contract_figures(

@@ -1,4 +1,4 @@
-"""risk.dark_funnel.measure on a hand-made world whose figures are counted by hand."""
+"""marketing.dark_funnel.measure on a hand-made world whose figures are counted by hand."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import Engine, func, select
 
 from ingest.db.schema import channel_labels
 from ingest.settings import Settings
+from marketing.dark_funnel import channel_evidence, measure, wilson
 from nlp.channels import classify_store
-from risk.dark_funnel import channel_evidence, measure, wilson
 
 CONTRACT_KEYS = {
     "channels",
@@ -138,3 +138,49 @@ def test_answers_without_any_opportunity_give_zero_pipeline(
     result = measure(engine)
     assert {c["channel"]: c["pipeline"] for c in result["channels"]}["podcast"] == 0.0
     assert result["dark_share"] == 1.0
+
+
+def test_prospects_pipeline_reaches_the_channels_their_answers_name(
+    funnel_world: Engine, settings: Settings
+) -> None:
+    """Opportunities of prospects (stored unresolved) count in the channel pipeline of
+    the prospect's own answers, reached by the account id the answer gave or by the
+    respondent's lead; a prospect that did not answer adds nothing, and no account's
+    figure changes."""
+    from ingest.pipeline import ingest_records
+
+    before = measure(funnel_world)
+    records = {
+        "attribution": [
+            {"response_id": "r12", "respondent_email": "Sam@NewCo.example",
+             "submitted_at": "2025-03-22", "answer": "a podcast"},
+        ],
+        "leads": [
+            {"lead_id": "L12", "email": "sam@newco.example", "created_at": "2025-03-20",
+             "opportunity_id": "O11"},
+        ],
+        "opportunities": [
+            # zzz answered LinkedIn (social); its account id is a prospect's
+            {"opportunity_id": "O9", "account_id": "zzz", "created_at": "2025-03-25",
+             "amount": 4000},
+            {"opportunity_id": "O10", "account_id": "nobody", "created_at": "2025-03-25",
+             "amount": 9000},
+            {"opportunity_id": "O11", "account_id": "P-11", "created_at": "2025-03-26",
+             "amount": 3000},
+            {"opportunity_id": "O12", "account_id": "zzz", "created_at": "2025-03-26",
+             "amount": 500, "is_won": False, "closed_at": "2025-03-27"},
+        ],
+    }  # fmt: skip
+    for kind, recs in records.items():
+        ingest_records(funnel_world, kind, recs, settings=settings, source="test")
+    after = measure(funnel_world)
+    got = {c["channel"]: c["pipeline"] for c in after["channels"]}
+    was = {c["channel"]: c["pipeline"] for c in before["channels"]}
+    assert got["social"] == pytest.approx(was["social"] + 4000)
+    assert got["podcast"] == pytest.approx(was["podcast"] + 3000)
+    assert sum(got.values()) == pytest.approx(sum(was.values()) + 7000)
+    assert got["ai_assistant"] == was["ai_assistant"] == pytest.approx(20_000)
+    assert [c["influenced_arr"] for c in after["channels"]] == [
+        c["influenced_arr"] for c in before["channels"]
+    ]
+    assert after["definitions_version"]

@@ -37,6 +37,11 @@ RECORDS: dict[str, dict[str, Any]] = {
                     "answer": "A podcast"},
     "opportunities": {"opportunity_id": "O1", "account_id": "A1", "created_at": "2025-03-01",
                       "amount": "5000"},
+    "spend": {"date": "2025-03-03", "channel": "paid_ads", "spend": "1200"},
+    "leads": {"lead_id": "L1", "account_id": "A1", "created_at": "2025-03-01"},
+    "experiments": {"experiment_id": "X1", "channel": "podcast", "start": "2025-03-03",
+                    "end": "2025-03-30", "spend_delta": "-500", "outcome": "leads",
+                    "lift": "-3"},
 }  # fmt: skip
 
 
@@ -257,6 +262,84 @@ def test_money_and_scores_are_bounded(
     assert (out["inserted"], out["rejected"]) == (1, 1)
 
 
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text(_csv(rows))
+    return path
+
+
+def test_a_future_spend_date_and_future_marketing_events_are_quarantined(
+    tmp_path: Path, engine: Engine, cli_env: dict[str, str]
+) -> None:
+    """Spend's day, a lead's stage dates and a lift test's run are events: a value past
+    the ingest time plus the tolerance is quarantined with the column and value."""
+    later = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    spend_file = tmp_path / "spend.csv"
+    spend_file.write_text(
+        f"date,channel,spend\n2099-01-05,paid_ads,100\n{later},event,50\n2025-03-03,event,50\n"
+    )
+    out = ingest_json(cli_env, "spend", str(spend_file))
+    assert (out["read"], out["inserted"], out["rejected"]) == (3, 1, 2)
+    q = _quarantined(engine)
+    assert "'date' is a future date" in q[2].reason and "'2099-01-05'" in q[2].reason
+    assert "'date' is a future date" in q[3].reason and f"'{later}'" in q[3].reason
+    leads_file = tmp_path / "leads.csv"
+    leads_file.write_text(
+        f"lead_id,created_at,mql_at,sql_at\nL1,2025-01-02,{later},\nL2,2025-01-02,,2099-01-01\n"
+    )
+    out = ingest_json(cli_env, "leads", str(leads_file))
+    assert (out["read"], out["inserted"], out["rejected"]) == (2, 0, 2)
+    with engine.connect() as conn:
+        leads_q = {
+            r.source_line: r.reason
+            for r in conn.execute(select(quarantine).where(quarantine.c.kind == "leads"))
+        }
+    assert "'mql_at' is a future date" in leads_q[2] and "'sql_at'" in leads_q[3]
+    exp = RECORDS["experiments"]
+    out = ingest_json(cli_env, "experiments", str(_write(tmp_path / "x.csv", [
+        {**exp, "end": later}, {**exp, "experiment_id": "X2"},
+    ])))  # fmt: skip
+    assert (out["read"], out["inserted"], out["rejected"]) == (2, 1, 1)
+
+
+def test_a_1e308_spend_and_other_marketing_figures_are_bounded_like_money(
+    tmp_path: Path, engine: Engine, cli_env: dict[str, str]
+) -> None:
+    """Spend, impressions and clicks lie in [0, 1e12], a spend change and lifts in
+    [-1e12, 1e12] (a holdout cuts spend, its lift is negative); beyond, the row is
+    quarantined naming the column and the value, and no figure stored is inf."""
+    spend_file = tmp_path / "spend.csv"
+    spend_file.write_text(
+        "date,channel,spend,impressions,clicks\n"
+        "2025-03-03,paid_ads,1e308,,\n"  # 2
+        "2025-03-03,event,999999999999,,\n"  # 3 ok: just under the bound
+        "2025-03-04,event,10,2e12,\n"  # 4 impressions
+        "2025-03-05,event,10,,1e308\n"  # 5 clicks
+    )
+    out = ingest_json(cli_env, "spend", str(spend_file))
+    assert (out["read"], out["inserted"], out["rejected"]) == (4, 1, 3)
+    q = _quarantined(engine)
+    assert q[2].reason == "'spend' must be between 0 and 1e+12, got '1e308'"
+    assert "'impressions' must be between 0 and 1e+12, got '2e12'" == q[4].reason
+    assert "'clicks'" in q[5].reason and "'1e308'" in q[5].reason
+    exp = {**RECORDS["experiments"], "lift_low": "", "lift_high": ""}
+    rows = [
+        {**exp, "experiment_id": "X1", "spend_delta": "-1e308"},
+        {**exp, "experiment_id": "X2", "lift": "-2e12"},
+        {**exp, "experiment_id": "X3", "lift": "-5", "lift_low": "-1e13", "lift_high": "1"},
+        {**exp, "experiment_id": "X4", "spend_delta": "-999999999999", "lift": "-1e11"},
+    ]
+    out = ingest_json(cli_env, "experiments", str(_write(tmp_path / "x.csv", rows)))
+    assert (out["read"], out["inserted"], out["rejected"]) == (4, 1, 3)
+    with engine.connect() as conn:
+        got = {
+            r.source_line: r.reason
+            for r in conn.execute(select(quarantine).where(quarantine.c.kind == "experiments"))
+        }
+    assert got[2] == "'spend_delta' must be between -1e+12 and 1e+12, got '-1e308'"
+    assert "'lift' must be between -1e+12 and 1e+12, got '-2e12'" == got[3]
+    assert "'lift_low'" in got[4] and "'-1e13'" in got[4]
+
+
 def test_every_numeric_column_of_every_kind_declares_its_bounds() -> None:
     """The bound mechanism is declared per column: a new kind gets it by declaring."""
     from ingest.records import KINDS
@@ -293,6 +376,9 @@ def test_repeated_account_ids_first_row_wins_and_an_update_is_counted_once(
     settings = Settings.from_env(cli_env)
     done = ingest_paths(engine, "accounts", [path], settings=settings, chunk_rows=1)
     assert (done.inserted, done.duplicates, done.updated) == (1, 1, 0)
+    # and again: the stored row is the file's first, so nothing is corrected
+    again = ingest_paths(engine, "accounts", [path], settings=settings, chunk_rows=1)
+    assert (again.inserted, again.duplicates, again.updated) == (0, 2, 0)
     with engine.connect() as conn:
         assert (
             conn.execute(select(accounts.c.name).where(accounts.c.account_id == "A3")).scalar_one()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from api.cli import cli
 from ingest.db.schema import accounts, documents, opportunities, quarantine, surveys
+from ingest.settings import Settings
 
 ORDER = ["accounts", "reviews", "tickets", "surveys", "attribution", "opportunities"]
 
@@ -62,3 +63,34 @@ def test_demo_world_ingests_whole_and_reingest_inserts_nothing(
         assert count(documents, documents.c.kind == "attribution") == first["attribution"]["read"]
         assert count(documents, documents.c.account_id.is_(None)) == first["reviews"]["unresolved"]
         assert count(quarantine) == 0
+
+
+def test_the_quickstart_ingests_every_kind_a_demo_world_has(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    """A world that also writes the marketing kinds (as the demo world's marketing side
+    will) has them ingested, accounts first and leads before opportunities."""
+    from api.commands.serving import ingest_world
+    from ingest.db.schema import experiments, leads, spend
+
+    demo = pytest.importorskip("ingest.demo")
+    files = demo.write_world(demo.build_world(accounts=12, months=6, seed=5), tmp_path / "world")
+    extra = {
+        "spend": "date,channel,spend\n2025-03-03,paid_ads,100\n2025-03-10,paid_ads,120\n",
+        "leads": "lead_id,email,created_at,mql_at\nL1,a@new.example,2025-03-01,2025-03-02\n",
+        "experiments": "experiment_id,channel,start,end,spend_delta,outcome,lift\n"
+        "X1,paid_ads,2025-03-03,2025-03-16,-500,pipeline,-900\n",
+    }
+    for kind, text in extra.items():
+        files[kind] = tmp_path / "world" / f"{kind}.csv"
+        files[kind].write_text(text)
+    done = ingest_world(engine, settings, files)
+    assert list(done) == [
+        "accounts", "leads", "opportunities", "spend", "experiments",
+        "reviews", "tickets", "surveys", "attribution",
+    ]  # fmt: skip
+    assert "truth" not in done
+    assert (done["spend"]["inserted"], done["leads"]["unresolved"]) == (2, 1)
+    with engine.connect() as conn:
+        for table, n in ((spend, 2), (leads, 1), (experiments, 1)):
+            assert conn.execute(select(func.count()).select_from(table)).scalar_one() == n

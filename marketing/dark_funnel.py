@@ -25,8 +25,12 @@ Definitions (an answer's channel weights sum to 1; several channels share it equ
   started by its end, not churned before its start; all accounts without a period).
 - ``influenced_arr``: sum over answering accounts of ARR x the account's weight on the
   channel (an account with several answers averages them).
-- ``pipeline``: the same weighting of the amounts of those accounts' opportunities
-  created in the period, excluding closed-lost ones (``is_won`` false).
+- ``pipeline``: the same weighting of the amounts of the opportunities created in the
+  period, excluding closed-lost ones (``is_won`` false), of every party that answered:
+  a resolved account, or a prospect (the account id its answer gave, or its
+  respondent's e-mail). Opportunities reach a party by its account id (a prospect's
+  opportunities are stored unresolved under that id) or through the answering person's
+  lead that became them (``marketing.links``); each counts once per party.
 
 Extras: ``dark_share_weighted`` (sum of the dark channels' shares), ``dark_share_corrected``
 (+ ``_low``/``_high``): non-response correction by post-stratification. Responders are
@@ -35,48 +39,28 @@ population's ARR tertiles); a cell with no responder is merged into its segment,
 segment with none into the whole. Its interval is the stratified normal approximation
 ``sum W_h^2 p_h (1 - p_h) / n_h``. ``trends`` (by ``month`` and ``quarter``: n, dark
 share with its interval, channel shares), ``period``, ``n``, ``accounts_answering``,
-``unresolved_answers``, ``model_version``, ``method``.
+``unresolved_answers``, ``model_version``, ``method``, ``definitions_version`` (the KPI
+definitions of sourced vs influenced, ``marketing/definitions/kpi.yaml``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from ingest.db.schema import accounts, channel_labels, documents, opportunities
+from ingest.db.schema import accounts, channel_labels, documents
+from marketing.definitions import load_definitions
+from marketing.frames import answers_frame, leads_frame, opportunities_frame
+from marketing.intervals import Z95, wilson
+from marketing.links import link_frame, party_of
+from marketing.periods import bounds
 from nlp.channels import CHANNELS, DARK_CHANNELS, map_tracked_source
-
-Z95 = 1.959964
-
-
-def wilson(successes: float, n: float, z: float = Z95) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion (fractional counts allowed)."""
-    if n <= 0:
-        return None, None
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _bounds(
-    date_from: date | None, date_to: date | None
-) -> tuple[datetime | None, datetime | None]:
-    lo = datetime.combine(date_from, time.min) if date_from else None
-    # the last representable day has no day after it: no upper bound then
-    hi = (
-        datetime.combine(date_to + timedelta(days=1), time.min)
-        if date_to and date_to < date.max
-        else None
-    )
-    return lo, hi
 
 
 def _answers(engine: Engine, lo: datetime | None, hi: datetime | None) -> pd.DataFrame:
@@ -157,24 +141,34 @@ def _active(accts: pd.DataFrame, date_from: date | None, date_to: date | None) -
     return accts[keep]
 
 
-def _pipeline(
-    engine: Engine, account_ids: list[str], lo: datetime | None, hi: datetime | None
-) -> pd.Series:
-    if not account_ids:
-        return pd.Series(dtype=float)
-    q = select(opportunities.c.account_id, opportunities.c.amount, opportunities.c.is_won).where(
-        opportunities.c.account_id.in_(account_ids)
-    )
-    if lo:
-        q = q.where(opportunities.c.created_at >= lo)
-    if hi:
-        q = q.where(opportunities.c.created_at < hi)
-    with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(q).all(), columns=["account_id", "amount", "is_won"])
-    if df.empty:  # answers but no opportunities: no pipeline to attribute
-        return pd.Series(dtype=float)
-    df = df[df["is_won"].map(lambda v: v is None or bool(v) or pd.isna(v))]
-    return df.groupby("account_id")["amount"].sum()
+def _party_pipeline(
+    engine: Engine, labels: pd.DataFrame, lo: datetime | None, hi: datetime | None
+) -> dict[str, float]:
+    """Per channel: the pipeline of every answering party weighted by its answers'
+    share of the channel (module docstring)."""
+    answers = answers_frame(engine)
+    answers = answers[answers["document_id"].isin(labels["document_id"])]
+    if answers.empty:
+        return {}
+    links = link_frame(answers, opportunities_frame(engine), leads_frame(engine))
+    open_or_won = links["is_won"].map(lambda v: v is None or bool(v) or pd.isna(v))
+    created = links["created_at"]
+    links = links[
+        links["link"].notna()
+        & (created >= lo if lo else True)
+        & (created < hi if hi else True)
+        & open_or_won
+    ]
+    per_party = links.drop_duplicates(["party", "opportunity_row"]).groupby("party")["amount"].sum()
+    if per_party.empty:
+        return {}
+    party = pd.Series(party_of(answers).to_numpy(), index=answers["document_id"].to_numpy())
+    weighted = labels.assign(party=labels["document_id"].map(party))
+    docs = weighted.groupby("party")["document_id"].nunique()
+    share = weighted.groupby(["party", "channel"])["weight"].sum().unstack(fill_value=0.0)
+    share = share.div(docs.reindex(share.index), axis=0)
+    money = per_party.reindex(share.index).fillna(0.0)
+    return {c: float((share[c] * money).sum()) for c in share.columns}
 
 
 def _shares(labels: pd.DataFrame, n: int) -> dict[str, float]:
@@ -266,7 +260,7 @@ def measure(
     engine: Engine, date_from: date | None = None, date_to: date | None = None
 ) -> dict[str, Any]:
     """The dark-funnel figures of the period (module docstring)."""
-    lo, hi = _bounds(date_from, date_to)
+    lo, hi = bounds(date_from, date_to)
     answers = _answers(engine, lo, hi)
     labels, version = _labels(engine, answers)
     n = int(answers["document_id"].nunique())
@@ -287,7 +281,7 @@ def measure(
     tracked = acc_info["tracked_channel"]
     n_acc = len(answering)
 
-    pipeline = _pipeline(engine, answering, lo, hi).reindex(answering).fillna(0.0)
+    pipeline = _party_pipeline(engine, labels, lo, hi)
     arr = acc_info["arr"].astype(float).fillna(0.0)
     shares = _shares(labels, n)
     channels = []
@@ -305,7 +299,7 @@ def measure(
                 "self_reported_share_high": _r(high),
                 "tracked_share": _r(float((tracked == c).mean())) if n_acc else None,
                 "influenced_arr": round(float((w * arr).sum()), 2),
-                "pipeline": round(float((w * pipeline).sum()), 2),
+                "pipeline": round(pipeline.get(c, 0.0), 2),
             }
         )
 
@@ -365,6 +359,7 @@ def measure(
         "unresolved_answers": int(n - len(resolved)),
         "model_version": version,
         "method": "rules + MiniLM head (nlp.channels); Wilson 95% intervals",
+        "definitions_version": load_definitions().version,
     }
 
 
@@ -382,7 +377,7 @@ def channel_evidence(
         from ingest.errors import NotFoundError
 
         raise NotFoundError(f"unknown channel '{channel}'; channels: {', '.join(CHANNELS)}")
-    lo, hi = _bounds(date_from, date_to)
+    lo, hi = bounds(date_from, date_to)
     answers = _answers(engine, lo, hi)
     labels, version = _labels(engine, answers)
     hits = labels[(labels["channel"] == channel) & (labels["weight"] > 0)]
