@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from api.deps import get_settings
 from api.errors import install_error_handlers
+from api.json_safe import SafeJSONResponse
 from api.keys import KeyVerifier
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.page_cache import PageCache
@@ -66,6 +67,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = None
 
 
+def mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the assets of the installed ``swagger-ui-bundle`` package
+    (``/docs/static``), so the page works offline and loads nothing from another site."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from starlette.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+
 def create_app(
     settings: Settings | None = None, api_settings: ApiSettings | None = None
 ) -> FastAPI:
@@ -76,7 +98,11 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
+        docs_url=None,  # served below from the installed swagger-ui-bundle, not a CDN
+        redoc_url=None,
     )
+    mount_docs(app)
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.api_settings = api_settings
@@ -84,6 +110,8 @@ def create_app(
         api_settings.auth_failures_per_key,
         api_settings.auth_failures_per_client,
         api_settings.auth_failure_window_s,
+        api_settings.auth_concurrency,
+        api_settings.auth_wait_s,
     )
     app.state.page_cache = PageCache(api_settings.cache_seconds)
     app.state.rate_limiter = TokenBucketLimiter(

@@ -19,6 +19,7 @@ from api.commands import (
     ingesting,
     keys,
     measuring,
+    quarantine,
     reports,
     scoring,
     serving,
@@ -46,6 +47,7 @@ for module in (
     reports,
     serving,
     keys,
+    quarantine,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -125,15 +125,9 @@ AdminKey = Annotated[ApiKey, Depends(require_roles("admin"))]
 
 def get_sentiment_version(settings: SettingsDep) -> str | None:
     """The sentiment model version new texts are scored with (None when unknown)."""
-    try:
-        from nlp.sentiment import current_model_version
-    except ImportError:  # the sentiment package is not installed yet
-        return None
-    try:
-        return str(current_model_version(settings))
-    except Exception as exc:  # a missing model must not break a status page
-        log.warning("cannot read the current sentiment model version: %s", exc)
-        return None
+    from nlp.versions import current_sentiment_version
+
+    return current_sentiment_version(settings)
 
 
 SentimentVersionDep = Annotated[str | None, Depends(get_sentiment_version)]

@@ -6,21 +6,35 @@ stored. The ``api_keys`` row keeps a random salt and ``scrypt$n$r$p$<hex digest>
 secret, so parameters can be raised later without breaking old keys.
 
 Verifying a key costs one scrypt (tens of milliseconds, on purpose). ``KeyVerifier``
-remembers, per process, a keyed HMAC of secrets it has already verified, so repeated
-requests with the same key skip scrypt; the ``api_keys`` row is still read on every
-request, so a revocation takes effect at once on every worker.
+keeps that cost bounded without letting anyone lock an owner out:
 
-Guessing secrets costs the server little: before a scrypt, the verifier spends one
-token of a failure budget for the key id and one for the client address (token buckets
-refilled over a window, ``UNDERTOW_API_AUTH_FAILURES*`` in ``api.settings``). A check
-that succeeds gives its tokens back; a wrong secret keeps them spent. With a budget empty,
-``verify`` raises ``AuthThrottled`` (the HTTP layer answers 429 with ``Retry-After``)
-without running scrypt. A key already verified by this worker is recognised by its HMAC
-and passes even then, so an attacker hammering a public key id does not lock out a caller
-that is already using the key; a caller this worker has not seen yet waits out the window.
-Like the rate limit, the budgets and the cache live in memory, per worker process: with
-N workers an attacker gets N budgets, and nothing else is shared between workers.
-Unknown key ids and malformed keys cost no scrypt and spend no budget.
+- **Cache.** A worker remembers a keyed HMAC of each key it has verified; later requests
+  with that key skip scrypt and every budget. The ``api_keys`` row is still read on every
+  request, so a revocation takes effect at once on every worker.
+- **Single flight.** Concurrent first requests presenting the same key (key id and
+  secret) share one scrypt: the first runs it, the others wait for its answer. Requests
+  with another secret for the same key id do not join it, so an attacker's wrong guess
+  never decides the owner's request.
+- **Failure budgets, charged only for failures.** A wrong secret for a real key id, once
+  scrypt has said so, spends a token of the budget of its (key id, client address) pair
+  and one of its client address (token buckets refilled over a window,
+  ``UNDERTOW_API_AUTH_FAILURES*`` in ``api.settings``). A success spends nothing. A
+  request whose pair or client budget is empty gets ``AuthThrottled`` (HTTP 429 with
+  ``Retry-After``) before any scrypt. The budget is per pair, not per key id: wrong
+  secrets sent from one address for a key id that ``keys list`` and the access log show
+  cannot lock the owner out from any other address.
+- **Bounded scrypt.** At most ``UNDERTOW_API_AUTH_CONCURRENCY`` scrypts run at once in a
+  worker; a request waits its turn up to ``UNDERTOW_API_AUTH_WAIT`` seconds, then gets
+  ``AuthThrottled`` (scope "server"). Attackers spread over many addresses can thus slow
+  first sign-ins, never use more than those slots' CPU, and never make a correct key fail
+  its check.
+
+So a correct key is refused only when its own client address spent its budgets on wrong
+secrets (a shared NAT or proxy address: see ``api.settings``), or when every scrypt slot
+stayed busy for the whole wait; a key this worker has verified before is never refused.
+Like the rate limit, budgets, flights and the cache live in memory, per worker process:
+with N workers an attacker gets N budgets. Unknown key ids and malformed keys cost no
+scrypt and spend no budget (they are one indexed read).
 """
 
 from __future__ import annotations
@@ -32,7 +46,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,10 +169,15 @@ class ApiKey:
 
 
 class AuthThrottled(Exception):
-    """Too many failed key checks for this key id or client address: no check was made."""
+    """A check was not made: too many failed checks for this (key id, client) pair or
+    client, or every scrypt slot busy for too long."""
 
     def __init__(self, retry_after_s: float, scope: str) -> None:
-        super().__init__(f"too many failed API key checks for this {scope}")
+        if scope == "server":
+            message = "too many API key checks at once"
+        else:
+            message = f"too many failed API key checks for this {scope}"
+        super().__init__(message)
         self.retry_after_s = retry_after_s
         self.scope = scope
 
@@ -169,6 +188,14 @@ def _failure_budget(limit: int, window_s: float) -> TokenBucketLimiter:
     return TokenBucketLimiter(rate, limit)
 
 
+@dataclass
+class _Flight:
+    """One scrypt check in progress; requests presenting the same key wait for it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    matched: bool | None = None  # None: the check was not made (throttled, or it failed)
+
+
 class KeyVerifier:
     """Checks presented keys against the store (see the module docstring)."""
 
@@ -177,40 +204,94 @@ class KeyVerifier:
         failures_per_key: int = 5,
         failures_per_client: int = 20,
         failure_window_s: float = 60.0,
+        concurrency: int = 2,
+        wait_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pepper = secrets.token_bytes(32)  # per-process; cache entries die with it
         self._verified: dict[str, bytes] = {}
         self._last_used: dict[str, float] = {}
+        self._flights: dict[bytes, _Flight] = {}
         self._lock = threading.Lock()
-        self._key_failures = _failure_budget(failures_per_key, failure_window_s)
+        self._pair_failures = _failure_budget(failures_per_key, failure_window_s)
         self._client_failures = _failure_budget(failures_per_client, failure_window_s)
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.wait_s = wait_s
         self.clock = clock
 
     def _mac(self, key_id: str, secret: str, key_hash: str) -> bytes:
         msg = f"{key_id}\0{secret}\0{key_hash}".encode()
         return hmac.new(self._pepper, msg, hashlib.sha256).digest()
 
-    def _spend_budget(self, key_id: str, client: str | None, now: float) -> None:
-        wait = self._key_failures.take(key_id, now)
+    @staticmethod
+    def _pair(key_id: str, client: str | None) -> str:
+        return f"{key_id}\0{client or ''}"
+
+    def _check_budgets(self, key_id: str, client: str | None) -> None:
+        """AuthThrottled when this pair's or client's failure budget is empty (spends nothing)."""
+        now = self.clock()
+        wait = self._pair_failures.wait(self._pair(key_id, client), now)
         if wait > 0:
             raise AuthThrottled(wait, "key id")
         if client is not None:
-            wait = self._client_failures.take(client, now)
+            wait = self._client_failures.wait(client, now)
             if wait > 0:
-                self._key_failures.refund(key_id, now)
                 raise AuthThrottled(wait, "client")
 
-    def _refund_budget(self, key_id: str, client: str | None, now: float) -> None:
-        self._key_failures.refund(key_id, now)
+    def _charge_failure(self, key_id: str, client: str | None) -> None:
+        now = self.clock()
+        self._pair_failures.take(self._pair(key_id, client), now)
         if client is not None:
-            self._client_failures.refund(client, now)
+            self._client_failures.take(client, now)
+
+    def _scrypt_check(self, key_id: str, secret: str, row: Any, client: str | None) -> bool:
+        """One scrypt, budgets checked before and charged after a failure, in a slot."""
+        self._check_budgets(key_id, client)
+        if not self._slots.acquire(timeout=self.wait_s):
+            raise AuthThrottled(1.0, "server")
+        try:
+            self._check_budgets(key_id, client)  # failures may have landed while it waited
+            matched = _matches(secret, row.salt, row.key_hash)
+        finally:
+            self._slots.release()
+        if not matched:
+            self._charge_failure(key_id, client)
+        return matched
+
+    def _check(self, key_id: str, secret: str, row: Any, mac: bytes, client: str | None) -> bool:
+        """Whether ``secret`` is the key's, one scrypt shared by concurrent requests."""
+        while True:
+            with self._lock:
+                flight = self._flights.get(mac)
+                leader = flight is None
+                if flight is None:
+                    flight = self._flights[mac] = _Flight()
+            if leader:
+                break
+            if not flight.done.wait(self.wait_s):
+                raise AuthThrottled(1.0, "server")
+            if flight.matched is not None:
+                return flight.matched
+            # the leader was throttled for its own client (or failed): check for ourselves
+        try:
+            flight.matched = self._scrypt_check(key_id, secret, row, client)
+        finally:
+            with self._lock:
+                del self._flights[mac]
+            flight.done.set()
+        if flight.matched:
+            with self._lock:
+                if len(self._verified) > 10_000:
+                    self._verified.clear()
+                self._verified[key_id] = mac
+        return flight.matched
 
     def verify(self, engine: Engine, presented: str, client: str | None = None) -> ApiKey | None:
         """The key's caller, or None for a malformed, unknown, revoked or wrong key.
 
-        ``client`` (the caller's address) gets a failure budget of its own. Raises
-        ``AuthThrottled`` instead of running scrypt once a budget is spent.
+        ``client`` (the caller's address) has failure budgets of its own. Raises
+        ``AuthThrottled`` instead of running scrypt once a budget is spent, or when no
+        scrypt slot freed up in time.
         """
         parsed = parse_key(presented)
         if parsed is None:
@@ -226,15 +307,8 @@ class KeyVerifier:
         mac = self._mac(key_id, secret, row.key_hash)
         cached = self._verified.get(key_id)
         if cached is None or not hmac.compare_digest(cached, mac):
-            now = self.clock()
-            self._spend_budget(key_id, client, now)
-            if not _matches(secret, row.salt, row.key_hash):
-                return None  # the failure keeps its tokens spent
-            self._refund_budget(key_id, client, now)
-            with self._lock:
-                if len(self._verified) > 10_000:
-                    self._verified.clear()
-                self._verified[key_id] = mac
+            if not self._check(key_id, secret, row, mac, client):
+                return None
         self._touch(engine, key_id)
         return ApiKey(key_id=key_id, role=row.role, name=row.name)
 

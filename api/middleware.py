@@ -6,6 +6,9 @@
   string, status, duration, the key's public id: never the key or a header value), and
   turns any exception that escaped the error handlers into a 500 JSON body without
   internals (the traceback goes to the ``undertow.api`` log).
+  Every ``/v1`` response (and every JSON error made here) carries
+  ``X-Content-Type-Options: nosniff`` and ``Cache-Control: no-store``: role-scoped data
+  is never kept by a shared cache nor sniffed into another type.
 - ``BodySizeLimitMiddleware``: refuses bodies above ``max_bytes`` with 413, from the
   Content-Length header or, for chunked uploads, while the body streams in.
 """
@@ -24,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("undertow.access")
 error_log = logging.getLogger("undertow.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+API_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -43,6 +47,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], request_id: 
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-request-id", request_id.encode()),
+                *API_HEADERS,
             ],
         }
     )
@@ -65,14 +70,18 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        api_path = str(scope.get("path", "")).startswith("/v1")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                if api_path:
+                    names = {name.lower() for name, _ in headers}
+                    headers += [(n, v) for n, v in API_HEADERS if n not in names]
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -39,16 +39,15 @@ class TokenBucketLimiter:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
-    def refund(self, key: str, now: float | None = None) -> None:
-        """Give back the token a ``take`` spent (the attempt turned out not to count)."""
+    def wait(self, key: str, now: float | None = None) -> float:
+        """What ``take`` would answer, without spending a token."""
         if not self.enabled:
-            return
+            return 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
-            if key in self._buckets:
-                tokens, last = self._buckets[key]
-                tokens = tokens + (now - last) * self.rate + 1.0
-                self._buckets[key] = (min(float(self.burst), tokens), now)
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
 
 def retry_after_header(wait_s: float) -> dict[str, str]:

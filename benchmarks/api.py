@@ -307,7 +307,8 @@ def main() -> None:
         scenarios += [(f"{label} [{tag}]", path, h) for label, path, h in feeds]
         results += run_server_scenarios(url, cache_s, scenarios, args)
     ref = results[0][1]
-    print("\nratio to the trivial route (req/s):")
+    print(f"\nerrors (any status but 200): {sum(r['errors'] for _, r in results)}")
+    print("ratio to the trivial route (req/s):")
     for label, r in results[1:]:
         print(f"  {label:58s} {r['rps'] / ref['rps']:.2f}x")
     if args.write_results:
@@ -331,12 +332,12 @@ def write_results(args: argparse.Namespace, results: list[tuple[str, dict[str, A
         "same worker, same run. [cached]: the default per-worker page cache "
         "(`api/page_cache.py`); [uncached]: `UNDERTOW_API_CACHE_SECONDS=0`.",
         "",
-        "| scenario | requests | p50 ms | p99 ms | req/s | vs trivial |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | requests | errors | p50 ms | p99 ms | req/s | vs trivial |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label, r in results:
         lines.append(
-            f"| {label} | {r['requests']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"| {label} | {r['requests']} | {r['errors']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['rps']:.0f} | {r['rps'] / ref['rps']:.2f}x |"
         )
     with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as fh:

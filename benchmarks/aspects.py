@@ -31,7 +31,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -104,17 +103,18 @@ def main() -> None:
     from ingest.settings import Settings
     from nlp.aspects.evaluation import evaluate, multilabel_scores, predicted_sets
     from nlp.aspects.head import AspectHead
-    from nlp.aspects.store import sentiment_version, tag_store
+    from nlp.aspects.store import tag_store
     from nlp.aspects.tagger import AspectTagger
     from nlp.encoder import Encoder
     from nlp.scoring import score_store
     from nlp.sentiment import load_scorer
+    from nlp.versions import sentiment_version
 
     out: dict[str, Any] = {"load_before": _load(), "torch_threads": torch.get_num_threads()}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         base = Settings.from_env()
-        settings = replace(base, database_url=f"sqlite:///{folder / 'store.db'}")
+        settings = base.model_copy(update={"database_url": f"sqlite:///{folder / 'store.db'}"})
         world = args.world
         if world is None:
             from ingest.demo import build_world, write_world

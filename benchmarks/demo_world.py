@@ -106,6 +106,7 @@ def vader_scores(engine: Any) -> dict[str, Any]:
 
 
 def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dict[str, Any]:
+    from api.commands.fitting import fit_summary
     from ingest.db.engine import open_store
     from ingest.demo import build_world, write_world
     from ingest.pipeline import ingest_paths
@@ -134,7 +135,7 @@ def one_world(seed: int, accounts: int, corpus: Path | None, scorer: str) -> dic
         else:
             scored = vader_scores(engine)
         t2 = time.perf_counter()
-        fit = fit_and_store(engine, settings)
+        fit = fit_summary(fit_and_store(engine, settings))
         t3 = time.perf_counter()
         judged = judge_against_truth(engine, settings, read_truth(files["truth"]), 180)
         scen = run_scenario(engine, settings, "smb gloom", [SCENARIO])

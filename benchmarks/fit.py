@@ -1,6 +1,6 @@
 """Fit + predict time and peak memory of the churn model at 10k and 100k accounts x 24 months.
 
-Runs the whole compute path of `undertow fit` on a synthetic world (``risk.synthetic``,
+Runs the whole compute path of `undertow fit` on a synthetic world (``tests/support/synthetic_world.py``,
 about 2 texts per account-month): panel build, out-of-time back-test (3 origins x 3
 models), final fit, forecast with 200-draw intervals, LTV and drivers. Store I/O is not
 included (it depends on the database). Each size runs in a fresh subprocess so peak RSS
@@ -23,11 +23,13 @@ from pathlib import Path
 # benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests" / "support"))  # synthetic_world
 
 
 def one(n: int) -> dict[str, float]:
+    from synthetic_world import make_world
+
     from risk.fit import FitConfig, compute_fit
-    from risk.synthetic import make_world
 
     t0 = time.perf_counter()
     world = make_world(n, months=24, seed=1)

@@ -12,17 +12,29 @@ decide duplicates, also between concurrent ingests.
 While an index is deferred, reads that would use it are slower, never wrong. A run that
 ends in any way but SIGKILL builds its indexes back in a ``finally``; after a SIGKILL,
 ``ensure_indexes`` (run by ``open_store`` on every start) builds whatever is missing.
+
+Concurrent bulk loads of one table are safe: drops and builds are ``DROP INDEX IF
+EXISTS`` / ``CREATE INDEX IF NOT EXISTS``, decided by SQLite under its write lock (a
+separate "does it exist?" check raced: two loads ending together both found the index
+missing and the second failed with "index ... already exists"). Whichever load ends
+first builds the indexes; the other's rows then go through them. A build that fails
+anyway never fails the load whose rows are committed: it is logged, and the next
+``open_store`` builds what is missing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 from sqlalchemy import Engine, Index, Table, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from ingest.db.schema import metadata
 
 BULK_MIN_ROWS = 100_000
+log = logging.getLogger(__name__)
 
 
 def plain_indexes(table: Table) -> list[Index]:
@@ -57,7 +69,7 @@ def drop_plain_indexes(engine: Engine, table: Table) -> list[Index]:
     indexes = plain_indexes(table)
     with engine.begin() as conn:
         for ix in indexes:
-            ix.drop(conn, checkfirst=True)
+            conn.execute(DropIndex(ix, if_exists=True))
     return indexes
 
 
@@ -73,7 +85,17 @@ def build_indexes(engine: Engine, indexes: list[Index]) -> None:
             conn.exec_driver_sql(f"PRAGMA cache_size = -{_BUILD_CACHE_KIB}")
             conn.exec_driver_sql(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
         for ix in indexes:
-            ix.create(conn, checkfirst=True)
+            conn.execute(CreateIndex(ix, if_not_exists=True))
+
+
+def rebuild_after_load(engine: Engine, indexes: list[Index]) -> None:
+    """``build_indexes`` at the end of a bulk load, whose rows are committed: a failure
+    is logged, never raised (``ensure_indexes`` builds what is missing at the next start)."""
+    try:
+        build_indexes(engine, indexes)
+    except SQLAlchemyError as exc:
+        log.warning("indexes %s not rebuilt after a bulk load (%s); the next start builds them",
+                    [str(ix.name) for ix in indexes], exc)  # fmt: skip
 
 
 def ensure_indexes(engine: Engine) -> list[str]:

@@ -6,10 +6,9 @@ replace a column with its canonical form. What is an error and what is allowed:
 
 spend
   error: a channel that is not in the taxonomy, or is ambiguous (``ingest.taxonomy``);
-  a currency that is not ISO 4217 (default USD); spend, impressions or clicks below 0
-  (the column ranges). Allowed: spend of 0 (a paused week is data), clicks above
-  impressions (platforms count them apart), several rows of one day and channel with
-  different campaigns or segments.
+  a currency that is not ISO 4217 (default USD). Allowed: spend of 0 (a paused week is
+  data), clicks above impressions (platforms count them apart), several rows of one day
+  and channel with different campaigns or segments.
 leads
   error: ``mql_at`` or ``sql_at`` before ``created_at``; ``sql_at`` before ``mql_at``.
   Allowed: an SQL without an MQL date (sales accepted it directly), an ``opportunity_id``
@@ -22,6 +21,11 @@ experiments
   ``lift_low`` above ``lift`` or ``lift_high`` below it; only one end of the interval.
   Allowed: a lift whose sign differs from the spend change (a measurement, as given),
   an interval that does not contain 0.
+
+The per-column checks are declared in ``ingest.records`` and run before these: money and
+counts within their ranges (spend, impressions and clicks 0 to 10^12; spend_delta and the
+lifts -10^12 to 10^12) and event dates that are not in the future (spend's date, a lead's
+stage dates, a test's start and end: ``KindSpec.past_only``).
 """
 
 from __future__ import annotations

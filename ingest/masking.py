@@ -1,9 +1,22 @@
 """PII masking of customer texts before they are stored for scoring and serving.
 
-E-mail addresses become ``[email]`` and phone numbers ``[phone]``. Phone numbers are
-recognised by shape (international ``+`` numbers, North American ``(555) 123-4567`` /
-``555-123-4567``, and trunk-prefixed national numbers such as ``020 7946 0958``) with 7
-to 15 digits, so ISO dates, version numbers, prices and IP addresses stay untouched.
+- e-mail addresses -> ``[email]``;
+- IBANs -> ``[iban]``: two letters, two check digits and 11 to 30 letters or digits, in
+  groups of four or not, whose ISO 13616 mod-97 checksum holds (written here, offline);
+- payment card numbers -> ``[card]``: 13 to 19 digits, in groups or not, that pass the
+  Luhn check;
+- US social security numbers -> ``[ssn]``: ``123-45-6789`` (or with spaces) outside the
+  numbers never issued (area 000, 666 or 900-999, group 00, serial 0000);
+- phone numbers -> ``[phone]``: by shape (international ``+`` numbers, North American
+  ``(555) 123-4567`` / ``555-123-4567``, and trunk-prefixed national numbers such as
+  ``020 7946 0958``) with 7 to 15 digits.
+
+One regex finds them all, IBANs and cards before phones: the digits of an IBAN or a card
+are never taken for a phone number (``IBAN DE89 3704 [phone] 00``). A candidate that fails
+its checksum is left as it is (a card-shaped number that fails Luhn is still masked if it
+has a phone's shape). ISO dates, version numbers, prices and IP addresses stay untouched.
+Quarantined rows keep their original, unmasked content (the contract): they are for
+admins only (no route serves them) and ``undertow quarantine purge`` deletes old ones.
 """
 
 from __future__ import annotations
@@ -14,6 +27,9 @@ import numpy as np
 
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[phone]"
+IBAN_MASK = "[iban]"
+CARD_MASK = "[card]"
+SSN_MASK = "[ssn]"
 
 # Letters of any script (\w): "josé@acme.es" or "bob@münchen.de" are masked whole.
 _EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}"
@@ -25,7 +41,13 @@ _PHONE = (
     r"|0\d{2,4}[\s\-]\d{3,4}[\s\-]?\d{3,4}"  # 020 7946 0958
     r")(?![\w])"
 )
-_PII = re.compile(f"(?P<email>{_EMAIL})|(?P<phone>{_PHONE})")
+_IBAN = r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![\w])"
+_CARD = r"(?<![\w+])\d(?:[ \-]?\d){12,18}(?![\w])"
+_SSN = r"(?<![\w\-])\d{3}(?P<sep>[ \-])\d{2}(?P=sep)\d{4}(?![\w\-])"
+_PII = re.compile(
+    f"(?P<email>{_EMAIL})|(?P<iban>{_IBAN})|(?P<card>{_CARD})|(?P<ssn>{_SSN})|(?P<phone>{_PHONE})"
+)
+_PHONE_ONLY = re.compile(_PHONE)
 # Every e-mail has an '@' and every phone shape above starts with '+<digit>' or holds a
 # run of three digits: a text without any of them needs no masking (the cheap precheck).
 _HINT = re.compile(r"@|\+\d|\d{3}")
@@ -34,17 +56,56 @@ _LOCAL_RUN = re.compile(r"[\w.%+\-]*")
 _FOLD_DIGITS = str.maketrans("123456789", "000000000")
 
 
+def iban_valid(candidate: str) -> bool:
+    """ISO 13616: the country and check digits moved to the end, letters as 10-35, the
+    number mod 97 is 1."""
+    text = candidate.replace(" ", "").upper()
+    if not 15 <= len(text) <= 34 or not text.isascii() or not text.isalnum():
+        return False
+    moved = text[4:] + text[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def ssn_valid(text: str) -> bool:
+    area, group, serial = re.split(r"[ \-]", text)
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def _phone(text: str) -> str:
+    digits = sum(ch.isdigit() for ch in text)
+    return PHONE_MASK if 7 <= digits <= 15 else text
+
+
 def _replace(match: re.Match[str]) -> str:
-    if match.group("email"):
+    kind, text = match.lastgroup, match.group(0)
+    if kind == "email":
         return EMAIL_MASK
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    return PHONE_MASK if 7 <= digits <= 15 else match.group(0)
+    if kind == "iban":
+        return IBAN_MASK if iban_valid(text) else text
+    if kind == "card":
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits.isascii() and luhn_valid(digits):
+            return CARD_MASK
+        return _PHONE_ONLY.sub(lambda m: _phone(m.group(0)), text)
+    if kind == "ssn":
+        return SSN_MASK if ssn_valid(text) else text
+    return _phone(text)
 
 
 def _first_start(text: str) -> int:
-    """A position before which no match of ``_PII`` can start: the earliest phone start
-    ('+', '(' or a digit) or the start of the run of local-part characters before the
-    first '@'. The regex is slow per position (the e-mail branch tries every character
+    """A position before which no match of ``_PII`` can start, bar the two letters of an
+    IBAN's country code: the earliest phone, card or SSN start ('+', '(' or a digit) or
+    the start of the run of local-part characters before the first '@'. The regex is slow per position (the e-mail branch tries every character
     of every word), and addresses and numbers sit mostly at a text's end."""
     if text.isascii():  # ASCII digits folded to '0' and found at memchr speed
         folded = text.translate(_FOLD_DIGITS)
@@ -71,8 +132,9 @@ def mask_pii(text: str) -> str:
 
 def _mask_hinted(text: str) -> str:
     """``mask_pii`` of a text the precheck has hit."""
-    # no match starts before ``first`` (nor at first - 1, kept for the phone lookbehind)
-    cut = max(0, _first_start(text) - 1)
+    # no match starts before ``first`` - 2 (an IBAN's country code), and one more
+    # character is kept for the lookbehinds
+    cut = max(0, _first_start(text) - 3)
     return text[:cut] + _PII.sub(_replace, text[cut:]) if cut else _PII.sub(_replace, text)
 
 

@@ -24,7 +24,6 @@ read front to back.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,12 +37,13 @@ from ingest.readers import (
     SourceFile,
     csv_chunks,
     csv_delimiter,
+    csv_reader,
     jsonl_chunks,
     read_header,
 )
 
 SAMPLE_BYTES = 1 << 20  # read to learn the header and the bytes per record
-SPLITTABLE = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}
+SPLITTABLE = {"utf-8", "utf-8-sig", "utf-8-cp1252", "cp1252", "latin-1"}
 SENTINEL = "\x1eundertow-piece-end\x1e"
 MAX_PIECE_FACTOR = 8  # no record boundary within this many target sizes: stop planning
 _BLOCK = 8 << 20
@@ -68,6 +68,7 @@ class Layout:
     path: str
     format: str
     encoding: str
+    max_quoted_lines: int
     start: Resume
     bytes_per_record: float
     sample: RawChunk  # the first records, for the column check
@@ -120,12 +121,15 @@ def layout(source: SourceFile, skip_rows: int) -> Layout | None:
     text = data.decode(source.encoding, errors="replace")
     if source.format == "csv":
         delimiter = csv_delimiter(source)
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+        whole = len(data) == source.size
+        reader, guard = csv_reader(
+            io.StringIO(text, newline=""), delimiter, source.max_quoted_lines, eof_closes=whole
+        )
         try:
-            header = read_header(reader, source.path)
+            header = read_header(reader, guard, source.path)
         except InputError:  # the front-to-back reader reports it
             return None
-        sample = next(csv_chunks(reader, header, skip_rows, _ALL, 0, reader.line_num))
+        sample = next(csv_chunks(reader, guard, header, skip_rows, _ALL, 0))
         if not sample.rows:
             return None
         first = sample.lines[0]
@@ -140,7 +144,15 @@ def layout(source: SourceFile, skip_rows: int) -> Layout | None:
             return None
         start = Resume(0, 1)
     per_record = max(1.0, (len(data) - start.offset) / sample.size)
-    return Layout(str(source.path), source.format, source.encoding, start, per_record, sample)
+    return Layout(
+        str(source.path),
+        source.format,
+        source.encoding,
+        source.max_quoted_lines,
+        start,
+        per_record,
+        sample,
+    )
 
 
 def _boundary(buf: bytes, at: int, quoted: bool) -> int:
@@ -216,8 +228,13 @@ def read_piece(lay: Layout, piece: Piece) -> PieceRows:
     last_piece = not text.endswith(("\n", "\r"))  # it ends where the file does
     if not last_piece:
         text += SENTINEL + "\n"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=lay.start.delimiter, strict=False)
-    chunk = next(csv_chunks(reader, header, 0, _ALL, piece.line - 1, 0))
+    reader, guard = csv_reader(
+        io.StringIO(text, newline=""),
+        lay.start.delimiter,
+        lay.max_quoted_lines,
+        eof_closes=last_piece,  # the end of another piece is no end of a record
+    )
+    chunk = next(csv_chunks(reader, guard, header, 0, _ALL, piece.line - 1))
     if last_piece:  # read to the end, as a front-to-back read would
         return PieceRows(chunk, True)
     # the last record is the sentinel alone exactly when the piece ended between records
@@ -227,7 +244,7 @@ def read_piece(lay: Layout, piece: Piece) -> PieceRows:
         and chunk.rows[-1][0] == SENTINEL
         and not any(chunk.rows[-1][1:])
         and not any(b.reason.startswith(UNREADABLE_ROW) for b in chunk.bad)
-    )
+    )  # a quote cut by the line bound is cut alike in a front-to-back read
     if clean:
         chunk.rows.pop()
         chunk.lines.pop()

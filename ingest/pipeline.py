@@ -4,18 +4,22 @@
 of canonical records (the HTTP API). Both return an ``IngestSummary`` for which always
 ``read = inserted + duplicates + rejected``:
 
-- *inserted*: new rows stored (for accounts, leads, spend and experiments also rows
-  whose values changed and were updated in place, ``ingest.upsert``; those are counted
-  again in *updated*);
+- *inserted*: new records stored;
 - *duplicates*: rows whose source id or content is already stored (decided by the
-  database's unique constraints, so concurrent ingests of one file double nothing);
+  database's unique constraints, so concurrent ingests of one file double nothing), or
+  that repeat an id of an earlier row of the same file (the first row wins);
+- *updated* (a part of *duplicates*, never of *inserted*): rows of a restated kind
+  (accounts, leads, experiments, spend: ``ingest.upsert``) whose record was stored by an
+  earlier ingest with other values, and was corrected in place;
 - *rejected*: rows sent to quarantine with their original content, file, line and reason;
 - *unresolved*: accepted rows (inserted or duplicate) that resolve to no account.
 
 Each chunk commits in one transaction together with its ``ingest_runs`` counters: a
 killed ingest leaves the store consistent and a rerun completes it, inserting only what
-is missing. A run killed outright stays 'running'; the next ingest of the same file
-marks it 'interrupted' when its process (``ingest_runs.owner``, "host:pid") is gone.
+is missing. A run stopped by Ctrl-C or SIGTERM (``undertow ingest`` turns SIGTERM into
+KeyboardInterrupt) is marked 'interrupted' on its way out; one killed outright stays
+'running', and the next ingest of the same file marks it 'interrupted' when its process
+(``ingest_runs.owner``, "host:pid") is gone.
 After an accounts ingest, stored documents, surveys, leads and opportunities that were
 unresolved are resolved again.
 
@@ -23,7 +27,9 @@ Spend has no id: a figure is identified by its ``natural_key`` (date, channel, c
 segment, currency). A later ingest with another figure for a stored key corrects it in
 place (*updated*); within one file, a key repeated with other values is ambiguous (two
 campaigns the export did not tell apart, or a typo): the later row goes to quarantine
-with the line of the first, and an identical repeat is a duplicate.
+with the line of the first, and an identical repeat is a duplicate. (Accounts, leads
+and experiments have ids: there the first row of a repeated id in a file wins and the
+later ones are duplicates.)
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +54,7 @@ import pandas as pd
 from sqlalchemy import URL, Connection, Dialect, Engine, Index, Table, select, update
 
 from ingest import column_frames
-from ingest.bulk import build_indexes, drop_plain_indexes, estimate_rows, should_defer
+from ingest.bulk import drop_plain_indexes, estimate_rows, rebuild_after_load, should_defer
 from ingest.db.schema import (
     accounts,
     documents,
@@ -71,6 +77,7 @@ from ingest.mapping import (
     to_frame,
 )
 from ingest.pieces import Layout, Piece, layout, piece_sizes, plan, read_piece
+from ingest.quarantine import purge as purge_quarantine
 from ingest.readers import (
     DEFAULT_CHUNK_ROWS,
     BadRow,
@@ -78,6 +85,7 @@ from ingest.readers import (
     Resume,
     SourceFile,
     cells_as_json,
+    check_path,
     open_source,
     read_chunks,
 )
@@ -98,7 +106,14 @@ from ingest.settings import Settings
 from ingest.upsert import upsert
 from ingest.validate import validate
 from ingest.workers import Workers, pack, unpack, worker_count
-from ingest.writer import Columns, PreparedInsert, insert_ignore, prepare_insert, run_insert
+from ingest.writer import (
+    Columns,
+    PreparedInsert,
+    insert_ignore,
+    prepare_insert,
+    run_insert,
+    take_rows,
+)
 
 ProgressFn = Callable[[int], None]
 _AHEAD = 2  # chunks prepared ahead of the writer by worker processes (memory bound)
@@ -154,12 +169,19 @@ class _Context:
     max_chars: int
     index: AccountIndex
     dialect: Dialect
-    # kinds with a natural key: key -> (values, line) of the file's rows so far
-    seen: dict[str, tuple[tuple[Any, ...], int]] = field(default_factory=dict)
+    not_after: datetime | None = None  # event dates after this are quarantined
+    # restated kinds: key -> (compared values for a natural key, line) of the file's
+    # first row of the key so far (``_file_repeats``)
+    seen: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = field(default_factory=dict)
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _not_after(settings: Settings) -> datetime:
+    """The latest event date an ingest starting now accepts (see ``KindSpec.past_only``)."""
+    return _now() + timedelta(days=settings.future_tolerance_days)
 
 
 def _default_source(source: str | None, mapping: Mapping, fmt: str) -> str:
@@ -207,7 +229,6 @@ class _Counts:
     inserted: int = 0
     duplicates: int = 0
     unresolved: int = 0
-    updated: int = 0
 
 
 def _document_table_rows(
@@ -367,31 +388,42 @@ _RESTATED = {
 
 def _file_repeats(
     ctx: _Context, rows: Columns, lines: list[int], raw: Callable[[int], str]
-) -> tuple[Columns, list[tuple[int, str, str]]]:
-    """Rows of a natural key already seen earlier in the file with other values, taken
-    out for quarantine (module docstring); the rest, and the quarantined rows."""
-    compared = _RESTATED[ctx.spec.kind].compared
-    keys = rows["natural_key"]
-    values = list(zip(*(rows[c] for c in compared), strict=True))
+) -> tuple[Columns, int, list[tuple[int, str, str]]]:
+    """The rows of a key that an earlier row of the file (this chunk or an earlier one)
+    already gave, taken out (module docstring): of a kind with ids the first row of an id
+    wins and the later ones are duplicates; of spend (a natural key) a later row with other
+    values goes to quarantine naming the first's line, and an identical one is a
+    duplicate. Returns the rest, how many duplicates were taken out, and the quarantined
+    rows."""
+    how = _RESTATED[ctx.spec.kind]
+    natural = bool(ctx.spec.natural_key)
+    keys = list(zip(*(rows[c] for c in how.key), strict=True))
+    values = (
+        list(zip(*(rows[c] for c in how.compared), strict=True)) if natural else [()] * len(keys)
+    )
     keep: list[int] = []
+    repeated = 0
     bad: list[tuple[int, str, str]] = []
     names = ", ".join(ctx.spec.natural_key)
     for i, (key, vals) in enumerate(zip(keys, values, strict=True)):
-        first = ctx.seen.setdefault(key, (vals, lines[i]))
-        if first[0] == vals:
+        first = ctx.seen.get(key)
+        if first is None:
+            ctx.seen[key] = (vals, lines[i])
             keep.append(i)
-            continue
-        bad.append(
-            (
-                lines[i],
-                raw(i),
-                f"repeats the {names} of line {first[1]} with other values: give each "
-                "figure its own campaign or segment, or sum them into one row",
+        elif not natural or first[0] == vals:
+            repeated += 1
+        else:
+            bad.append(
+                (
+                    lines[i],
+                    raw(i),
+                    f"repeats the {names} of line {first[1]} with other values: give each "
+                    "figure its own campaign or segment, or sum them into one row",
+                )
             )
-        )
-    if not bad:
-        return rows, bad
-    return {c: [v[i] for i in keep] for c, v in rows.items()}, bad
+    if len(keep) == len(keys):
+        return rows, 0, bad
+    return take_rows(rows, keep), repeated, bad
 
 
 # Kinds whose table rows are built without the database (ahead of the writer), and the
@@ -415,6 +447,7 @@ class _Prepared:
     prov: Provenance | None = None
     insert: PreparedInsert | None = None  # the table rows, ready for the driver
     restated: Columns | None = None  # the rows of a kind stored by key (``_RESTATED``)
+    repeated: int = 0  # rows of a key given by an earlier row of the file: duplicates
     unresolved: int = 0
     accepted: int = 0  # rows that passed validation
 
@@ -425,7 +458,7 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
     if not chunk.rows:
         return prep
     frame = to_frame(chunk, ctx.mapping, ctx.spec)
-    checked = validate(frame, ctx.spec, ctx.mapping.date_formats)
+    checked = validate(frame, ctx.spec, ctx.mapping.date_formats, ctx.not_after)
     for pos, reason in checked.rejected.items():
         prep.bad.append((chunk.lines[pos], cells_as_json(chunk.header, chunk.rows[pos]), reason))
     if not len(checked.frame):
@@ -447,14 +480,13 @@ def _prepare_chunk(ctx: _Context, chunk: RawChunk) -> _Prepared:
         prep.insert = prepare_insert(ctx.dialect, table, rows, order_by=order)
     elif ctx.spec.kind in _RESTATED:
         rows, prep.unresolved = _RESTATED[ctx.spec.kind].build(ctx, prep.good, prep.prov)
-        if ctx.spec.natural_key:
 
-            def raw(i: int) -> str:  # the original row of the i-th valid one
-                return cells_as_json(chunk.header, chunk.rows[positions[i]])
+        def raw(i: int) -> str:  # the original row of the i-th valid one
+            return cells_as_json(chunk.header, chunk.rows[positions[i]])
 
-            rows, repeats = _file_repeats(ctx, rows, prep.prov.lines, raw)
-            prep.bad += repeats
-            prep.accepted -= len(repeats)
+        rows, prep.repeated, repeats = _file_repeats(ctx, rows, prep.prov.lines, raw)
+        prep.bad += repeats
+        prep.accepted -= len(repeats)
         prep.restated = rows
     return prep
 
@@ -469,12 +501,13 @@ def _write_chunk(conn: Connection, ctx: _Context, prep: _Prepared) -> IngestSumm
     elif prep.restated is not None:
         how = _RESTATED[ctx.spec.kind]
         done = upsert(conn, how.table, prep.restated, how.key, how.compared)
-        out.inserted, out.duplicates, out.updated = done.inserted, done.duplicates, done.updated
+        out.inserted, out.updated = done.inserted, done.updated
+        out.duplicates = done.duplicates + prep.repeated
         out.unresolved = prep.unresolved
     elif prep.good is not None and prep.prov is not None:
         counts = _STORE[ctx.spec.kind](conn, ctx, prep.good, prep.prov)
         out.inserted, out.duplicates = counts.inserted, counts.duplicates
-        out.unresolved, out.updated = counts.unresolved, counts.updated
+        out.unresolved = counts.unresolved
     _quarantine(conn, ctx, prep.bad)
     out.rejected = len(prep.bad)
     assert out.read == out.inserted + out.duplicates + out.rejected, "unaccounted rows"
@@ -561,7 +594,7 @@ def _start_workers(
     return Workers(count, _worker_context, payload)
 
 
-def _early_workers(kind: str, paths: list[Path | str], workers: int | None) -> Workers | None:
+def _early_workers(kind: str, paths: list[Path], workers: int | None) -> Workers | None:
     """Worker processes started before the files are hashed, so that their imports (about
     a second) overlap that pass, when a file is surely big enough to want them."""
     count = _worker_processes(workers)
@@ -845,22 +878,25 @@ def _ingest_stream(
                 items = work.read_on(unclean)
         settle()
         if deferred:
-            build_indexes(engine, deferred)
+            rebuild_after_load(engine, deferred)
             deferred = []
         if ctx.spec.kind == "accounts":
             with engine.begin() as conn:
                 total.reresolved = reresolve(conn)
-    except BaseException:
+    except BaseException as exc:
         failed = True
         if pending is not None:  # let the transaction in flight finish (or fail) first
             try:
                 total.add(pending.result())
             except BaseException:  # noqa: BLE001 - the original error matters more
                 pass
+        # Ctrl-C, or SIGTERM (the CLI turns it into KeyboardInterrupt): a rerun completes it
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
         if ctx.run_id is not None:
             try:
                 with engine.begin() as conn:
-                    _run_counts(conn, ctx.run_id, total, started, "failed")
+                    status = "interrupted" if stopped else "failed"
+                    _run_counts(conn, ctx.run_id, total, started, status)
             except Exception:  # noqa: BLE001 - the original error matters more
                 pass
         raise
@@ -869,7 +905,7 @@ def _ingest_stream(
             procs.close(abort=failed)
         writer.shutdown(wait=True)
         if deferred:  # a failed or interrupted bulk load leaves its indexes built too
-            build_indexes(engine, deferred)
+            rebuild_after_load(engine, deferred)
     total.seconds = time.perf_counter() - started
     if ctx.run_id is not None:
         with engine.begin() as conn:
@@ -930,15 +966,19 @@ def ingest_paths(
         # canonical columns the mapping does not name come from same-named columns
         merged = {**identity_mapping(spec).columns, **mapper.columns}
         mapper = Mapping(**{**mapper.__dict__, "columns": merged})
-    paths = list(paths)
-    early = _early_workers(spec.kind, paths, workers)
+    checked = [check_path(p) for p in paths]  # no byte read before every path is a file
+    if not checked:
+        raise InputError("give at least one file to ingest")
+    if settings.quarantine_retention_days is not None:
+        purge_quarantine(engine, settings.quarantine_retention_days)
+    early = _early_workers(spec.kind, checked, workers)
     failed = False
     summary = IngestSummary(spec.kind)
     started = time.perf_counter()
+    files: list[SourceFile] = []
     try:
-        files = [open_source(p) for p in paths]
-        if not files:
-            raise InputError("give at least one file to ingest")
+        for p in checked:
+            files.append(open_source(p, settings.max_quoted_lines))
         with _collector_paused():
             for src in files:
                 part = _ingest_file(
@@ -947,7 +987,7 @@ def ingest_paths(
                     mapper,
                     src,
                     source=source,
-                    max_chars=settings.max_text_chars,
+                    settings=settings,
                     on_progress=on_progress,
                     chunk_rows=chunk_rows,
                     workers=workers,
@@ -960,6 +1000,8 @@ def ingest_paths(
     finally:
         if early is not None:
             early.close(abort=failed)
+        for src in files:
+            src.discard()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -971,13 +1013,13 @@ def _ingest_file(
     src: SourceFile,
     *,
     source: str | None,
-    max_chars: int,
+    settings: Settings,
     on_progress: ProgressFn | None,
     chunk_rows: int,
     workers: int | None,
     pool: Workers | None,
 ) -> IngestSummary:
-    label = str(src.path.resolve())
+    label = str(src.named.resolve())
     name = _default_source(source, mapper, src.format)
     run_id = _start_run(engine, spec.kind, name, label, src.file_hash, mapper)
     ctx = _Context(
@@ -986,9 +1028,10 @@ def _ingest_file(
         name,
         label[-512:],
         run_id,
-        max_chars,
+        settings.max_text_chars,
         _account_index(engine, spec),
         engine.dialect,
+        _not_after(settings),
     )
     work = _file_work(src, spec, mapper, chunk_rows, workers, pool)
     return _ingest_stream(engine, ctx, work, label, on_progress, workers=workers, pool=pool)
@@ -1035,6 +1078,7 @@ def ingest_records(
         settings.max_text_chars,
         _account_index(engine, spec),
         engine.dialect,
+        _not_after(settings),
     )
     summary = _ingest_stream(engine, ctx, _chunks_work(iter(chunks), DEFAULT_CHUNK_ROWS),
                              label, None)  # fmt: skip

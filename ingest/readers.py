@@ -6,22 +6,42 @@ also when earlier records contain quoted newlines. A record that cannot be read 
 (invalid JSON, a CSV row with more cells than the header) is yielded as a ``BadRow`` so
 the pipeline quarantines it and goes on.
 
-Encodings: UTF-8 with or without BOM, UTF-16 with BOM, and for anything that is not valid
-UTF-8 Windows-1252 (Excel's "Latin-1", with the euro sign and curly quotes) or, where
-bytes undefined in Windows-1252 occur, Latin-1, which decodes every byte. One pass over
-the bytes decides this and computes the file hash.
+Encodings: UTF-8 with or without BOM and UTF-16 with BOM. A file that is not valid UTF-8
+throughout is read with the codec ``utf-8-cp1252``: UTF-8 where the bytes are UTF-8, and
+each byte that is not read as Windows-1252 (Excel's "Latin-1", with the euro sign and
+curly quotes; the five bytes it leaves undefined as Latin-1). So a file whose rows were
+written by different tools (some UTF-8, some Windows-1252) keeps every row's characters:
+no UTF-8 row becomes mojibake because another row is not UTF-8. One pass over the bytes
+decides the encoding and computes the file hash.
 CRLF, CR and LF line ends are all accepted.
+
+Paths: only regular files are read; a directory, a device (``/dev/zero``) or a pipe is
+refused before any byte is read (``check_path``). A gzip file (``.csv.gz``,
+``.jsonl.gz``, or any file starting with gzip's magic bytes) is decompressed into a
+temporary file first, which every reader (workers included) then reads as a plain file;
+provenance names the ``.gz`` file. Other archives (ZIP, an .xlsx workbook, bzip2, xz)
+are refused with what to do.
+
+Quotes: a quoted CSV field may span at most ``SourceFile.max_quoted_lines`` lines. One
+that runs past it, or to the end of the file without closing, is an unterminated quote:
+its record's first line becomes a ``BadRow`` ("unterminated quote at line L") and
+reading resumes at the next line, so one stray quote never swallows the rest of a file.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+import shutil
+import stat
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,22 +54,82 @@ from ingest.errors import InputError
 DEFAULT_CHUNK_ROWS = 100_000
 MAX_FIELD_CHARS = 64 * 1024 * 1024
 _BLOCK = 1 << 20
-_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 UNREADABLE_ROW = "unreadable CSV row"  # the reason of a row the csv module gave up on
+UNTERMINATED = "unterminated quote at line"  # the reason of a record cut by the quote bound
+DEFAULT_MAX_QUOTED_LINES = 10_000
+MIXED_ENCODING = "utf-8-cp1252"
+GZIP_MAX_RATIO = 1000  # decompressed / compressed bytes beyond this: refused (a zip bomb)
 
 csv.field_size_limit(MAX_FIELD_CHARS)
 
 
+# ----------------------------------------------------------------- the mixed codec
+def _byte_as_cp1252(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined
+        return chr(byte)
+
+
+_CP1252_CHARS = [_byte_as_cp1252(b) for b in range(256)]
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: the bytes that are not UTF-8, each as Windows-1252."""
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start : exc.end]
+    return "".join(_CP1252_CHARS[b] for b in bad), exc.end
+
+
+class _MixedDecoder(codecs.BufferedIncrementalDecoder):
+    def _buffer_decode(self, data: Any, errors: str, final: bool) -> tuple[str, int]:
+        return codecs.utf_8_decode(data, "undertow-cp1252", final)
+
+
+def _mixed_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != MIXED_ENCODING:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=MIXED_ENCODING,
+        encode=utf8.encode,
+        decode=lambda data, errors="strict": codecs.utf_8_decode(data, "undertow-cp1252", True),
+        incrementalencoder=utf8.incrementalencoder,
+        incrementaldecoder=_MixedDecoder,
+        streamreader=utf8.streamreader,
+        streamwriter=utf8.streamwriter,
+    )
+
+
+codecs.register_error("undertow-cp1252", _cp1252_fallback)
+codecs.register(_mixed_codec)
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """A file to ingest: its format, encoding and content hash (sha256 of the bytes)."""
+    """A file to ingest: its format, encoding and content hash (sha256 of the bytes read).
+
+    ``path`` is what the readers read; ``origin`` the file the user named when that
+    differs (a ``.gz`` file, read from its decompressed ``path``)."""
 
     path: Path
     format: str  # csv | jsonl | json
     encoding: str
     file_hash: str
     size: int
+    origin: Path | None = None
+    max_quoted_lines: int = DEFAULT_MAX_QUOTED_LINES
+
+    @property
+    def named(self) -> Path:
+        """The path as the user gave it (for provenance and messages)."""
+        return self.origin or self.path
+
+    def discard(self) -> None:
+        """Delete the decompressed copy of a ``.gz`` file (nothing for a plain file)."""
+        if self.origin is not None:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -101,7 +181,6 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
-    cp1252 = True  # Windows-1252 leaves five bytes undefined; Latin-1 decodes anything
     size = 0
     head = b""
     with path.open("rb") as fh:
@@ -115,8 +194,6 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
                     decoder.decode(block)
                 except UnicodeDecodeError:
                     utf8 = False
-            if cp1252 and any(b in block for b in _CP1252_UNDEFINED):
-                cp1252 = False
         if utf8:
             try:
                 decoder.decode(b"", final=True)
@@ -127,7 +204,7 @@ def _sniff_encoding_and_hash(path: Path) -> tuple[str, str, int]:
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     else:
-        encoding = "utf-8" if utf8 else "cp1252" if cp1252 else "latin-1"
+        encoding = "utf-8" if utf8 else MIXED_ENCODING
     return encoding, digest.hexdigest(), size
 
 
@@ -152,12 +229,84 @@ def _first_line_is_object(path: Path, encoding: str) -> bool:
     return True
 
 
-def open_source(path: Path | str) -> SourceFile:
-    """Inspect ``path``: format from the extension (or the first character), encoding,
-    hash. An unreadable path is an InputError."""
+_ARCHIVES = {  # magic bytes of containers no reader reads -> what to do instead
+    b"PK\x03\x04": "a ZIP archive or an Excel workbook: unzip it, or export the sheet as CSV",
+    b"BZh": "a bzip2 archive: decompress it first (bunzip2)",
+    b"\xfd7zXZ": "an xz archive: decompress it first (unxz)",
+}
+
+
+def check_path(path: Path | str) -> Path:
+    """``path`` if it is a regular file; an InputError that names what it is otherwise
+    (missing, a directory, a device such as /dev/zero, a pipe). Reads no byte."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file (give the path of a CSV or JSON Lines file)")
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file (give the path of a CSV or JSON Lines file)") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p}: is a directory; give the path of a file in it")
+    if not stat.S_ISREG(mode):
+        what = "a pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"  # fmt: skip
+        raise InputError(f"{p}: is {what}, not a regular file; give the path of a file")
+    return p
+
+
+def _gunzip(p: Path) -> Path:
+    """Decompress ``p`` into a new temporary folder; returns the file's path there."""
+    limit = max(1 << 20, p.stat().st_size * GZIP_MAX_RATIO)
+    inner = p.name[:-3] if p.name.lower().endswith(".gz") else p.name + ".csv"
+    folder = Path(tempfile.mkdtemp(prefix="undertow-gz-"))
+    out = folder / (inner or "data.csv")
+    written = 0
+    try:
+        with gzip.open(p, "rb") as src, out.open("wb") as dst:
+            while block := src.read(_BLOCK):
+                written += len(block)
+                if written > limit:
+                    raise InputError(
+                        f"{p}: decompresses to more than {GZIP_MAX_RATIO} times its size; "
+                        "decompress it yourself if that is intended"
+                    )
+                dst.write(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise InputError(f"{p}: not a readable gzip file ({exc})") from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return out
+
+
+def open_source(path: Path | str, max_quoted_lines: int = DEFAULT_MAX_QUOTED_LINES) -> SourceFile:
+    """Inspect ``path``: format from the extension (or the first character), encoding,
+    hash. A path that is not a readable regular file is an InputError; a gzip file is
+    decompressed to a temporary file (``SourceFile.discard`` deletes it)."""
+    p = check_path(path)
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the file ({exc.strerror or exc})") from exc
+    for start, what in _ARCHIVES.items():
+        if magic.startswith(start):
+            raise InputError(f"{p}: is {what}")
+    if magic.startswith(b"\x1f\x8b"):
+        plain = _gunzip(p)
+        try:
+            src = _inspect(plain, max_quoted_lines)
+        except BaseException:
+            shutil.rmtree(plain.parent, ignore_errors=True)
+            raise
+        return SourceFile(
+            src.path, src.format, src.encoding, src.file_hash, src.size, p, max_quoted_lines
+        )
+    return _inspect(p, max_quoted_lines)
+
+
+def _inspect(p: Path, max_quoted_lines: int) -> SourceFile:
     try:
         encoding, file_hash, size = _sniff_encoding_and_hash(p)
     except OSError as exc:
@@ -176,7 +325,7 @@ def open_source(path: Path | str) -> SourceFile:
     else:
         first = _first_char(p, encoding)
         fmt = "json" if first == "[" else "jsonl" if first == "{" else "csv"
-    return SourceFile(p, fmt, encoding, file_hash, size)
+    return SourceFile(p, fmt, encoding, file_hash, size, max_quoted_lines=max_quoted_lines)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -185,11 +334,77 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+@dataclass
+class QuoteGuard:
+    """Where ``csv.reader`` stands in the lines ``guarded_lines`` hands it, counted from 1.
+
+    ``start`` is the first line of the record being read; the caller sets it to
+    ``line + 1`` after every record (``csv_chunks`` does). A record that is still open
+    after ``max_lines`` lines, or at the end of the text when ``eof_closes`` (the end of
+    the file, not of a piece of it), is ended by force: ``cut`` is its first line
+    (``cut_raw`` that line's text) and its other lines are handed out again."""
+
+    max_lines: int = DEFAULT_MAX_QUOTED_LINES
+    eof_closes: bool = True
+    line: int = 0
+    start: int = 1
+    cut: int | None = None
+    cut_raw: str = ""
+    first: str = ""
+    again: list[str] = field(default_factory=list)  # lines to hand out again, last first
+
+    def _end_record(self, held: list[str]) -> str:
+        self.cut, self.cut_raw = self.start, held[0].rstrip("\r\n")
+        self.again.extend(reversed(held[1:]))
+        self.line = self.start
+        return '"\n'  # closes the open quoted field and the record
+
+
+def guarded_lines(lines: Iterable[str], guard: QuoteGuard) -> Iterator[str]:
+    """``lines`` for ``csv.reader``, with unterminated quotes cut (see ``QuoteGuard``)."""
+    it = iter(lines)
+    again = guard.again
+    spill: list[str] | None = None  # the lines of a record that spans lines
+    while True:
+        if again:
+            line = again.pop()
+        else:
+            got = next(it, None)
+            if got is None:
+                if guard.eof_closes and guard.line >= guard.start:  # a record still open
+                    yield guard._end_record(spill or [guard.first])
+                    spill = None
+                    continue
+                return
+            line = got
+        n = guard.line + 1
+        if n == guard.start:
+            guard.first, spill = line, None
+        else:
+            if spill is None:
+                spill = [guard.first]
+            spill.append(line)
+            if n - guard.start >= guard.max_lines:
+                yield guard._end_record(spill)
+                spill = None
+                continue
+        guard.line = n
+        yield line
+
+
+def csv_reader(
+    lines: Iterable[str], delimiter: str, max_lines: int, eof_closes: bool = True
+) -> tuple[Any, QuoteGuard]:
+    """A ``csv.reader`` over ``lines`` behind a ``QuoteGuard``, and the guard."""
+    guard = QuoteGuard(max_lines=max_lines, eof_closes=eof_closes)
+    return csv.reader(guarded_lines(lines, guard), delimiter=delimiter, strict=False), guard
+
+
 def csv_chunks(
-    reader: Any, header: list[str], skip_rows: int, chunk_rows: int, base: int, prev: int
+    reader: Any, guard: QuoteGuard, header: list[str], skip_rows: int, chunk_rows: int, base: int
 ) -> Iterator[RawChunk]:
     """The records ``reader`` yields after the header, in chunks. Line numbers are
-    ``base`` + the reader's own; ``prev`` is the reader's line of the last row read."""
+    ``base`` + the guard's own."""
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -200,16 +415,21 @@ def csv_chunks(
         except StopIteration:
             break
         except csv.Error as exc:
-            bad.append(BadRow(base + prev + 1, "", f"{UNREADABLE_ROW}: {exc}"))
-            prev = reader.line_num
+            bad.append(BadRow(base + guard.start, "", f"{UNREADABLE_ROW}: {exc}"))
+            guard.start = guard.line + 1
             continue
-        start, prev = prev + 1, reader.line_num
-        if not row or (len(row) == 1 and row[0] == ""):
+        start = guard.start
+        guard.start = guard.line + 1
+        if guard.cut is not None:
+            line = base + guard.cut
+            bad.append(BadRow(line, guard.cut_raw, f"{UNTERMINATED} {line}"))
+            guard.cut = None
+        elif not row or (len(row) == 1 and row[0] == ""):
             continue  # a blank line is no record
-        if skip_rows > 0:
+        elif skip_rows > 0:
             skip_rows -= 1
             continue
-        if len(row) > width and any(c.strip() for c in row[width:]):
+        elif len(row) > width and any(c.strip() for c in row[width:]):
             raw = json.dumps(row, ensure_ascii=False)
             bad.append(BadRow(base + start, raw, f"row has {len(row)} cells, header has {width}"))
         else:
@@ -223,7 +443,7 @@ def csv_chunks(
     yield RawChunk(header, rows, lines, bad)
 
 
-def read_header(reader: Any, path: Path) -> list[str]:
+def read_header(reader: Any, guard: QuoteGuard, path: Path) -> list[str]:
     """The first non-empty row, cleaned ([] for a file without one)."""
     while True:
         try:
@@ -232,6 +452,9 @@ def read_header(reader: Any, path: Path) -> list[str]:
             return []
         except csv.Error as exc:
             raise InputError(f"{path}: unreadable CSV header ({exc})") from exc
+        guard.start = guard.line + 1
+        if guard.cut is not None:
+            raise InputError(f"{path}: unterminated quote in the CSV header (line {guard.cut})")
         if row:
             return [c.lstrip("\ufeff").strip() for c in row]
 
@@ -251,17 +474,18 @@ def readcsv_chunks(
     """CSV records in chunks; ``skip_rows`` rows after the header are not records
     (e.g. the question-text and import-id rows of a Qualtrics export). ``resume``: go
     on from a record boundary past the header (see ``ingest.pieces``)."""
+    bound = source.max_quoted_lines
     if resume is not None:
         with resume.open_text(source) as fh:
-            reader = csv.reader(fh, delimiter=resume.delimiter, strict=False)
+            reader, guard = csv_reader(fh, resume.delimiter, bound)
             base = resume.line - 1
-            yield from csv_chunks(reader, resume.header or [], skip_rows, chunk_rows, base, 0)
+            yield from csv_chunks(reader, guard, resume.header or [], skip_rows, chunk_rows, base)
         return
     delimiter = csv_delimiter(source)
     with source.path.open("r", encoding=source.encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter, strict=False)
-        header = read_header(reader, source.path)
-        yield from csv_chunks(reader, header, skip_rows, chunk_rows, 0, reader.line_num)
+        reader, guard = csv_reader(fh, delimiter, bound)
+        header = read_header(reader, guard, source.path)
+        yield from csv_chunks(reader, guard, header, skip_rows, chunk_rows, 0)
 
 
 def _parse_object(text: str, line: int) -> dict[str, Any] | BadRow:

@@ -14,6 +14,21 @@ reads these specs, so a column is declared once. Column types:
 
 A kind without an id column (``spend``) names its ``natural_key``: the columns that
 identify one of its records.
+
+Bounds, declared per column so that every kind gets them by declaring (validation reads
+only the spec):
+
+- ``ranges``: every ``float`` column has one; a value outside it is quarantined with a
+  reason naming the column and the value. Money is at most ``MAX_MONEY`` in absolute
+  value (10^12 in the record's currency: more than any one account's ARR, deal or
+  channel's spend, and far from where sums and products of a forecast lose precision or
+  overflow); counts (impressions, clicks) and measured lifts have the same bound. A spend
+  change and a lift may be negative.
+- ``past_only``: date columns of events that have happened (a ticket's creation, a churn,
+  a day of spend, a lead's stage dates, a lift test's run); a value later than the ingest
+  time plus ``Settings.future_tolerance_days`` is quarantined (a typo such as 2099, or a
+  planned date exported as a fact). Dates that may lie ahead (a contract start, an
+  opportunity's close) are not listed.
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from ingest.errors import UnknownKindError
 
 MAX_ID_CHARS = 256
 MAX_STR_CHARS = 512
+MAX_MONEY = 1e12
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class KindSpec:
     doc_kind: str | None = None  # documents.kind for kinds that carry a text
     text_column: str | None = None
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    past_only: tuple[str, ...] = ()
     natural_key: tuple[str, ...] = ()
 
     @property
@@ -62,7 +79,8 @@ KINDS: dict[str, KindSpec] = {
         required=("account_id", "name", "arr", "contract_start"),
         id_column="account_id",
         date_column="contract_start",
-        ranges={"arr": (0.0, float("inf"))},
+        ranges={"arr": (0.0, MAX_MONEY)},
+        past_only=("churned_at",),
     ),
     "reviews": KindSpec(
         kind="reviews",
@@ -83,6 +101,7 @@ KINDS: dict[str, KindSpec] = {
         doc_kind="review",
         text_column="body",
         ranges={"rating": (1.0, 5.0)},
+        past_only=("published_at",),
     ),
     "tickets": KindSpec(
         kind="tickets",
@@ -103,6 +122,7 @@ KINDS: dict[str, KindSpec] = {
         doc_kind="ticket",
         text_column="body",
         ranges={"csat": (1.0, 5.0)},
+        past_only=("created_at",),
     ),
     "surveys": KindSpec(
         kind="surveys",
@@ -120,6 +140,8 @@ KINDS: dict[str, KindSpec] = {
         date_column="submitted_at",
         doc_kind="survey",
         text_column="comment",
+        ranges={"score": (0.0, 10.0)},  # and per survey type: SURVEY_RANGES
+        past_only=("submitted_at",),
     ),
     "attribution": KindSpec(
         kind="attribution",
@@ -136,6 +158,7 @@ KINDS: dict[str, KindSpec] = {
         date_column="submitted_at",
         doc_kind="attribution",
         text_column="answer",
+        past_only=("submitted_at",),
     ),
     "opportunities": KindSpec(
         kind="opportunities",
@@ -152,7 +175,8 @@ KINDS: dict[str, KindSpec] = {
         required=("opportunity_id", "account_id", "created_at", "amount"),
         id_column="opportunity_id",
         date_column="created_at",
-        ranges={"amount": (0.0, float("inf"))},
+        ranges={"amount": (0.0, MAX_MONEY)},
+        past_only=("created_at",),
     ),
     # marketing measurement (CONTRACT.md section 5)
     "spend": KindSpec(
@@ -171,10 +195,11 @@ KINDS: dict[str, KindSpec] = {
         id_column=None,
         date_column="date",
         ranges={
-            "spend": (0.0, float("inf")),
-            "impressions": (0.0, float("inf")),
-            "clicks": (0.0, float("inf")),
+            "spend": (0.0, MAX_MONEY),
+            "impressions": (0.0, MAX_MONEY),
+            "clicks": (0.0, MAX_MONEY),
         },
+        past_only=("date",),
         natural_key=("date", "channel", "campaign", "segment", "currency"),
     ),
     "leads": KindSpec(
@@ -193,6 +218,7 @@ KINDS: dict[str, KindSpec] = {
         required=("lead_id", "created_at"),
         id_column="lead_id",
         date_column="created_at",
+        past_only=("created_at", "mql_at", "sql_at"),
     ),
     "experiments": KindSpec(
         kind="experiments",
@@ -211,6 +237,13 @@ KINDS: dict[str, KindSpec] = {
         required=("experiment_id", "channel", "start", "end", "spend_delta", "outcome", "lift"),
         id_column="experiment_id",
         date_column="start",
+        ranges={
+            "spend_delta": (-MAX_MONEY, MAX_MONEY),
+            "lift": (-MAX_MONEY, MAX_MONEY),
+            "lift_low": (-MAX_MONEY, MAX_MONEY),
+            "lift_high": (-MAX_MONEY, MAX_MONEY),
+        },
+        past_only=("start", "end"),
     ),
 }
 # The order in which a set of files of several kinds is best ingested: accounts first

@@ -1,16 +1,22 @@
-"""Records that are restated: stored once per key, updated in place when a later row of
-the same key carries other values.
+"""Records that are restated: stored once per key, corrected in place when a later
+ingest carries other values for a stored key.
 
 Accounts (an ARR that grew), leads (a lead that became an MQL), spend (a corrected
 figure) and experiments (a final read-out) are re-exported with new values under the
-same key. ``upsert`` counts each row of a chunk once: *inserted* (a new key),
-*updated* (a stored key whose compared values differ: the row replaces it, provenance
-included, and counts as inserted too, as the ingest summary defines), or *duplicate*
-(the same values again, or an earlier row of a key repeated later in the chunk: the
-chunk's last state of a key is the one compared, and of identical rows the first).
+same key. ``upsert`` counts each row it is given once, so that ``read = inserted +
+duplicates + rejected`` holds:
 
-New keys go in through ``insert_ignore``, so two ingests at once insert a key once (the
-loser counts it as a duplicate). Floats compare with a relative tolerance of 1e-12.
+- *inserted*: a key not stored yet;
+- *duplicate*: a key already stored, or given by an earlier row of the same rows (the
+  first row of a key wins);
+- *updated*, a part of *duplicates* (never also counted as inserted): a stored key whose
+  compared values differ; the row replaces it, provenance included.
+
+``ingest.pipeline`` gives it the rows of one chunk after taking out the keys that an
+earlier chunk of the same file gave (the first row of a key in a file wins; spend's
+repeats with other values are quarantined). New keys go in through ``insert_ignore``, so
+two ingests at once insert a key once (the loser counts it as a duplicate). Floats
+compare with a relative tolerance of 1e-12.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ _BATCH = 500
 
 @dataclass(frozen=True)
 class UpsertCounts:
-    inserted: int = 0  # new keys + updated ones
-    duplicates: int = 0
-    updated: int = 0
+    inserted: int = 0  # new keys
+    duplicates: int = 0  # stored or repeated keys, the updated ones included
+    updated: int = 0  # stored keys corrected in place (a part of duplicates)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -69,21 +75,17 @@ def upsert(
 ) -> UpsertCounts:
     """Store the rows of ``columns`` by ``key`` (module docstring); returns the counts."""
     records = python_records(columns)
-    last: dict[tuple[Any, ...], dict[str, Any]] = {}
+    first: dict[tuple[Any, ...], dict[str, Any]] = {}
     for rec in records:
-        k = tuple(rec[c] for c in key)
-        before = last.get(k)
-        if before is None or not all(_same(before[c], rec[c]) for c in compared):
-            last[k] = rec  # a later state of the key; an identical repeat keeps the first
-    duplicates = len(records) - len(last)
-    existing = _stored(conn, table, key, list(last))
-    fresh = [rec for k, rec in last.items() if k not in existing]
+        first.setdefault(tuple(rec[c] for c in key), rec)  # the first row of a key wins
+    existing = _stored(conn, table, key, list(first))
+    fresh = [rec for k, rec in first.items() if k not in existing]
     changed = [
         rec
-        for k, rec in last.items()
+        for k, rec in first.items()
         if k in existing and not all(_same(getattr(existing[k], c), rec[c]) for c in compared)
     ]
-    duplicates += len(last) - len(fresh) - len(changed)
+    duplicates = len(records) - len(fresh)  # repeats and stored keys, changed ones included
     inserted = 0
     if fresh:
         names = list(columns)
@@ -100,4 +102,4 @@ def upsert(
                 for rec in changed
             ],
         )
-    return UpsertCounts(inserted + len(changed), duplicates, len(changed))
+    return UpsertCounts(inserted, duplicates, len(changed))

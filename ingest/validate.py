@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -279,10 +280,20 @@ def _mask(mask: Any) -> np.ndarray:
     return np.asarray(mask, dtype=bool)
 
 
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
 def validate(
-    frame: pd.DataFrame, spec: KindSpec, date_formats: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    spec: KindSpec,
+    date_formats: dict[str, str] | None = None,
+    not_after: datetime | None = None,
 ) -> Validated:
-    """Check every row of ``frame`` (canonical string columns) against ``spec``."""
+    """Check every row of ``frame`` (canonical string columns) against ``spec``.
+
+    ``not_after``: the latest instant (naive UTC) an event date of ``spec.past_only``
+    may hold (the ingest time plus the tolerance); None = no such check."""
     date_formats = date_formats or {}
     n = len(frame)
     index = pd.RangeIndex(n)
@@ -292,6 +303,8 @@ def validate(
     }
     typed: dict[str, Any] = {}
     problems: list[tuple[np.ndarray, str]] = []
+    # problems whose reason names the row's value: (mask, message, the column's cells)
+    valued: list[tuple[np.ndarray, str, list[str]]] = []
 
     filled_by_col = {  # which cells hold a value, where that is checked
         c: _filled(cells[c], t == "text")
@@ -310,6 +323,14 @@ def validate(
             problems.append((filled & np.isnat(parsed), f"'{col}' is not an ISO 8601 date"))
             if ctype == "date":
                 parsed = parsed.astype("datetime64[D]").astype("datetime64[ns]")
+            if not_after is not None and col in spec.past_only:
+                late = filled & (parsed > np.datetime64(not_after, "ns"))  # NaT compares False
+                if late.any():
+                    when = f"{not_after:%Y-%m-%d %H:%M} UTC"
+                    valued.append(
+                        (late, f"'{col}' is a future date (after {when}, the ingest time "
+                         "plus the tolerance)", values)
+                    )  # fmt: skip
             typed[col] = pd.Series(parsed, index=index)
         elif ctype == "float":
             s = object_series(values, index)
@@ -324,7 +345,8 @@ def validate(
                 lo, hi = spec.ranges[col]
                 out = filled & ~bad & ((num < lo) | (num > hi)).to_numpy()
                 span = f">= {lo:g}" if hi == float("inf") else f"between {lo:g} and {hi:g}"
-                problems.append((out, f"'{col}' must be {span}"))
+                if out.any():
+                    valued.append((out, f"'{col}' must be {span}", values))
             typed[col] = num
         elif ctype == "bool":
             low = object_series(values, index).str.lower()
@@ -379,9 +401,12 @@ def validate(
     bad_any = np.zeros(n, dtype=bool)
     for mask, _ in problems:
         bad_any |= mask
+    for mask, _, _ in valued:
+        bad_any |= mask
     rejected: dict[int, str] = {}
     for pos in np.flatnonzero(bad_any).tolist():
         reasons = [msg for mask, msg in problems if mask[pos]]
+        reasons += [f"{msg}, got {_shown(cells[pos])}" for mask, msg, cells in valued if mask[pos]]
         rejected[pos] = "; ".join(dict.fromkeys(reasons))
     keep = ~bad_any
     columns = {name: np.asarray(col)[keep] for name, col in typed.items()}

@@ -130,6 +130,20 @@ def row_count(columns: Columns) -> int:
     return len(next(iter(columns.values()))) if columns else 0
 
 
+def take_rows(columns: Columns, keep: list[int]) -> Columns:
+    """The rows ``keep`` (positions, in order) of ``columns``, each column of its kind
+    (a datetime64 array stays an array, JSON text stays JSON text)."""
+    out: Columns = {}
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray):
+            out[name] = values[np.asarray(keep, dtype=np.int64)]
+        elif isinstance(values, JsonText):
+            out[name] = JsonText(values[i] for i in keep)
+        else:
+            out[name] = [values[i] for i in keep]
+    return out
+
+
 @dataclass
 class PreparedInsert:
     """An insert made ready without the connection (so off the writer thread, or in a

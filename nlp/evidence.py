@@ -33,17 +33,6 @@ def _as_datetime(d: date | datetime | None, end_of_day: bool = False) -> datetim
     return datetime.combine(d, time.max if end_of_day else time.min)
 
 
-def latest_scored_version(engine: Engine) -> str | None:
-    """The sentiment model version that scored most recently (when no run names one)."""
-    stmt = (
-        select(sentiment_scores.c.model_version)
-        .order_by(sentiment_scores.c.scored_at.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        return conn.execute(stmt).scalar()
-
-
 def _item(row: Any, max_chars: int | None) -> dict[str, Any]:
     text = row.text
     cut = max_chars is not None and len(text) > max_chars

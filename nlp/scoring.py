@@ -16,11 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert
 
-from ingest.db.schema import model_registry, sentiment_scores
+from ingest.db.schema import sentiment_scores
 from ingest.settings import Settings
 from nlp import pending_texts
+from nlp.versions import register_model
 
 PAGE_SIZE = 2048
 COMMIT_BATCH = 128
@@ -42,24 +43,6 @@ def _insert_ignoring_duplicates(engine: Engine) -> Any:
 
         return sqlite_insert(sentiment_scores).on_conflict_do_nothing()
     return insert(sentiment_scores)
-
-
-def register_model(engine: Engine, version: str, card: dict[str, Any] | None = None) -> None:
-    """Record the model version in ``model_registry`` once (provenance of every score)."""
-    with engine.begin() as conn:
-        found = conn.execute(
-            select(model_registry.c.model_version).where(model_registry.c.model_version == version)
-        ).first()
-        if found is None:
-            conn.execute(
-                insert(model_registry).values(
-                    model_version=version,
-                    task="sentiment",
-                    created_at=datetime.now(UTC).replace(tzinfo=None),
-                    card=card,
-                    metrics=(card or {}).get("metrics"),
-                )
-            )
 
 
 def score_store(

@@ -225,7 +225,12 @@ def run_candidates(
         horizon = 90
         ts = origins(inputs, horizon, cfg, traj)
     if not ts:
-        raise NotEnoughDataError("too little history for an out-of-time back-test")
+        months = cfg.min_train_months + traj.warmup_months
+        raise NotEnoughDataError(
+            f"too little history for an out-of-time back-test: it needs texts or surveys "
+            f"from at least {months} months before an origin and {horizon} days after it, "
+            f"by as_of {inputs.as_of.date()}"
+        )
     churn = inputs.accounts.set_index("account_id")["churned_at"]
     grid = sorted({*range(30, horizon + 1, 30), horizon, 90})
     pooled: dict[str, dict[str, list[pd.DataFrame]]] = {

@@ -30,10 +30,10 @@ from sqlalchemy import Engine, and_, func, or_, select
 from ingest.db.schema import accounts, risk_predictions, risk_runs, risk_trajectories
 from ingest.errors import InputError, NotFoundError
 from risk.errors import NoSnapshotError
+from risk.forecast import HORIZONS
 
-__all__ = ["NoSnapshotError"]  # re-exported: the API maps it to 409
+__all__ = ["HORIZONS", "NoSnapshotError"]  # re-exported: the API maps it to 409
 
-HORIZONS = (90, 180, 365)
 SignalList = Literal["risk", "expansion"]
 SIGNAL_LISTS: tuple[str, ...] = ("risk", "expansion")
 UNFINISHED = ("running", "failed", "error")
@@ -194,7 +194,7 @@ def _interval_from_predictions(rows: list[Any]) -> dict[str, float | int]:
     expected = sum(r.arr * r.p for r in rows)
     low_p = sum(r.arr * r.lo for r in rows)
     high_p = sum(r.arr * r.hi for r in rows)
-    sd = math.sqrt(sum(r.arr**2 * r.p * (1.0 - r.p) for r in rows))
+    sd = math.sqrt(sum(r.arr * r.arr * r.p * (1.0 - r.p) for r in rows))  # inf, not OverflowError
     return {
         "arr": arr,
         "expected_churned_arr": expected,
@@ -202,6 +202,16 @@ def _interval_from_predictions(rows: list[Any]) -> dict[str, float | int]:
         "high": min(arr, high_p + Z95 * sd),
         "accounts": len(rows),
     }
+
+
+def _finite_bands(stored: dict[str, Any]) -> bool:
+    """Whether every figure of a stored revenue risk is a finite number (a snapshot of a
+    store from before the ingest bounds may hold nulls where a sum overflowed)."""
+    bands = [stored["total"], *(stored.get("segments") or [])]
+    keys = ("arr", "expected_churned_arr", "low", "high")
+    return all(
+        isinstance(b.get(k), int | float) and math.isfinite(b[k]) for b in bands for k in keys
+    )
 
 
 def revenue_risk(engine: Engine, horizon_days: int, run_id: str | None = None) -> dict[str, Any]:
@@ -220,7 +230,7 @@ def revenue_risk(engine: Engine, horizon_days: int, run_id: str | None = None) -
         "as_of": run["as_of"],
         "model_version": run["model_version"],
     }
-    if stored and "total" in stored:
+    if stored and "total" in stored and _finite_bands(stored):
         return {
             **base,
             "method": "stored by the fit (risk_runs.metrics.revenue_risk)",

@@ -1,7 +1,7 @@
 """One risk fit, end to end: store -> panel -> back-test -> model -> forecast -> snapshot.
 
 ``fit_and_store(engine, settings, as_of=None, on_progress=None)`` is what ``undertow fit``
-and the API call. It reads the store as known at ``as_of`` (default: the latest event
+calls; it returns a ``StoredFit`` (the CLI shapes its JSON in ``api.commands.fitting``). It reads the store as known at ``as_of`` (default: the latest event
 date in the store, see ``risk.inputs``), back-tests out of time, fits the final model on
 all history up to ``as_of``, forecasts every active account, and writes one snapshot:
 ``risk_runs`` (params incl. the persisted model, metrics incl. the back-test and the
@@ -23,6 +23,11 @@ Calibration in the large: the chosen model, refitted on all history, has its bas
 hazard scaled by ``risk.backtest.calibration_factor`` of its own pooled back-test
 (observed vs expected churns out of time, shrunk toward 1), stored in
 ``metrics["calibration_in_the_large"]`` and in the persisted model (``calibration``).
+
+Nothing is written unless every figure is finite: a non-finite prediction raises before
+the snapshot's transaction (so a fit never commits a snapshot and then fails), and an
+account whose stored ARR is beyond ``ingest.records.MAX_MONEY`` (a store older than
+that bound) is refused by name before the fit starts.
 
 ``on_progress(n)`` is called with 1 after each of ``FIT_STEPS`` stages.
 """
@@ -53,7 +58,7 @@ from risk.backtest import (
     run_candidates,
 )
 from risk.errors import NotEnoughDataError, RiskError, RiskInputError
-from risk.forecast import Forecast, ForecastConfig, forecast
+from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
 from risk.survival.base import SurvivalModel
@@ -221,6 +226,7 @@ def compute_fit(
         raise NotEnoughDataError(
             f"need at least 5 churn events before {inputs.as_of.date()} to fit, "
             f"got {int(panel.rows['event'].sum())}: ingest more account history"
+            + (f" ({inputs.note})" if inputs.note else "")
         )
     try:
         model = fit_group(cfg.factory_for(chosen), panel, ("text", "activity", "crm"))
@@ -271,9 +277,7 @@ def metrics_of(result: FitResult) -> dict[str, Any]:
         "lead_time_days": full.get("lead_time_days"),
         "backtest": bt,
         "revenue_risk": result.forecast.revenue_risk,
-        "expected_churns": {
-            str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in (90, 180, 365)
-        },
+        "expected_churns": {str(h): round(float(pred[f"p_churn_{h}d"].sum()), 2) for h in HORIZONS},
         "events_in_history": int(result.panel.rows["event"].sum()),
         "model_choice": result.choice,
         "calibration_in_the_large": {
@@ -293,8 +297,43 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def store(engine: Engine, result: FitResult, config: FitConfig) -> dict[str, Any]:
-    """Write the snapshot, record its forecasts, judge earlier ones; returns run id + metrics."""
+def _check_finite(rows: list[dict[str, Any]]) -> None:
+    """RiskError naming the first account with a non-finite figure (nothing is stored)."""
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RiskError(
+                    f"the fit produced {name} = {value} for account {row['account_id']}: "
+                    "no snapshot stored"
+                )
+
+
+def check_money(inputs: RiskInputs) -> None:
+    """RiskInputError naming the first account whose ARR is not a usable amount."""
+    from ingest.records import MAX_MONEY
+
+    arr = inputs.accounts["arr"].astype(float)
+    bad = ~np.isfinite(arr) | (arr < 0) | (arr > MAX_MONEY)
+    if bad.any():
+        row = inputs.accounts[bad].iloc[0]
+        raise RiskInputError(
+            f"account {row['account_id']} has arr {row['arr']:g}, outside 0 to {MAX_MONEY:g}: "
+            "correct it and ingest the account again"
+        )
+
+
+@dataclass
+class StoredFit:
+    """A fit and the snapshot it wrote."""
+
+    result: FitResult
+    run_id: str
+    metrics: dict[str, Any]
+    ledger: dict[str, Any]
+
+
+def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
+    """Write the snapshot, record its forecasts, judge earlier ones."""
     run_id = str(uuid.uuid4())
     as_of = result.inputs.as_of.date()
     metrics = metrics_of(result)
@@ -318,11 +357,12 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> dict[str, Any
         row["sentiment_trend"] = (
             None if pd.isna(r.get("sentiment_trend")) else float(r["sentiment_trend"])
         )
-        for h in (90, 180, 365):
+        for h in HORIZONS:
             for suffix in ("", "_low", "_high"):
                 row[f"p_churn_{h}d{suffix}"] = float(r[f"p_churn_{h}d{suffix}"])
         row["drivers"] = _clean(r["drivers"])
         rows.append(row)
+    _check_finite(rows)
     monthly = result.panel.monthly
     start = result.inputs.as_of.to_period("M").to_timestamp() - pd.DateOffset(
         months=TRAJECTORY_MONTHS - 1
@@ -368,7 +408,7 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> dict[str, Any
         churn = result.inputs.accounts.set_index("account_id")["churned_at"]
         judged = ledger.judge_open(conn, run_id, as_of, churn)
         history = ledger.summary(conn)
-    return {"run_id": run_id, "metrics": metrics, "ledger": {"judged_now": judged, "runs": history}}
+    return StoredFit(result, run_id, metrics, {"judged_now": judged, "runs": history})
 
 
 def fit_and_store(
@@ -378,8 +418,8 @@ def fit_and_store(
     on_progress: Callable[[int], None] | None = None,
     *,
     config: FitConfig | None = None,
-) -> dict[str, Any]:
-    """Fit and store a risk snapshot; returns the `undertow fit --json` object."""
+) -> StoredFit:
+    """Fit and store a risk snapshot."""
     cfg = config or FitConfig()
     inputs = load_inputs(
         engine, as_of, settings=settings, sentiment_model_version=cfg.sentiment_model_version
@@ -388,59 +428,9 @@ def fit_and_store(
         raise NotEnoughDataError(
             f"no accounts known at {inputs.as_of.date()}: ingest accounts first"
         )
+    check_money(inputs)
     result = compute_fit(inputs, cfg, on_progress)
     stored = store(engine, result, cfg)
     if on_progress:
         on_progress(1)
-    m = stored["metrics"]
-    bt = result.backtest or {}
-    compare = {
-        name: {k: v for k, v in res.items() if k != "calibration"}
-        for name, res in bt.get("models", {}).items()
-    }
-    return _clean(
-        {
-            "as_of": result.inputs.as_of.date().isoformat(),
-            "accounts": int(len(result.forecast.predictions)),
-            "model_version": result.model_version,
-            "c_index": m["c_index"],
-            "integrated_brier": m["integrated_brier"],
-            "auc_180d": m["auc_180d"],
-            "auc_90d": m["auc_90d"],
-            "ici": m["ici"],
-            "lead_time_days": m["lead_time_days"],
-            "run_id": stored["run_id"],
-            "sentiment_model_version": result.inputs.sentiment_model_version,
-            "backtest_horizon_days": bt.get("horizon_days"),
-            "backtest_origins": bt.get("origins"),
-            "backtest": compare,
-            "expected_churns": m["expected_churns"],
-            "revenue_risk": {h: v["total"] for h, v in m["revenue_risk"].items()},
-            "model_choice": {k: v for k, v in m["model_choice"].items() if k != "rule"},
-            "calibration_factor": m["calibration_in_the_large"]["factor"],
-            "candidates": {
-                kind: {
-                    "status": c["status"],
-                    "chosen": c["chosen"],
-                    **({"reason": c["reason"]} if c.get("reason") else {}),
-                    **{
-                        name: {
-                            k: c[name].get(k)
-                            for k in (
-                                "c_index",
-                                "integrated_brier",
-                                f"auc_{bt.get('horizon_days')}d",
-                                "ici",
-                                "expected",
-                                "observed",
-                            )
-                        }
-                        for name in ("full", "no_text", "crm_only")
-                        if name in c
-                    },
-                }
-                for kind, c in m["candidates"].items()
-            },
-            "ledger": stored["ledger"],
-        }
-    )
+    return stored

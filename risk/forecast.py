@@ -22,7 +22,7 @@ from risk.drivers import explain
 from risk.ltv import LtvConfig, expected_ltv, revenue_at_risk
 from risk.survival.base import SurvivalModel
 
-HORIZONS = (90, 180, 365)
+HORIZONS = (90, 180, 365)  # churn horizons in days: the one definition every layer reads
 
 
 @dataclass(frozen=True)

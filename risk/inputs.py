@@ -5,21 +5,24 @@ after ``as_of`` are unknown (the account is active); texts, surveys and aspect t
 created after ``as_of`` (after the end of that day, UTC) are left out. Every later step
 works on these frames only, so ``fit --as-of`` cannot see the future.
 
-The default ``as_of`` is the latest event date in the store: the latest of document
-dates, survey dates, contract starts and churn dates.
+The default ``as_of`` is the latest event date in the store (the latest of document
+dates, survey dates, contract starts and churn dates), never later than today (UTC): a
+record dated in the future (ingest quarantines them, but an older store may hold some)
+cannot move a fit past today; ``RiskInputs.note`` then names the records beyond today.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from ingest.db.schema import accounts, aspect_scores, documents, sentiment_scores, surveys
+from nlp.versions import sentiment_version
 from risk.errors import NotEnoughDataError, RiskInputError
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ class RiskInputs:
     surveys: pd.DataFrame
     aspects: pd.DataFrame
     sentiment_model_version: str | None = None
+    note: str | None = None  # why the default as_of is not the latest event, if it is not
 
     @property
     def cutoff(self) -> pd.Timestamp:
@@ -95,53 +99,52 @@ def to_timestamp(value: Any) -> pd.Timestamp:
     raise RiskInputError(f"expected a date like 2025-03-31, got {value!r}")
 
 
-def latest_event_date(engine: Engine) -> pd.Timestamp | None:
-    """The latest date of any event in the store (the default ``as_of``), or None if empty."""
-    queries = [
-        select(func.max(documents.c.created_at)),
-        select(func.max(surveys.c.submitted_at)),
-        select(func.max(accounts.c.contract_start)),
-        select(func.max(accounts.c.churned_at)),
-    ]
+def _event_queries() -> list[tuple[str, Any, Any]]:
+    """(what, date column, the columns that name the record) of every dated event."""
+    return [
+        ("document", documents.c.created_at, (documents.c.kind, documents.c.source_id,
+                                              documents.c.source_file, documents.c.source_line)),
+        ("survey", surveys.c.submitted_at, (surveys.c.response_id, surveys.c.source_file,
+                                            surveys.c.source_line)),
+        ("contract start", accounts.c.contract_start, (accounts.c.account_id,
+                                                       accounts.c.source_file,
+                                                       accounts.c.source_line)),
+        ("churn", accounts.c.churned_at, (accounts.c.account_id, accounts.c.source_file,
+                                          accounts.c.source_line)),
+    ]  # fmt: skip
+
+
+def today() -> pd.Timestamp:
+    return pd.Timestamp(datetime.now(UTC).date())
+
+
+def latest_event_date(engine: Engine, until: pd.Timestamp | None = None) -> pd.Timestamp | None:
+    """The latest date of any event in the store (the default ``as_of``), never later than
+    ``until`` (default today, UTC); None if the store is empty."""
+    until = today() if until is None else until
     found: list[pd.Timestamp] = []
     with engine.connect() as conn:
-        for q in queries:
-            v = conn.execute(q).scalar()
+        for _, col, _ in _event_queries():
+            v = conn.execute(select(func.max(col))).scalar()
             if v is not None:
-                found.append(to_timestamp(v))
-    return max(found) if found else None
+                found.append(pd.Timestamp(v).normalize())
+    return min(max(found), until) if found else None
 
 
-def choose_sentiment_version(
-    engine: Engine, settings: Any = None, requested: str | None = None
-) -> str | None:
-    """The sentiment model whose scores the risk model reads.
-
-    ``requested`` if given; else the scorer's current version (``nlp.sentiment``) when the
-    store holds its scores; else the version with the most rows; None if nothing is scored.
-    """
-    if requested:
-        return requested
+def events_after(engine: Engine, when: pd.Timestamp, limit: int = 3) -> list[str]:
+    """Up to ``limit`` records of each kind dated after ``when`` (the end of that day),
+    each named with its id, date, file and line: for messages."""
+    cutoff = (when + pd.Timedelta(days=1)).to_pydatetime()
+    out = []
     with engine.connect() as conn:
-        counts: dict[str, int] = dict(
-            conn.execute(
-                select(sentiment_scores.c.model_version, func.count()).group_by(
-                    sentiment_scores.c.model_version
-                )
-            ).all()
-        )
-    if not counts:
-        return None
-    if settings is not None:
-        try:  # the scorer lands later in the nlp layer; fall back gracefully without it
-            from nlp.sentiment import current_model_version  # type: ignore[import-not-found]
-
-            current = current_model_version(settings)
-            if counts.get(current):
-                return str(current)
-        except Exception as exc:  # noqa: BLE001 - any failure means "use the most rows"
-            log.debug("current sentiment model unknown (%s); using the most-scored one", exc)
-    return str(max(sorted(counts), key=lambda v: counts[v]))
+        for what, col, names in _event_queries():
+            bound = cutoff.date() if what in ("contract start", "churn") else cutoff
+            stmt = select(col, *names).where(col >= bound).order_by(col.desc()).limit(limit)
+            for row in conn.execute(stmt):
+                *ids, file, line = row[1:]
+                label = " ".join(str(i) for i in ids)
+                out.append(f"{what} {label} dated {row[0]} ({file} line {line})")
+    return out
 
 
 def _aspect_version(engine: Engine) -> str | None:
@@ -170,13 +173,20 @@ def load_inputs(
     sentiment_model_version: str | None = None,
 ) -> RiskInputs:
     """Read accounts, experience texts (with their sentiment), surveys and aspect tags as of a date."""
+    note = None
     if as_of is None:
         as_of = latest_event_date(engine)
         if as_of is None:
             raise NotEnoughDataError("the store is empty: ingest accounts and texts first")
+        beyond = events_after(engine, as_of)
+        if beyond:
+            note = f"as_of is today ({as_of.date()}); the store holds later records: " + (
+                "; ".join(beyond)
+            )
+            log.warning(note)
     as_of = to_timestamp(as_of)
     cutoff = (as_of + pd.Timedelta(days=1)).to_pydatetime()
-    mv = choose_sentiment_version(engine, settings, sentiment_model_version)
+    mv = sentiment_version(engine, settings, sentiment_model_version)
 
     acc = _frame(
         engine,
@@ -275,4 +285,5 @@ def load_inputs(
             drop=True
         ),
         sentiment_model_version=mv,
+        note=note,
     )

@@ -7,48 +7,104 @@ stdout. Errors become exit codes in ``api.cli_support.handle_errors``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from api.cli_support import emit, handle_errors, json_option, progress, state, write_output
 from api.commands.groups import eval_group, export_group
+from risk.forecast import HORIZONS
+
+if TYPE_CHECKING:
+    from risk.fit import StoredFit
+
+HORIZON_CHOICES = [str(h) for h in HORIZONS]
 
 
 def _fmt(v: Any, spec: str = ".3f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-@click.command("fit")
-@click.option("--as-of", "as_of", default=None, metavar="DATE",
-              help="Fit with what was known at this date (default: the latest event date in the store).")  # fmt: skip
-@json_option
-@handle_errors
-def fit_command(as_of: str | None, as_json: bool) -> None:
-    """Build account trajectories, fit the survival model, store a risk snapshot and its back-test."""
-    from risk.fit import FIT_STEPS, fit_and_store
-    from risk.inputs import to_timestamp
+def fit_summary(stored: StoredFit) -> dict[str, Any]:
+    """The `undertow fit --json` object of a stored fit (JSON-safe: NaN and inf -> null)."""
+    from api.json_safe import json_safe
 
-    st = state()
-    when = to_timestamp(as_of) if as_of else None
-    with progress("fitting churn risk", total=FIT_STEPS) as advance:
-        result = fit_and_store(st.engine(), st.settings, as_of=when, on_progress=advance)
+    result, m = stored.result, stored.metrics
+    bt = result.backtest or {}
+    h = bt.get("horizon_days")
+    compare = {
+        name: {k: v for k, v in res.items() if k != "calibration"}
+        for name, res in bt.get("models", {}).items()
+    }
+    keys = ("c_index", "integrated_brier", f"auc_{h}d", "ici", "expected", "observed")
+    candidates = {
+        kind: {
+            "status": c["status"],
+            "chosen": c["chosen"],
+            **({"reason": c["reason"]} if c.get("reason") else {}),
+            **{
+                name: {k: c[name].get(k) for k in keys}
+                for name in ("full", "no_text", "crm_only")
+                if name in c
+            },
+        }
+        for kind, c in m["candidates"].items()
+    }
+    return json_safe(  # type: ignore[no-any-return]
+        {
+            "as_of": result.inputs.as_of.date().isoformat(),
+            "as_of_note": result.inputs.note,
+            "accounts": int(len(result.forecast.predictions)),
+            "model_version": result.model_version,
+            "c_index": m["c_index"],
+            "integrated_brier": m["integrated_brier"],
+            "auc_180d": m["auc_180d"],
+            "auc_90d": m["auc_90d"],
+            "ici": m["ici"],
+            "lead_time_days": m["lead_time_days"],
+            "run_id": stored.run_id,
+            "sentiment_model_version": result.inputs.sentiment_model_version,
+            "backtest_horizon_days": h,
+            "backtest_origins": bt.get("origins"),
+            "backtest": compare,
+            "expected_churns": m["expected_churns"],
+            "revenue_risk": {k: v["total"] for k, v in m["revenue_risk"].items()},
+            "model_choice": {k: v for k, v in m["model_choice"].items() if k != "rule"},
+            "calibration_factor": m["calibration_in_the_large"]["factor"],
+            "candidates": candidates,
+            "ledger": stored.ledger,
+        }
+    )
+
+
+def _backtest_lines(result: dict[str, Any]) -> list[str]:
     bt = result.get("backtest") or {}
-    lines = [
-        f"risk snapshot {result['run_id']} as of {result['as_of']}: {result['accounts']} active accounts, "
-        f"model {result['model_version']}",
-        f"back-test ({result.get('backtest_horizon_days')} days, origins {', '.join(result.get('backtest_origins') or [])}):",
-    ]
+    h = result.get("backtest_horizon_days")
+    if not bt or h is None:
+        reasons = {c.get("reason") for c in (result.get("candidates") or {}).values()}
+        why = "; ".join(sorted(r for r in reasons if r)) or "no back-test origin could be used"
+        return [f"back-test skipped: {why}"]
+    lines = [f"back-test ({h} days, origins {', '.join(result.get('backtest_origins') or [])}):"]
     for name, m in bt.items():
-        h = result.get("backtest_horizon_days")
         lines.append(
             f"  {name:9s} C-index {_fmt(m.get('c_index'))}  AUC {_fmt(m.get(f'auc_{h}d'))}  "
             f"IBS {_fmt(m.get('integrated_brier'), '.4f')}  ICI {_fmt(m.get('ici'), '.4f')}  "
             f"expected {_fmt(m.get('expected'), '.1f')} / observed {m.get('observed')}  "
             f"lead time {_fmt(m.get('lead_time_days'), '.0f')} days"
         )
+    return lines
+
+
+def fit_lines(result: dict[str, Any]) -> list[str]:
+    """The human summary of ``fit_summary``; a missing figure prints as n/a."""
+    lines = [
+        f"risk snapshot {result['run_id']} as of {result['as_of']}: {result['accounts']} active "
+        f"accounts, model {result['model_version']}",
+    ]
+    if result.get("as_of_note"):
+        lines.append(f"note: {result['as_of_note']}")
+    lines += _backtest_lines(result)
     choice = result.get("model_choice") or {}
     if choice:
         lines.append(f"model choice: {choice.get('why')}")
@@ -60,19 +116,36 @@ def fit_command(as_of: str | None, as_json: bool) -> None:
     for kind, c in (result.get("candidates") or {}).items():
         if c.get("status") != "ok":
             lines.append(f"  candidate {kind}: {c.get('status')}")
-    rr = result.get("revenue_risk", {}).get("180")
+    rr = result.get("revenue_risk", {}).get("180") or {}
     if rr:
         lines.append(
-            f"expected churned ARR in 180 days: {rr['expected_churned_arr']:,.0f} "
-            f"(90% interval {rr['low']:,.0f} - {rr['high']:,.0f}) of {rr['arr']:,.0f}"
+            f"expected churned ARR in 180 days: {_fmt(rr.get('expected_churned_arr'), ',.0f')} "
+            f"(90% interval {_fmt(rr.get('low'), ',.0f')} - {_fmt(rr.get('high'), ',.0f')}) "
+            f"of {_fmt(rr.get('arr'), ',.0f')}"
         )
-    emit(result, as_json, "\n".join(lines))
+    return lines
+
+
+@click.command("fit")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Fit with what was known at this date (default: the latest event date in the store, never after today).")  # fmt: skip
+@json_option
+@handle_errors
+def fit_command(as_of: str | None, as_json: bool) -> None:
+    """Build account trajectories, fit the survival model, store a risk snapshot and its back-test."""
+    from risk.fit import FIT_STEPS, fit_and_store
+    from risk.inputs import to_timestamp
+
+    st = state()
+    when = to_timestamp(as_of) if as_of else None
+    with progress("fitting churn risk", total=FIT_STEPS) as advance:
+        stored = fit_and_store(st.engine(), st.settings, as_of=when, on_progress=advance)
+    result = fit_summary(stored)
+    emit(result, as_json, "\n".join(fit_lines(result)))
 
 
 @export_group.command("churn-risk")
-@click.option(
-    "--horizon-days", type=click.Choice(["90", "180", "365"]), default="90", show_default=True
-)
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="90", show_default=True)
 @click.option(
     "--format",
     "fmt",
@@ -88,23 +161,11 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
 
     Text cells that start with =, +, -, @ are prefixed with a quote so a spreadsheet never
     runs them as formulas; numbers stay numbers."""
-    from api.feed_formats import neutralize, to_csv, to_parquet
-    from risk.feeds import CHURN_COLUMNS, churn_risk_frame
+    from api.feed_formats import render_feed
+    from risk.feeds import churn_risk_page
 
-    frame = churn_risk_frame(state().engine(), int(horizon_days))
-    rows = [
-        {k: (None if _is_nan(v) else v) for k, v in r.items()} for r in frame.to_dict("records")
-    ]
-    if fmt == "csv":
-        data = to_csv(rows, CHURN_COLUMNS)
-    elif fmt == "parquet":
-        data = to_parquet(
-            [{c: neutralize(r.get(c)) for c in CHURN_COLUMNS} for r in rows], CHURN_COLUMNS
-        )
-    else:
-        safe = [{c: neutralize(r.get(c)) for c in CHURN_COLUMNS} for r in rows]
-        data = (json.dumps(safe, default=str, allow_nan=False) + "\n").encode("utf-8")
-    write_output(data, out)
+    _, rows = churn_risk_page(state().engine(), int(horizon_days), limit=None)
+    write_output(render_feed(rows, fmt), out)
     where = str(out) if out else "stdout"
     emit(
         {},
@@ -113,15 +174,11 @@ def export_churn_risk(horizon_days: str, fmt: str, out: Path | None) -> None:
     )
 
 
-def _is_nan(v: Any) -> bool:
-    return isinstance(v, float) and v != v
-
-
 @eval_group.command("churn")
 @click.option("--truth", "truth_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="truth.csv of a demo world (account_id, churned_at_true).")  # fmt: skip
-@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="180",
               show_default=True)  # fmt: skip
 @click.option("--run-id", default=None, help="Risk run to judge (default: the latest).")
 @click.option("--no-variants", is_flag=True, help="Skip refitting the no-text and CRM-only models.")
@@ -200,7 +257,7 @@ def _row(label: str, cmp: dict[str, Any]) -> str:
 @click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A YAML file with a list of assumptions (added after --assumption).")  # fmt: skip
 @click.option("--run-id", default=None, help="Risk run to use (default: the latest).")
-@click.option("--horizon-days", type=click.Choice(["90", "180", "365"]), default="180",
+@click.option("--horizon-days", type=click.Choice(HORIZON_CHOICES), default="180",
               show_default=True, help="Horizon of the by-segment table.")  # fmt: skip
 @json_option
 @handle_errors

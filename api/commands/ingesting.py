@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -10,9 +15,13 @@ from api.cli_support import emit, handle_errors, json_option, progress, state
 
 
 def _estimate_rows(paths: tuple[str, ...]) -> int | None:
-    """Line count of the files (a progress-bar total; quoted newlines make it an upper bound)."""
+    """Line count of the files (a progress-bar total; quoted newlines make it an upper bound).
+    None when a path is no regular file (never read: the ingest names the problem) or is
+    compressed."""
     total = 0
     for p in paths:
+        if not Path(p).is_file() or Path(p).suffix.lower() == ".gz":
+            return None
         try:
             with Path(p).open("rb") as fh:
                 while block := fh.read(1 << 20):
@@ -20,6 +29,26 @@ def _estimate_rows(paths: tuple[str, ...]) -> int | None:
         except OSError:
             return None
     return max(total - len(paths), 1)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[list[int]]:
+    """SIGTERM raises KeyboardInterrupt in the ingest (which marks its run 'interrupted');
+    yields the list the signal number lands in."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        got.append(signum)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("ingest")
@@ -47,16 +76,24 @@ def ingest_cmd(
     spec_for(kind)  # an unknown kind fails before the store is opened
     st = state()
     estimate = _estimate_rows(paths)
-    with progress(f"ingest {kind}", estimate) as advance:
-        summary = ingest_paths(
-            st.engine(),
-            kind,
-            paths,
-            settings=st.settings,
-            mapping=mapping,
-            source=source,
-            on_progress=advance,
-        )
+    with _sigterm_interrupts() as signals, progress(f"ingest {kind}", estimate) as advance:
+        try:
+            summary = ingest_paths(
+                st.engine(),
+                kind,
+                paths,
+                settings=st.settings,
+                mapping=mapping,
+                source=source,
+                on_progress=advance,
+            )
+        except KeyboardInterrupt:
+            click.echo(
+                "error: interrupted; the run is marked 'interrupted' and what was committed "
+                "stays: ingest the same file again to complete it",
+                err=True,
+            )
+            sys.exit(128 + (signals[0] if signals else signal.SIGINT))
         if estimate and estimate > summary.read:  # quoted newlines: lines outnumber rows
             advance(estimate - summary.read)
     payload = summary.as_dict()
@@ -65,7 +102,7 @@ def ingest_cmd(
         f"rejected {summary.rejected} (quarantined), unresolved {summary.unresolved}"
     )
     if summary.updated:
-        line += f", updated {summary.updated}"
+        line += f" ({summary.updated} of the duplicates corrected a stored record)"
     if summary.reresolved:
         line += f"; {summary.reresolved} stored records now resolve to an account"
     emit(payload, as_json, line + f" in {summary.seconds:.1f}s")

@@ -65,11 +65,17 @@ def run_server(host: str, port: int, workers: int) -> None:
 @handle_errors
 def serve(host: str, port: int, workers: int) -> None:
     """Run the HTTP API (OpenAPI at /docs); the database is UNDERTOW_DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+
+    from api.settings import ApiSettings
+    from api.ui.session import ui_secret
+
     st = state()
+    ApiSettings.from_env()  # a bad UNDERTOW_API_* value stops here (exit 2), not in a worker
+    ui_secret()
     st.engine()  # migrate once here, not racing in every worker
-    console().print(
-        f"Undertow API on http://{host}:{port} (docs: /docs), database {st.settings.database_url}"
-    )
+    shown = make_url(st.settings.database_url).render_as_string(hide_password=True)
+    console().print(f"Undertow API on http://{host}:{port} (docs: /docs), database {shown}")
     run_server(host, port, workers)
 
 
@@ -104,6 +110,7 @@ def ingest_world(engine: Any, settings: Any, paths: dict[str, Path]) -> dict[str
 
 def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, Any]:
     """Demo world -> every kind ingested (accounts first) -> scored, tagged, classified -> fit."""
+    from api.commands.fitting import fit_summary
     from ingest.demo import build_world, write_world
     from nlp.aspects import tag_store
     from nlp.channels import classify_store
@@ -130,7 +137,7 @@ def build_demo_store(data_dir: Path, accounts: int, months: int) -> dict[str, An
         out["channels"] = classify_store(engine, settings, on_progress=advance)
     _step("fitting churn risk")
     with progress("fit", total=FIT_STEPS) as advance:
-        fit = fit_and_store(engine, settings, on_progress=advance)
+        fit = fit_summary(fit_and_store(engine, settings, on_progress=advance))
     out["fit"] = {
         k: fit.get(k)
         for k in ("run_id", "as_of", "accounts", "model_version", "c_index", "integrated_brier")

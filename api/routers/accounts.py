@@ -1,4 +1,8 @@
-"""GET /v1/accounts/{account_id}: one account for every role."""
+"""GET /v1/accounts/{account_id}: one account for every role.
+
+The id is the rest of the path: an account id holding "/" (``ACME/EU``) is fetched as
+``/v1/accounts/ACME/EU`` or ``/v1/accounts/ACME%2FEU`` (the links given are the latter).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from api.deps import CurrentKey, EngineDep
 from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES
 from api.schemas.accounts import AccountView
 from ingest.errors import NotFoundError
-from nlp.evidence import account_texts, latest_scored_version, monthly_sentiment
+from nlp.evidence import account_texts, monthly_sentiment
+from nlp.versions import sentiment_version
 from risk.feeds import account_record, account_risk, latest_run
 
 router = APIRouter(
@@ -20,7 +25,7 @@ router = APIRouter(
 ACCOUNT_METRICS = ("sentiment", "sentiment_trend", "p_churn", "revenue_at_risk", "expected_ltv")
 
 
-@router.get("/accounts/{account_id}", response_model=AccountView)
+@router.get("/accounts/{account_id:path}", response_model=AccountView)
 def get_account(
     account_id: Annotated[str, Path(max_length=128)],
     key: CurrentKey,
@@ -37,7 +42,7 @@ def get_account(
     run = latest_run(engine)
     risk = account_risk(engine, account_id, run_id=run["run_id"]) if run else None
     version = run["sentiment_model_version"] if run else None
-    version = version or latest_scored_version(engine)
+    version = version or sentiment_version(engine)
     if risk and risk["trajectory"]:
         trajectory, source = risk["trajectory"], "snapshot"
     else:

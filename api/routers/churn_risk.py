@@ -9,30 +9,24 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import EngineDep, FinanceKey, PageCacheDep
 from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
-from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, to_csv, to_parquet
+from api.feed_formats import MEDIA_TYPES, PARQUET_MEDIA_TYPE, render_feed
 from api.pagination import decode_cursor, encode_cursor
-from api.schemas.churn import ChurnPage, ChurnRow, RevenueRisk
+from api.schemas.churn import ChurnPage, RevenueRisk
 from ingest.errors import InputError
-from risk.feeds import churn_risk_page, get_run, revenue_risk
+from risk.feeds import HORIZONS, churn_risk_page, get_run, revenue_risk
 
 router = APIRouter(
     prefix="/v1",
     tags=["finance"],
     responses={**AUTH_RESPONSES, **SNAPSHOT_RESPONSES, **NOT_FOUND_RESPONSES},
 )
-FEED_COLUMNS = list(ChurnRow.model_fields)
 JSON_DEFAULT_LIMIT = 100
 
 
-class Horizon(IntEnum):
-    """Churn horizons in days."""
-
-    d90 = 90
-    d180 = 180
-    d365 = 365
+Horizon = IntEnum("Horizon", {f"d{h}": h for h in HORIZONS})  # type: ignore[misc]
+Horizon.__doc__ = "Churn horizons in days."
 
 
-MEDIA_TYPES = {"json": "application/json", "csv": CSV_MEDIA_TYPE, "parquet": PARQUET_MEDIA_TYPE}
 FILE_CONTENT = {
     "text/csv": {"schema": {"type": "string"}},
     PARQUET_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -48,7 +42,7 @@ def churn_risk(
     key: FinanceKey,
     engine: EngineDep,
     cache: PageCacheDep,
-    horizon_days: Horizon = Horizon.d90,
+    horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
     format: Literal["json", "csv", "parquet"] = "json",
     limit: Annotated[
         int | None,
@@ -106,15 +100,16 @@ def churn_risk(
         }
         if next_cursor:
             headers["X-Next-Cursor"] = next_cursor
-        render = to_csv if format == "csv" else to_parquet
-        body = render(rows, FEED_COLUMNS)
+        body = render_feed(rows, format)
     cache.put(cache_key, body, headers)
     return Response(body, media_type=MEDIA_TYPES[format], headers=headers)
 
 
 @router.get("/revenue-risk", response_model=RevenueRisk)
 def get_revenue_risk(
-    key: FinanceKey, engine: EngineDep, horizon_days: Horizon = Horizon.d90
+    key: FinanceKey,
+    engine: EngineDep,
+    horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
 ) -> dict[str, Any]:
     """Expected churned ARR within the horizon with an interval, in total and by segment."""
     return revenue_risk(engine, int(horizon_days))

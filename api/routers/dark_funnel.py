@@ -8,28 +8,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import EngineDep, MarketingKey
-from api.errors import AUTH_RESPONSES, ApiError, error_doc
+from api.errors import AUTH_RESPONSES
 from api.schemas.dark_funnel import DarkFunnel
 from ingest.errors import InputError
+from marketing.dark_funnel import measure
 
-router = APIRouter(
-    prefix="/v1",
-    tags=["marketing"],
-    responses={**AUTH_RESPONSES, 503: error_doc("the dark-funnel measurement is not installed")},
-)
+router = APIRouter(prefix="/v1", tags=["marketing"], responses={**AUTH_RESPONSES})
 
 
 def measure_dark_funnel(
     engine: Any, date_from: date | None, date_to: date | None
 ) -> dict[str, Any]:
-    """Delegate to ``marketing.dark_funnel.measure`` (imported on use: it is optional here)."""
+    """Delegate to ``marketing.dark_funnel.measure``."""
     if date_from and date_to and date_from > date_to:
         raise InputError(f"'from' ({date_from}) must not be after 'to' ({date_to})")
-    try:
-        from marketing.dark_funnel import measure
-    except ImportError as exc:
-        raise ApiError(503, "unavailable", "dark-funnel measurement is not available") from exc
-    return measure(engine, date_from, date_to)  # type: ignore[no-any-return]
+    return measure(engine, date_from, date_to)
 
 
 @router.get("/dark-funnel", response_model=DarkFunnel)

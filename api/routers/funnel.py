@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import EngineDep, require_roles
 from api.errors import AUTH_RESPONSES
-from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, neutralize, to_csv, to_parquet
+from api.feed_formats import CSV_MEDIA_TYPE, PARQUET_MEDIA_TYPE, to_csv, to_parquet
 from api.keys import ApiKey
 from api.schemas.funnel import Funnel
 from marketing.funnel import ROW_COLUMNS, funnel, funnel_rows
@@ -36,20 +36,13 @@ class By(StrEnum):
 def funnel_file(result: dict[str, Any], fmt: str) -> tuple[bytes, dict[str, str]]:
     """The funnel as a CSV or Parquet download, and its headers."""
     rows = funnel_rows(result)
-    if fmt == "csv":
-        body = to_csv(rows, ROW_COLUMNS)
-    else:  # text neutralised as in CSV; dates and numbers keep their Parquet types
-        safe = [{c: _safe_text(r.get(c)) for c in ROW_COLUMNS} for r in rows]
-        body = to_parquet(safe, ROW_COLUMNS)
+    render = to_csv if fmt == "csv" else to_parquet  # Parquet: dates and numbers typed
+    body = render(rows, ROW_COLUMNS)
     span = f"{result['from'] or 'start'}-{result['to'] or 'end'}"
     return body, {
         "Content-Disposition": f'attachment; filename="funnel-{result["by"]}-{span}.{fmt}"',
         "X-Definitions-Version": result["definitions_version"],
     }
-
-
-def _safe_text(value: Any) -> Any:
-    return neutralize(value) if isinstance(value, str) else value
 
 
 @router.get(

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.deps import CurrentKey, EngineDep, ensure_role
-from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES, error_doc
+from api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSES, SNAPSHOT_RESPONSES
 from api.pagination import decode_cursor, encode_cursor
 from api.routers.churn_risk import Horizon
 from api.routers.dark_funnel import measure_dark_funnel
@@ -30,6 +30,7 @@ from ingest.errors import InputError, NotFoundError
 from nlp.channels.taxonomy import CHANNELS, DARK_CHANNELS
 from nlp.evidence import account_texts
 from risk.feeds import account_risk, get_run
+from risk.forecast import HORIZONS
 
 router = APIRouter(
     prefix="/v1",
@@ -38,7 +39,6 @@ router = APIRouter(
         **AUTH_RESPONSES,
         **SNAPSHOT_RESPONSES,
         **NOT_FOUND_RESPONSES,
-        503: error_doc("the dark-funnel measurement is not installed"),
     },
 )
 
@@ -395,13 +395,13 @@ def _definitions_provenance(version: str) -> dict[str, Any]:
     }
 
 
-@router.get("/provenance/{metric}/{id}", response_model=Provenance)
+@router.get("/provenance/{metric}/{id:path}", response_model=Provenance)
 def provenance(
     metric: Metric,
-    id: Annotated[str, Path(max_length=128, description="account id, or channel")],
+    id: Annotated[str, Path(max_length=128, description="account id, channel, funnel group or definitions version")],
     key: CurrentKey,
     engine: EngineDep,
-    horizon_days: Horizon = Horizon.d90,
+    horizon_days: Horizon = Horizon(HORIZONS[0]),  # type: ignore[valid-type]
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="source texts per page")] = 20,

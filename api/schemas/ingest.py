@@ -22,8 +22,8 @@ class IngestResult(BaseModel):
     unresolved: int
     updated: int = Field(
         default=0,
-        description="of inserted: stored records corrected in place (accounts, leads, spend, "
-        "experiments restated under the same key)",
+        description="of duplicates (never of inserted): stored records corrected in place "
+        "(accounts, leads, spend, experiments restated under the same key)",
     )
     ingest_run_id: int | None = None
     scoring: Scoring

@@ -3,8 +3,9 @@
 ``mount_ui(app)`` adds them to an app made by ``api.app.create_app``: the ``/ui`` router
 (``api.ui.routes``), its static files (``/ui/static``: the stylesheet, and plotly.js
 served from the installed ``plotly`` wheel), the error pages of its own exceptions, and
-``app.state.ui`` (templates, the session codec, the sign-in rate limiter). Nothing is
-built at import.
+``app.state.ui`` (templates, the session codec). Nothing is built at import. Sign-in
+attempts are held back by the API's own key checks (``api.keys``: failure budgets per key
+id and client address, and a bound on concurrent scrypts), one answer for both doors.
 
 Pages: ``/ui/login`` (an API key -> session cookie, see ``api.ui.session``),
 ``/ui/logout``, ``/ui/sales``, ``/ui/finance`` (+ ``/ui/finance/churn-risk.csv``),
@@ -19,14 +20,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-LOGIN_RATE_PER_S, LOGIN_BURST = 1.0, 20  # per client address; each sign-in costs a scrypt
-
 
 @dataclass
 class UiState:
     templates: Any
     codec: Any
-    login_limiter: Any
 
 
 def _templates() -> Any:
@@ -52,14 +50,12 @@ def mount_ui(app: FastAPI, secret: str | None = None) -> FastAPI:
 
     from fastapi.staticfiles import StaticFiles
 
-    from api.ratelimit import TokenBucketLimiter
     from api.ui.routes import UiRedirect, UiRefusal, build_ui_router, render
     from api.ui.session import SessionCodec, ui_secret
 
     app.state.ui = UiState(
         templates=_templates(),
         codec=SessionCodec(secret or ui_secret()),
-        login_limiter=TokenBucketLimiter(LOGIN_RATE_PER_S, LOGIN_BURST),
     )
     app.include_router(build_ui_router())
     app.mount(

@@ -24,16 +24,23 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.keys import AuthThrottled
 from api.ratelimit import retry_after_header
-from api.ui.session import SessionCodec, UiSession, new_session, still_valid
+from api.ui.session import (
+    SessionCodec,
+    UiSession,
+    end_session,
+    new_session,
+    start_session,
+    still_valid,
+)
 from ingest.errors import NotFoundError
 from risk.errors import NoSnapshotError
+from risk.forecast import HORIZONS
 
 ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
     "sales": ("/ui/sales", "Sales"),
     "finance": ("/ui/finance", "Finance"),
     "marketing": ("/ui/marketing", "Marketing"),
 }
-HORIZONS = (90, 180, 365)
 MAX_ASSUMPTIONS, MAX_ASSUMPTION_CHARS = 20, 300  # as GET /v1/forecast
 
 
@@ -270,20 +277,18 @@ def build_ui_router() -> APIRouter:
         check_form(request, session, csrf_token)
         assert session is not None
         client = request.client.host if request.client else "unknown"
-        if request.app.state.ui.login_limiter.take(f"ui-login:{client}") > 0:
-            raise UiRefusal(
-                429, "Too many attempts", "Too many sign-in attempts: wait a few seconds."
-            )
         try:
             verified = request.app.state.key_verifier.verify(
                 request.app.state.engine, key.strip(), client=client
             )
         except AuthThrottled as exc:
+            message = (
+                "Too many sign-ins at once: try again in a few seconds."
+                if exc.scope == "server"
+                else "Too many failed sign-ins from here: wait a minute and try again."
+            )
             raise UiRefusal(
-                429,
-                "Too many attempts",
-                "Too many failed sign-ins with this key: wait a minute and try again.",
-                retry_after_header(exc.retry_after_s),
+                429, "Too many attempts", message, retry_after_header(exc.retry_after_s)
             ) from None
         if verified is None:
             response = render(
@@ -298,9 +303,9 @@ def build_ui_router() -> APIRouter:
             )
             codec.write(request, response, session)
             return response
-        fresh = new_session(
-            verified.key_id, verified.role, verified.name
-        )  # new CSRF token on sign-in
+        fresh = start_session(  # a new session id and CSRF token at every sign-in
+            request.app.state.engine, verified.key_id, verified.role, verified.name, codec.max_age_s
+        )
         response = RedirectResponse(_safe_next(next) or _home(fresh), status_code=303)
         codec.write(request, response, fresh)
         return response
@@ -308,7 +313,9 @@ def build_ui_router() -> APIRouter:
     @router.post("/logout")
     def logout(request: Request, csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
         codec = _codec(request)
-        check_form(request, codec.read(request), csrf_token)
+        session = codec.read(request)
+        check_form(request, session, csrf_token)
+        end_session(request.app.state.engine, session)
         response = RedirectResponse("/ui/login", status_code=303)
         codec.clear(response)
         return response
@@ -358,8 +365,7 @@ def build_ui_router() -> APIRouter:
     @router.get("/finance/churn-risk.csv")
     def finance_csv(request: Request, horizon_days: Annotated[int, Query()] = 90) -> Response:
         """The finance feed as CSV, the columns of ``GET /v1/churn-risk?format=csv``."""
-        from api.feed_formats import CSV_MEDIA_TYPE, to_csv
-        from api.routers.churn_risk import FEED_COLUMNS
+        from api.feed_formats import CSV_MEDIA_TYPE, render_feed
         from risk.feeds import churn_risk_page
 
         signed_in(request, "finance")
@@ -378,7 +384,7 @@ def build_ui_router() -> APIRouter:
             "X-Model-Version": run["model_version"],
             "Cache-Control": "no-store",
         }
-        return Response(to_csv(rows, FEED_COLUMNS), media_type=CSV_MEDIA_TYPE, headers=headers)
+        return Response(render_feed(rows, "csv"), media_type=CSV_MEDIA_TYPE, headers=headers)
 
     @router.get("/marketing")
     def marketing(
@@ -465,7 +471,7 @@ def build_ui_router() -> APIRouter:
             body, media_type=MEDIA_TYPES[fmt], headers={**headers, "Cache-Control": "no-store"}
         )
 
-    @router.get("/accounts/{account_id}")
+    @router.get("/accounts/{account_id:path}")
     def account(
         request: Request,
         account_id: Annotated[str, Path(max_length=128)],

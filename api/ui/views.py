@@ -27,9 +27,9 @@ from ingest.errors import NotFoundError
 from nlp.evidence import (
     account_texts,
     evidence_for_accounts,
-    latest_scored_version,
     monthly_sentiment,
 )
+from nlp.versions import sentiment_version
 from risk import feeds
 from risk.errors import NoSnapshotError
 
@@ -178,7 +178,7 @@ def account_view(engine: Engine, account_id: str, offset: int = 0) -> dict[str, 
         raise NotFoundError(f"unknown account '{account_id}'")
     run = _run_or_none(engine)
     risk = feeds.account_risk(engine, account_id, run_id=run["run_id"]) if run else None
-    version = (run or {}).get("sentiment_model_version") or latest_scored_version(engine)
+    version = (run or {}).get("sentiment_model_version") or sentiment_version(engine)
     if risk and risk["trajectory"]:
         trajectory, source = risk["trajectory"], "risk snapshot"
     else:

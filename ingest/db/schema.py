@@ -242,7 +242,7 @@ quarantine = Table(
     Column("raw", Text, nullable=False),  # the original row, as read (JSON of the cells)
     Column("row_hash", String(64), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False, index=True),  # retention (migration 0011)
     UniqueConstraint("kind", "source_file", "row_hash", "source_line", name="uq_quarantine_row"),
 )
 
@@ -446,4 +446,17 @@ Index(
     risk_predictions.c.run_id,
     risk_predictions.c.sentiment_trend,
     risk_predictions.c.account_id,
+)
+
+# Signed-in UI sessions (migration 0011): the cookie carries a random session id, this
+# table its sha256. Every /ui request checks the row, so signing out ends the session on
+# every worker, also for a copy of the cookie. Owned by the api area (``api.ui.session``).
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+    Column("revoked_at", DateTime, nullable=True),
 )

@@ -20,18 +20,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 
-from ingest.db.schema import aspect_scores, documents, model_registry, sentiment_scores
+from ingest.db.schema import aspect_scores, documents, sentiment_scores
 from ingest.settings import Settings
 from nlp.aspects.attribution import ScoreTexts, aspect_sentiments
 from nlp.aspects.tagger import MODEL_VERSION, AspectTagger, default_tagger
 from nlp.pending_texts import count_pending, pending_pages
+from nlp.versions import register_model, sentiment_version
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +44,6 @@ NEGATIVE_BELOW = -0.25  # an aspect mention with sentiment below this counts as 
 
 def _count(engine: Engine, version: str) -> tuple[int, int]:
     return count_pending(engine, aspect_scores, version, ASPECT_KINDS)
-
-
-def sentiment_version(engine: Engine, settings: Settings) -> str | None:
-    """The sentiment model whose whole-text scores aspects fall back on: the current one
-    (as the sentiment package names it) when it has scored anything in this store, else
-    the one that scored most recently, else None."""
-    current: str | None = None
-    try:
-        from nlp.sentiment import current_model_version
-
-        current = str(current_model_version(settings))
-    except Exception as exc:  # no sentiment model built yet: use what the store has
-        log.debug("no current sentiment model (%s); using the latest scored", exc)
-    with engine.connect() as conn:
-        if (
-            current is not None
-            and conn.execute(
-                select(sentiment_scores.c.text_hash)
-                .where(sentiment_scores.c.model_version == current)
-                .limit(1)
-            ).first()
-        ):
-            return current
-        return conn.execute(
-            select(sentiment_scores.c.model_version)
-            .order_by(sentiment_scores.c.scored_at.desc())
-            .limit(1)
-        ).scalar()
 
 
 def _text_sentiments(engine: Engine, hashes: list[str], version: str | None) -> dict[str, float]:
@@ -95,23 +68,8 @@ def _default_sentence_scorer(settings: Settings) -> ScoreTexts | None:
 
 
 def _register(engine: Engine, tagger: AspectTagger) -> None:
-    with engine.begin() as conn:
-        if conn.execute(
-            select(model_registry.c.model_version).where(
-                model_registry.c.model_version == MODEL_VERSION
-            )
-        ).first():
-            return
-        card = dict(tagger.head.card) if tagger.head is not None else {}
-        conn.execute(
-            insert(model_registry).values(
-                model_version=MODEL_VERSION,
-                task="aspects",
-                created_at=datetime.now(UTC).replace(tzinfo=None),
-                card=card,
-                metrics=None,
-            )
-        )
+    card = dict(tagger.head.card) if tagger.head is not None else {}
+    register_model(engine, MODEL_VERSION, card, task="aspects")
 
 
 def fill_missing_sentiment(engine: Engine, version: str | None) -> int:

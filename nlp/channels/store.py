@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
-from ingest.db.schema import channel_labels, documents, model_registry
+from ingest.db.schema import channel_labels, documents
 from nlp.channels.classify import classify_answers, current_model_version
+from nlp.versions import register_model
 
 BATCH = 2000
 
@@ -47,22 +47,7 @@ def label_frame(answers: pd.DataFrame, **classify_kwargs: Any) -> pd.DataFrame:
 def _register(engine: Engine, model_version: str) -> None:
     from nlp.channels.head import load_head
 
-    with engine.begin() as conn:
-        exists = conn.execute(
-            select(model_registry.c.model_version).where(
-                model_registry.c.model_version == model_version
-            )
-        ).first()
-        if not exists:
-            conn.execute(
-                insert(model_registry).values(
-                    model_version=model_version,
-                    task="channels",
-                    created_at=datetime.now(UTC).replace(tzinfo=None),
-                    card=load_head().card,
-                    metrics=None,
-                )
-            )
+    register_model(engine, model_version, dict(load_head().card), task="channels")
 
 
 def classify_store(

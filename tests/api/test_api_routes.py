@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -176,6 +177,9 @@ def test_churn_feed_csv_is_neutralized_and_parquet_reads(client: TestClient, as_
     r = client.get("/v1/churn-risk?format=parquet&horizon_days=180", headers=h)
     table = pq.read_table(io.BytesIO(r.content))
     assert table.num_rows == 4 and "expected_ltv" in table.column_names
+    parquet_rows = table.to_pylist()  # text neutralised as in CSV, dates typed
+    assert parquet_rows[1]["name"] == rows[1]["name"]
+    assert isinstance(parquet_rows[0]["as_of"], date)
 
 
 def test_revenue_risk_totals_and_segments(client: TestClient, as_role: Any) -> None:
@@ -208,7 +212,7 @@ def test_a_newer_fit_is_served_at_once_despite_the_page_cache(
 
 
 def test_feed_columns_are_the_exports_columns() -> None:
-    from api.routers.churn_risk import FEED_COLUMNS
+    from api.schemas.churn import ChurnRow
     from risk.feeds import CHURN_COLUMNS
 
-    assert FEED_COLUMNS == CHURN_COLUMNS  # `undertow export churn-risk` writes the same file
+    assert list(ChurnRow.model_fields) == CHURN_COLUMNS  # every door writes the same file

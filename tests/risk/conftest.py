@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
-
-from risk.synthetic import SyntheticWorld, make_world, write_to_store
+from synthetic_world import SyntheticWorld, make_world, write_to_store
 
 
 @pytest.fixture(scope="session")

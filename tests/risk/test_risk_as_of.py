@@ -7,11 +7,12 @@ from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select, update
+from synthetic_world import SyntheticWorld
 
+from api.commands.fitting import fit_summary
 from ingest.db.schema import accounts, documents, risk_predictions, sentiment_scores, surveys
 from ingest.settings import Settings
 from risk.fit import fit_and_store
-from risk.synthetic import SyntheticWorld
 
 AS_OF = date(2026, 3, 31)
 
@@ -47,7 +48,7 @@ def _add_text(engine: Engine, account_id: str, when: datetime, sentiment: float,
 def test_data_after_as_of_does_not_change_the_snapshot(
     engine: Engine, settings: Settings, stored_world: SyntheticWorld
 ) -> None:
-    first = fit_and_store(engine, settings, as_of=AS_OF)
+    first = fit_summary(fit_and_store(engine, settings, as_of=AS_OF))
     before = _snapshot(engine, first["run_id"])
     active = before["account_id"].tolist()
 
@@ -69,7 +70,7 @@ def test_data_after_as_of_does_not_change_the_snapshot(
             source_line=1, row_hash="0" * 64, updated_at=datetime(2026, 4, 15),
         ))  # fmt: skip
 
-    second = fit_and_store(engine, settings, as_of=AS_OF)
+    second = fit_summary(fit_and_store(engine, settings, as_of=AS_OF))
     assert second["run_id"] != first["run_id"]
     assert second["model_version"] == first["model_version"]
     assert second["accounts"] == first["accounts"]
@@ -80,11 +81,11 @@ def test_the_same_data_before_as_of_does_change_it(
     engine: Engine, settings: Settings, stored_world: SyntheticWorld
 ) -> None:
     """The check above can fail: the same angry tickets dated before as_of move the forecast."""
-    first = fit_and_store(engine, settings, as_of=AS_OF)
+    first = fit_summary(fit_and_store(engine, settings, as_of=AS_OF))
     before = _snapshot(engine, first["run_id"])
     target = before["account_id"].iloc[0]
     _add_text(engine, target, datetime(2026, 3, 20, 9), -0.9, 20)
-    second = fit_and_store(engine, settings, as_of=AS_OF)
+    second = fit_summary(fit_and_store(engine, settings, as_of=AS_OF))
     after = _snapshot(engine, second["run_id"])
     assert second["model_version"] != first["model_version"]
     row_b = before.set_index("account_id").loc[target]

@@ -6,13 +6,14 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func, select
+from synthetic_world import SyntheticWorld
 
+from api.commands.fitting import fit_summary
 from ingest.db.schema import forecast_ledger
 from ingest.settings import Settings
 from risk.backtest import run_backtest
 from risk.fit import fit_and_store
 from risk.survival.pem import PiecewiseExponentialModel
-from risk.synthetic import SyntheticWorld
 
 
 def test_backtest_is_out_of_time_and_text_helps(world: SyntheticWorld) -> None:
@@ -37,9 +38,9 @@ def test_backtest_is_out_of_time_and_text_helps(world: SyntheticWorld) -> None:
 def test_a_later_fit_judges_the_earlier_forecasts(
     engine: Engine, settings: Settings, stored_world: SyntheticWorld
 ) -> None:
-    first = fit_and_store(engine, settings, as_of=date(2025, 12, 31))
+    first = fit_summary(fit_and_store(engine, settings, as_of=date(2025, 12, 31)))
     assert first["ledger"]["judged_now"] == 0
-    second = fit_and_store(engine, settings, as_of=date(2026, 6, 30))
+    second = fit_summary(fit_and_store(engine, settings, as_of=date(2026, 6, 30)))
     assert second["ledger"]["judged_now"] == 2 * first["accounts"]  # 90- and 180-day forecasts due
     with engine.connect() as conn:
         open_365 = conn.execute(

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, update
+from synthetic_world import SyntheticWorld
 
 from api.cli import cli
 from ingest.db.schema import accounts
-from risk.synthetic import SyntheticWorld
 
 FIT_KEYS = {
     "as_of",

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 from sqlalchemy import Engine, select
+from synthetic_world import SyntheticWorld
 
+from api.commands.fitting import fit_summary
 from ingest.db.schema import risk_runs
 from ingest.settings import Settings
 from risk.backtest import usable_features
@@ -17,7 +19,6 @@ from risk.forecast import forecast
 from risk.survival.cox_tv import CoxTimeVaryingModel
 from risk.survival.pem import PiecewiseExponentialModel
 from risk.survival.registry import model_from_dict
-from risk.synthetic import SyntheticWorld
 from risk.trajectories import build_panel
 
 
@@ -95,7 +96,7 @@ def test_choice_rule_brier_first_then_c_index() -> None:
 def test_fit_backtests_every_candidate_and_stores_their_figures(
     engine: Engine, settings: Settings, stored_world: SyntheticWorld
 ) -> None:
-    out = fit_and_store(engine, settings, as_of="2026-06-30")
+    out = fit_summary(fit_and_store(engine, settings, as_of="2026-06-30"))
     with engine.connect() as conn:
         metrics, params = conn.execute(
             select(risk_runs.c.metrics, risk_runs.c.params).where(
@@ -121,6 +122,8 @@ def test_fit_backtests_every_candidate_and_stores_their_figures(
 def test_cox_tv_is_skipped_above_the_size_threshold(
     engine: Engine, settings: Settings, stored_world: SyntheticWorld
 ) -> None:
-    out = fit_and_store(engine, settings, as_of="2026-06-30", config=FitConfig(cox_tv_max_rows=100))
+    out = fit_summary(
+        fit_and_store(engine, settings, as_of="2026-06-30", config=FitConfig(cox_tv_max_rows=100))
+    )
     assert out["candidates"]["cox_tv"]["status"] == "skipped"
     assert out["model_choice"]["chosen"] == "pem"

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from synthetic_world import SyntheticWorld
 
 from risk.errors import NotEnoughDataError, NotFittedError
 from risk.forecast import forecast
 from risk.survival.pem import PiecewiseExponentialModel
-from risk.synthetic import SyntheticWorld
 from risk.trajectories import build_panel
 
 

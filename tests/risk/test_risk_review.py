@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -24,8 +23,7 @@ def test_export_to_an_unwritable_path_is_exit_2(
 ) -> None:
     import risk.feeds
 
-    frame = pd.DataFrame([{c: None for c in risk.feeds.CHURN_COLUMNS}]).iloc[:0]
-    monkeypatch.setattr(risk.feeds, "churn_risk_frame", lambda *a, **k: frame)
+    monkeypatch.setattr(risk.feeds, "churn_risk_page", lambda *a, **k: ({}, []))
     target = tmp_path / "no-such-dir" / "feed.csv"
     res = CliRunner().invoke(cli, ["export", "churn-risk", "--out", str(target)], env=cli_env)
     assert res.exit_code == 2, res.output

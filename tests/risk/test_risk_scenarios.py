@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
+from synthetic_world import SyntheticWorld
 
 from api.cli import cli
+from api.commands.fitting import fit_summary
 from ingest.db.schema import scenarios
 from ingest.settings import Settings
 from risk.errors import NoSnapshotError, RiskInputError
 from risk.fit import fit_and_store
 from risk.scenarios import apply_assumptions, parse_assumption, run_scenario
-from risk.synthetic import SyntheticWorld
 from risk.trajectories import build_panel
 
 
@@ -73,7 +74,7 @@ def test_scenarios_at_the_cli(
     tmp_path,
 ) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
-    fit = fit_and_store(engine, settings, as_of="2026-06-30")
+    fit = fit_summary(fit_and_store(engine, settings, as_of="2026-06-30"))
 
     res = runner.invoke(cli, ["scenario", "run", "--name", "smb gloom", "--assumption",
                               "segment=smb:sentiment-=0.3", "--json"], env=cli_env)  # fmt: skip
@@ -145,7 +146,7 @@ def test_a_percent_never_makes_a_negative_or_huge_factor(bad: str) -> None:
 def test_a_400_digit_assumption_is_a_usage_error_at_the_cli(
     engine: Engine, cli_env: dict[str, str], settings: Settings, stored_world: SyntheticWorld
 ) -> None:
-    fit_and_store(engine, settings, as_of="2026-06-30")
+    fit_summary(fit_and_store(engine, settings, as_of="2026-06-30"))
     runner = CliRunner()
     for bad in (f"sentiment-={HUGE}", f"tickets*={HUGE}", f"arr+={HUGE}%", "arr*=1" + "0" * 300):
         res = runner.invoke(cli, ["scenario", "run", "--name", "huge", "--assumption", bad,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from synthetic_world import SyntheticWorld
 
-from risk.synthetic import SyntheticWorld
 from risk.trajectories import build_panel
 
 

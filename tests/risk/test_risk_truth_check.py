@@ -8,13 +8,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
+from synthetic_world import SyntheticWorld
 
 from api.cli import cli
+from api.commands.fitting import fit_summary
 from ingest.db.schema import risk_predictions
 from ingest.settings import Settings
 from risk.errors import RiskInputError
 from risk.fit import fit_and_store
-from risk.synthetic import SyntheticWorld
 from risk.truth_check import read_truth
 
 
@@ -51,7 +52,7 @@ def test_eval_churn_at_the_cli(
     res = runner.invoke(cli, ["eval", "churn", "--truth", str(truth)], env=cli_env)
     assert res.exit_code == 2 and "fit" in res.output  # no snapshot yet
 
-    fit = fit_and_store(engine, settings)
+    fit = fit_summary(fit_and_store(engine, settings))
     res = runner.invoke(cli, ["eval", "churn", "--truth", str(truth), "--json"], env=cli_env)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout.strip().splitlines()[-1])

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.keys import create_key, revoke_key
 from api.ui.session import COOKIE, SessionCodec, new_session
+from ingest.settings import SettingsError
 
 ROLE_PAGES = {"sales": "/ui/sales", "finance": "/ui/finance", "marketing": "/ui/marketing"}
 
@@ -213,7 +214,7 @@ def test_session_secret_comes_from_the_environment(
         )
         assert second.get("/ui/sales").status_code == 200
     monkeypatch.setenv("UNDERTOW_UI_SECRET", "short")
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match="UNDERTOW_UI_SECRET"):
         mount_ui(create_app(ui_store.settings))
 
 
@@ -234,3 +235,37 @@ def test_repeated_wrong_secrets_for_a_real_key_id_are_refused_before_scrypt(
         assert "Too many" in refused.text and int(refused.headers["retry-after"]) >= 1
         # another key still signs in
         assert sign_in(client, ui_store.keys["sales"]).status_code == 303
+
+
+def test_successful_sign_ins_spend_no_budget(ui_store: UiStore) -> None:
+    """Sign-ins with valid keys, as many as a busy morning (or a test run) brings, are
+    never refused: only failures spend the budgets (the suite without Chromium hit 429)."""
+    with TestClient(make_ui_app(ui_store.settings)) as client:
+        for i in range(40):
+            client.cookies.clear()
+            role = ("sales", "finance", "marketing", "admin")[i % 4]
+            assert sign_in(client, ui_store.keys[role]).status_code == 303, i
+
+
+def test_logout_revokes_the_session_server_side_for_every_copy_of_the_cookie(
+    ui_store: UiStore,
+) -> None:
+    """A cookie copied before sign-out stops working, on this app and on another worker
+    (app) sharing the store and the secret."""
+    apps = [make_ui_app(ui_store.settings) for _ in range(2)]
+    with TestClient(apps[0]) as victim, TestClient(apps[0]) as thief, TestClient(apps[1]) as other:
+        sign_in(victim, ui_store.keys["finance"])
+        page = victim.get("/ui/finance")
+        copied = victim.cookies.get(COOKIE) or ""
+        for client in (thief, other):
+            client.cookies.set(COOKIE, copied, domain="testserver.local", path="/ui")
+            assert client.get("/ui/finance").status_code == 200
+        victim.post("/ui/logout", data={"csrf_token": _csrf(page.text)})
+        for client in (thief, other):
+            assert client.get("/ui/finance", follow_redirects=False).status_code == 303
+        # a cookie signed with the right secret but naming no stored session is none
+        forged = SessionCodec(SECRET).dumps(
+            new_session(ui_store.keys["admin"].split("_")[1], "admin", sid="made-up")
+        )
+        thief.cookies.set(COOKIE, forged, domain="testserver.local", path="/ui")
+        assert thief.get("/ui/sales", follow_redirects=False).status_code == 303

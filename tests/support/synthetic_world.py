@@ -1,4 +1,6 @@
-"""A synthetic account world with a known truth, for tests and benchmarks of the risk layer.
+"""A synthetic account world with a known truth, for tests and benchmarks of the risk layer
+(test support, not part of the product: `tests/support` is on pytest's path, and the
+benchmarks add it to theirs).
 
 Not the product's demo world (that is ``ingest.demo``): a small, fast generator whose
 mechanics are stated here so tests can check that the survival model recovers them.
