@@ -49,21 +49,32 @@ def _expm1(v: float) -> float:
 
 @dataclass(frozen=True)
 class Feature:
-    """How one feature reads: its words for a higher and a lower value, how its value
-    shows, and its side for each outcome (module docstring)."""
+    """How one feature reads: its words for a higher, a lower and an unchanged value, how
+    its value shows, and its side for each outcome (module docstring)."""
 
     higher: str
     lower: str
+    same: str  # the numbers as shown do not differ (or a change shows as zero)
     show: Callable[[float], str]
     risk: int = 0
     expand: int = 0
     change: bool = False  # a change: the words follow the value's own sign
     show_typical: Callable[[float], str] | None = None
 
+    def direction(self, value: float, typical: float) -> int:
+        """+1 / -1 when the value shows above / below the typical one (a change: above /
+        below zero); 0 when the numbers as shown do not differ."""
+        ref = 0.0 if self.change else typical
+        shown_ref = (self.show if self.change else self.show_typical or self.show)(ref)
+        if self.show(value) == shown_ref:
+            return 0
+        return 1 if value > ref else -1
+
     def phrase(self, value: float, typical: float) -> str:
+        d = self.direction(value, typical)
+        word = self.same if d == 0 else self.higher if d > 0 else self.lower
         if self.change:
-            return f"{self.higher if value > 0 else self.lower} ({self.show(value)})"
-        word = self.higher if value > typical else self.lower
+            return f"{word} ({self.show(value)})"
         shown = (self.show_typical or self.show)(typical)
         return f"{word} ({self.show(value)} vs. {shown} typical)"
 
@@ -76,84 +87,63 @@ def _signed(v: float) -> str:
     return f"{v:+.2f}"
 
 
+def _level(what: str, show: Callable[[float], str], risk: int, expand: int) -> Feature:
+    return Feature(f"{what} above typical", f"{what} below typical", f"{what} typical", show,
+                   risk, expand)  # fmt: skip
+
+
+def _trend(what: str, show: Callable[[float], str], risk: int, expand: int) -> Feature:
+    return Feature(f"{what} rising", f"{what} falling", f"{what} flat", show, risk, expand,
+                   change=True)  # fmt: skip
+
+
+def _amount(more: str, fewer: str, same: str, show: Callable[[float], str], risk: int,
+            expand: int) -> Feature:  # fmt: skip
+    return Feature(more, fewer, same, show, risk, expand)
+
+
 FEATURES: dict[str, Feature] = {
-    "sentiment_level": Feature(
-        "tone more positive than typical", "tone more negative than typical", _signed, -1, 1
-    ),
-    "sentiment_change": Feature(
-        "sentiment rising",
-        "sentiment falling",
-        lambda v: f"{v:+.2f} over 3 months",
-        -1,
-        1,
-        change=True,
-    ),
-    "sentiment_volatility": Feature(
-        "sentiment more volatile than typical",
-        "sentiment steadier than typical",
-        lambda v: f"spread {v:.2f}",
-        1,
-        0,
-    ),
-    "negative_share": Feature(
-        "more negative texts than typical", "fewer negative texts than typical", _pct, 1, -1
-    ),
-    "ticket_volume": Feature(
-        "more support tickets than typical",
-        "fewer support tickets than typical",
-        lambda v: f"{_expm1(v):.0f} in 3 months",
-        1,
-        0,
-    ),
-    "ticket_trend": Feature(
-        "ticket volume rising",
-        "ticket volume falling",
-        lambda v: f"x{math.exp(v):.1f} over 3 months",
-        1,
-        0,
-        change=True,
-    ),
-    "nps_level": Feature("NPS above typical", "NPS below typical", lambda v: f"{v:.1f}/10", -1, 1),
-    "nps_trend": Feature(
-        "NPS rising", "NPS falling", lambda v: f"{v:+.1f} over 3 months", -1, 1, change=True
-    ),
-    "csat_level": Feature(
-        "CSAT above typical", "CSAT below typical", lambda v: f"{v:.1f}/5", -1, 1
-    ),
-    "review_rating": Feature(
-        "review rating above typical", "review rating below typical", lambda v: f"{v:.1f}/5", -1, 1
-    ),
-    "log_tenure": Feature(
-        "longer tenure than typical",
-        "shorter tenure than typical",
-        lambda v: f"{12 * _expm1(v):.0f} months",
-    ),
-    "log_arr": Feature(
-        "larger ARR than typical", "smaller ARR than typical", lambda v: f"{_num(_expm1(v))}"
-    ),
-    "expansions_before": Feature(
-        "more earlier expansions than typical",
-        "fewer earlier expansions than typical",
-        lambda v: f"{_expm1(v):.1f}",
-    ),
-    "expanded_recently": Feature(
-        "an expansion opened in the last 3 months",
-        "no expansion opened in the last 3 months",
-        lambda v: "yes" if v >= 0.5 else "no",
-        show_typical=lambda v: f"{v:.0%} of accounts yes",
-    ),
-}
+    "sentiment_level": _amount("tone more positive than typical",
+                               "tone more negative than typical", "tone as typical", _signed,
+                               -1, 1),
+    "sentiment_change": _trend("sentiment", lambda v: f"{v:+.2f} over 3 months", -1, 1),
+    "sentiment_volatility": _amount("sentiment more volatile than typical",
+                                    "sentiment steadier than typical",
+                                    "sentiment as volatile as typical",
+                                    lambda v: f"spread {v:.2f}", 1, 0),
+    "negative_share": _amount("more negative texts than typical",
+                              "fewer negative texts than typical",
+                              "as many negative texts as typical", _pct, 1, -1),
+    "ticket_volume": _amount("more support tickets than typical",
+                             "fewer support tickets than typical",
+                             "as many support tickets as typical",
+                             lambda v: f"{_expm1(v):.0f} in 3 months", 1, 0),
+    "ticket_trend": _trend("ticket volume", lambda v: f"x{math.exp(v):.1f} over 3 months", 1, 0),
+    "nps_level": _level("NPS", lambda v: f"{v:.1f}/10", -1, 1),
+    "nps_trend": _trend("NPS", lambda v: f"{v:+.1f} over 3 months", -1, 1),
+    "csat_level": _level("CSAT", lambda v: f"{v:.1f}/5", -1, 1),
+    "review_rating": _level("review rating", lambda v: f"{v:.1f}/5", -1, 1),
+    "log_tenure": _amount("longer tenure than typical", "shorter tenure than typical",
+                          "tenure as typical", lambda v: f"{12 * _expm1(v):.0f} months", 0, 0),
+    "log_arr": _amount("larger ARR than typical", "smaller ARR than typical", "ARR as typical",
+                       lambda v: f"{_num(_expm1(v))}", 0, 0),
+    "expansions_before": _amount("more earlier expansions than typical",
+                                 "fewer earlier expansions than typical",
+                                 "as many earlier expansions as typical",
+                                 lambda v: f"{_expm1(v):.1f}", 0, 0),
+    "expanded_recently": Feature("an expansion opened in the last 3 months",
+                                 "no expansion opened in the last 3 months",
+                                 "an expansion in the last 3 months as often as typical",
+                                 lambda v: "yes" if v >= 0.5 else "no",
+                                 show_typical=lambda v: f"{v:.0%} of accounts yes"),
+}  # fmt: skip
 
 
 def _aspect(name: str) -> Feature:
     topic = name.removeprefix(ASPECT_PREFIX).replace("_", " ")
-    return Feature(
-        f"more complaints about {topic} than typical",
-        f"fewer complaints about {topic} than typical",
-        lambda v: f"{v:.0%} of texts",
-        1,
-        -1,
-    )
+    return _amount(f"more complaints about {topic} than typical",
+                   f"fewer complaints about {topic} than typical",
+                   f"complaints about {topic} as typical", lambda v: f"{v:.0%} of texts", 1, -1)  # fmt: skip
 
 
 def feature_spec(name: str) -> Feature | None:
@@ -185,19 +175,19 @@ def citable(
     spec = feature_spec(feature)
     if spec is None:
         return False
-    if spec.change:
-        if value == 0 or np.sign(value) != np.sign(value - typical):
-            return False
-        shown = None if row is None else row.get("sentiment_trend")
-        if feature == "sentiment_change" and shown is not None and not pd.isna(shown):
-            if shown != 0 and np.sign(shown) != np.sign(value):
-                return False
-    elif value == typical:
+    direction = spec.direction(value, typical)
+    if direction == 0:
         return False
+    if spec.change and np.sign(value - typical) != direction:
+        return False  # the change's sign and its deviation from typical disagree
+    shown = None if row is None else row.get("sentiment_trend")
+    if feature == "sentiment_change" and shown is not None and not pd.isna(shown):
+        if shown != 0 and np.sign(shown) != direction:
+            return False  # never "sentiment falling" beside a rising trend column
     side = spec.risk if outcome == "risk" else spec.expand
     if side == 0:
         return True
-    return bool(np.sign(value - typical) * side * np.sign(effect) > 0)
+    return bool(direction * side * np.sign(effect) > 0)
 
 
 def explain(
