@@ -20,7 +20,7 @@ same worlds scores nothing again.
 
     .venv/bin/python benchmarks/signals.py [--seeds 7 11 23] [--accounts 400]
         [--big-seed 5 --big-accounts 3000] [--end 2026-12-05] [--scorer auto|product|vader]
-        [--cache .undertow/bench-scores] [--json]
+        [--cache .undertow/bench-scores] [--process demo|other] [--json]
 """
 
 from __future__ import annotations
@@ -86,8 +86,55 @@ def _cached_scores(engine: Any, cache: Path | None, save: bool) -> int:
     return len(known)
 
 
+def other_expansions(
+    rng: Any, firms: Any, fit: Any, mood: Any, alive: Any, churn_month: Any
+) -> Any:
+    """A world's expansions built differently from the demo's (``--process other``), to
+    check that the product does not lean on its own generator: driven by a slow-moving
+    mean of health (not this month's), with a threshold rather than a slope, smaller
+    accounts growing faster, a pull around each contract anniversary (renewal talks, which
+    no feature sees), and momentum (a recent expansion makes another more likely) instead
+    of a cool-down. Same months, same accounts, same texts; only the deals differ."""
+    import numpy as np
+
+    from ingest.demo.firms import ARR_MEDIAN
+
+    n, horizon = fit.shape
+    signed = np.array([f.start_month for f in firms])
+    size = -0.25 * np.log(np.array([f.arr / ARR_MEDIAN[f.segment] for f in firms]))
+    base = np.array(
+        [{"smb": -5.5, "mid_market": -5.6, "enterprise": -5.7}[f.segment] for f in firms]
+    )
+    slow = np.nan_to_num(fit[:, 0] + mood[:, 0])
+    opened = np.zeros((n, horizon), dtype=bool)
+    last = np.full(n, -(10**6))
+    for t in range(horizon):
+        slow = np.where(
+            alive[:, t], 0.75 * slow + 0.25 * np.nan_to_num(fit[:, t] + mood[:, t]), slow
+        )
+        tenure = t - signed
+        logit = (
+            base
+            + 2.2 / (1 + np.exp(-3.0 * (slow - 0.6)))
+            + size
+            + 0.9 * np.isin(tenure % 12, (10, 11))
+            + 0.7 * ((t - last) <= 12)
+        )
+        here = alive[:, t] & (t > signed) & (churn_month != t)
+        opens = here & (rng.random(n) < 1 / (1 + np.exp(-logit)))
+        opened[:, t] = opens
+        last = np.where(opens, t, last)
+    return opened
+
+
 def one_world(
-    seed: int, accounts: int, end: str, scorer: str, cache: Path | None, data_dir: Path
+    seed: int,
+    accounts: int,
+    end: str,
+    scorer: str,
+    cache: Path | None,
+    data_dir: Path,
+    process: str = "demo",
 ) -> dict[str, Any]:
     from ingest.db.engine import open_store
     from ingest.demo import build_world, write_world
@@ -102,7 +149,16 @@ def one_world(
     with tempfile.TemporaryDirectory(prefix="undertow-signals-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
-        files = write_world(build_world(accounts=accounts, seed=seed, end=end), folder / "world")
+        if process == "other":
+            from ingest.demo import dynamics
+
+            demo_process, dynamics._expansions = dynamics._expansions, other_expansions
+        try:
+            world = build_world(accounts=accounts, seed=seed, end=end)
+        finally:
+            if process == "other":
+                dynamics._expansions = demo_process
+        files = write_world(world, folder / "world")
         settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=data_dir)
         engine = open_store(settings)
         for kind in demo.KIND_ORDER:
@@ -125,7 +181,8 @@ def one_world(
         metrics = get_run(engine)["metrics"]
         engine.dispose()
     return {
-        "world": f"seed {seed}, {accounts:,} accounts",
+        "world": f"seed {seed}, {accounts:,} accounts"
+        + (", expansions built differently" if process == "other" else ""),
         "scorer": scored.get("model_version"),
         "scores_reused": reused,
         "fit": {
@@ -205,6 +262,8 @@ def main() -> None:
     ap.add_argument("--end", default="2026-12-05")
     ap.add_argument("--scorer", choices=["auto", "product", "vader"], default="auto")
     ap.add_argument("--cache", type=Path, default=ROOT / ".undertow" / "bench-scores")
+    ap.add_argument("--process", choices=["demo", "other"], default="demo",
+                    help="other: the expansions of other_expansions (a generalization check)")  # fmt: skip
     ap.add_argument("--json", action="store_true", help="print each world's figures as JSON")
     args = ap.parse_args()
     demo = _demo_world_module()
@@ -217,7 +276,7 @@ def main() -> None:
         worlds.append((args.big_seed, args.big_accounts))
     data_dir = ROOT / ".undertow"
     for seed, n in worlds:
-        r = one_world(seed, n, args.end, scorer, args.cache, data_dir)
+        r = one_world(seed, n, args.end, scorer, args.cache, data_dir, args.process)
         print("\n".join(table(r)), flush=True)
         if args.json:
             print(json.dumps(r, default=str), flush=True)

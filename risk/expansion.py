@@ -11,12 +11,14 @@ and the piecewise-exponential (Poisson) model of ``risk.survival.pem`` fits the 
 rate with the panel's exposure. Features: the panel's text, activity and CRM groups
 (the sentiment trajectory, ticket volume, NPS, CSAT, ratings, tenure, segment); ARR at
 the period's start (today's ARR less the won expansions that closed since, so a deal's
-own amount never predicts it); and the expansion history: ``expansions_before`` (log of
+own amount never predicts it); the expansion history: ``expansions_before`` (log of
 1 + the earlier expansions) and ``expanded_recently`` (one opened in the 3 months
-before).
+before); and ``renewal_near``, an anniversary of the contract start (an annual renewal,
+when many expansions are negotiated) within the next 3 months.
 
-Forecast: ``p_expand_180d = 1 - exp(-H(180 days))`` with the features held at
-``as_of``. Churn ends an account's expansions; that competing risk is not modelled, so
+Forecast: ``p_expand_180d = 1 - exp(-H(180 days))``, month by month: the features are
+held at ``as_of``, but those that follow from the calendar (tenure, ``renewal_near``)
+advance as the calendar will. Churn ends an account's expansions; that competing risk is not modelled, so
 the baseline is calibrated in the large on the model's own back-test (observed vs
 expected openings, ``risk.backtest.calibration_factor``), as the churn model's is.
 
@@ -46,11 +48,12 @@ from risk.drivers import explain
 from risk.errors import NotEnoughDataError
 from risk.inputs import RiskInputs
 from risk.survival.pem import PiecewiseExponentialModel
-from risk.trajectories import Panel, TrajectoryConfig, build_panel
+from risk.trajectories import DAYS_PER_MONTH, Panel, TrajectoryConfig, build_panel
 
 HISTORY_GROUP = "expansion_history"
-HISTORY = ("expansions_before", "expanded_recently")
+HISTORY = ("expansions_before", "expanded_recently", "renewal_near")
 RECENT_MONTHS = 3
+RENEWAL_MONTHS = 3  # an anniversary of the contract start within this many months ahead
 FULL_GROUPS = ("text", "activity", "crm", HISTORY_GROUP)
 BASELINE_GROUPS = ("crm", HISTORY_GROUP)
 ARR_FLOOR_SHARE = 0.1  # ARR at a period start is never put below this share of today's
@@ -162,7 +165,17 @@ def expansion_frames(panel: Panel, inputs: RiskInputs) -> tuple[pd.DataFrame, pd
         frame["expansions_before"] = np.log1p(before[ai, ji])
         frame["expanded_recently"] = (recent[ai, ji] > 0).astype(float)
         frame["log_arr"] = np.log1p(arr_at[ai, ji])
+        frame["renewal_near"] = renewal_near(frame["tenure"].to_numpy(dtype=float))
+    last = ops.groupby("account_id")["created_at"].max()
+    since = (b[-1] - current["account_id"].map(last)).dt.days / DAYS_PER_MONTH
+    current["months_since_expansion"] = since.fillna(np.inf).to_numpy(dtype=float)
     return rows, current
+
+
+def renewal_near(tenure_months: np.ndarray) -> np.ndarray:
+    """1.0 where a contract anniversary falls within ``RENEWAL_MONTHS`` after this tenure."""
+    to_next = (12.0 - np.mod(tenure_months, 12.0)) % 12.0
+    return ((to_next > 0) & (to_next <= RENEWAL_MONTHS)).astype(float)
 
 
 def fit_model(
@@ -182,8 +195,24 @@ def fit_model(
 
 
 def p_expand(model: ExpansionHazardModel, current: pd.DataFrame, days: int) -> np.ndarray:
-    """P(at least one expansion opportunity within ``days``), features held."""
-    return 1.0 - np.exp(-model.cumulative_hazard(current, [days])[:, 0])
+    """P(at least one expansion opportunity within ``days``): the monthly hazards summed
+    with the calendar's features advanced each month (module docstring): tenure,
+    ``renewal_near``, and ``expanded_recently`` (without a new expansion, which is what is
+    predicted, the last one only grows older)."""
+    months = days / DAYS_PER_MONTH
+    total = np.zeros(len(current))
+    tenure = current["tenure"].to_numpy(dtype=float)
+    since = current.get("months_since_expansion", pd.Series(np.inf, index=current.index))
+    since = since.to_numpy(dtype=float)
+    for k in range(int(np.ceil(months))):
+        step = current.assign(
+            tenure=tenure + k,
+            renewal_near=renewal_near(tenure + k),
+            expanded_recently=(since + k < RECENT_MONTHS).astype(float),
+        )
+        span = DAYS_PER_MONTH * min(1.0, months - k)
+        total += model.cumulative_hazard(step, [span])[:, 0]  # advances log_tenure itself
+    return 1.0 - np.exp(-total)
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float | None:

@@ -57,6 +57,8 @@ def test_expansion_features_come_from_before_each_period(world: SyntheticWorld) 
             mine["created_at"] >= start - pd.DateOffset(months=3)
         )
         assert r.expanded_recently == float(recent.any())
+        months_to_anniversary = (12 - r.tenure % 12) % 12
+        assert r.renewal_near == float(0 < months_to_anniversary <= 3)
         # ARR as it stood: today's, less the won expansions that closed since
         later = mine[mine["is_won"] & (mine["closed_at"] >= start)]["amount"].sum()
         arr = world.inputs.accounts.set_index("account_id").at[r.account_id, "arr"]
@@ -116,3 +118,31 @@ def test_the_fit_stores_p_expand_and_its_back_test(
     assert all(0 < r.p_expand_180d < 1 and r.expansion_reason for r in rows)
     assert all(r.revenue_at_risk_90d == pytest.approx(r.arr * r.p_churn_90d) for r in rows)
     assert all(r.texts_90d is not None and r.texts_90d >= 0 for r in rows)
+
+
+def test_the_forecast_advances_what_the_calendar_decides() -> None:
+    """A recent expansion only grows older over the horizon, and a renewal comes when the
+    contract's anniversary does: the forecast steps them month by month."""
+    from risk.expansion import ExpansionHazardModel, p_expand, renewal_near
+
+    model = ExpansionHazardModel(["expanded_recently", "renewal_near"])
+    model.coef_ = np.array([-2.0, 1.0])
+    model.intercept_ = float(np.log(0.05))
+    model.mean_, model.scale_ = np.zeros(2), np.ones(2)
+    model.cov_ = model.full_cov_ = np.eye(3) * 1e-6
+    current = pd.DataFrame(
+        {
+            "tenure": [6.0, 6.0, 6.0, 11.5],
+            "months_since_expansion": [0.5, 2.5, np.inf, np.inf],
+            "expanded_recently": [1.0, 1.0, 0.0, 0.0],
+            "renewal_near": renewal_near(np.array([6.0, 6.0, 6.0, 11.5])),
+        }
+    )
+    p = p_expand(model, current, 180)
+    assert p[0] < p[1] < p[2]  # a cool-down that ends sooner weighs less
+    one_month = 0.05 * np.exp(-2.0)
+    assert p[1] > 1 - np.exp(-6 * one_month) + 0.05  # not held at "recent" for six months
+    # tenure 6: the anniversary is 3-6 months out (renewal_near for 3 of the 6 months);
+    # tenure 11.5: within 3 months for the first months, then not again within the horizon
+    assert renewal_near(np.array([9.0, 9.5, 11.9, 12.0, 12.5])).tolist() == [1, 1, 1, 0, 0]
+    assert p[2] > 1 - np.exp(-6 * 0.05)
