@@ -12,8 +12,9 @@ rate with the panel's exposure. Features: the panel's text, activity and CRM gro
 (the sentiment trajectory, ticket volume, NPS, CSAT, ratings, tenure, segment); ARR at
 the period's start (today's ARR less the won expansions that closed since, so a deal's
 own amount never predicts it); the expansion history: ``expansions_before`` (log of
-1 + the earlier expansions) and ``expanded_recently`` (one opened in the 3 months
-before); and ``renewal_near``, an anniversary of the contract start (an annual renewal,
+1 + the earlier expansions), ``expanded_recently`` and ``expanded_last_year`` (one
+opened in the 3, the 12 months before: a deal in flight, a growing account); and
+``renewal_near``, an anniversary of the contract start (an annual renewal,
 when many expansions are negotiated) within the next 3 months.
 
 Forecast: ``p_expand_180d = 1 - exp(-H(180 days))``, month by month: the features are
@@ -51,8 +52,9 @@ from risk.survival.pem import PiecewiseExponentialModel
 from risk.trajectories import DAYS_PER_MONTH, Panel, TrajectoryConfig, build_panel
 
 HISTORY_GROUP = "expansion_history"
-HISTORY = ("expansions_before", "expanded_recently", "renewal_near")
+HISTORY = ("expansions_before", "expanded_recently", "expanded_last_year", "renewal_near")
 RECENT_MONTHS = 3
+YEAR_MONTHS = 12
 RENEWAL_MONTHS = 3  # an anniversary of the contract start within this many months ahead
 FULL_GROUPS = ("text", "activity", "crm", HISTORY_GROUP)
 BASELINE_GROUPS = ("crm", HISTORY_GROUP)
@@ -142,10 +144,13 @@ def expansion_frames(panel: Panel, inputs: RiskInputs) -> tuple[pd.DataFrame, pd
     b_ns = b.values.astype("datetime64[ns]")
     ops = openings(acc, inputs.opportunities)
     before = _before(ids, ops["account_id"], ops["created_at"], b_ns)  # A x (K+1)
-    shifted = pd.DatetimeIndex([t - pd.DateOffset(months=RECENT_MONTHS) for t in b])
-    recent = before - _before(
-        ids, ops["account_id"], ops["created_at"], shifted.values.astype("datetime64[ns]")
-    )
+
+    def within(months: int) -> np.ndarray:
+        shifted = pd.DatetimeIndex([t - pd.DateOffset(months=months) for t in b])
+        bounds = shifted.values.astype("datetime64[ns]")
+        return before - _before(ids, ops["account_id"], ops["created_at"], bounds)
+
+    recent, year = within(RECENT_MONTHS), within(YEAR_MONTHS)
     won = ops[ops["is_won"].astype(bool) & ops["closed_at"].notna()]
     amount = won["amount"].to_numpy(dtype=float)
     won_before = _before(ids, won["account_id"], won["closed_at"], b_ns, amount)
@@ -164,6 +169,7 @@ def expansion_frames(panel: Panel, inputs: RiskInputs) -> tuple[pd.DataFrame, pd
     for frame, ai, ji in ((rows, a, j), (current, c, np.full(len(c), k))):
         frame["expansions_before"] = np.log1p(before[ai, ji])
         frame["expanded_recently"] = (recent[ai, ji] > 0).astype(float)
+        frame["expanded_last_year"] = (year[ai, ji] > 0).astype(float)
         frame["log_arr"] = np.log1p(arr_at[ai, ji])
         frame["renewal_near"] = renewal_near(frame["tenure"].to_numpy(dtype=float))
     last = ops.groupby("account_id")["created_at"].max()
@@ -197,8 +203,8 @@ def fit_model(
 def p_expand(model: ExpansionHazardModel, current: pd.DataFrame, days: int) -> np.ndarray:
     """P(at least one expansion opportunity within ``days``): the monthly hazards summed
     with the calendar's features advanced each month (module docstring): tenure,
-    ``renewal_near``, and ``expanded_recently`` (without a new expansion, which is what is
-    predicted, the last one only grows older)."""
+    ``renewal_near``, ``expanded_recently`` and ``expanded_last_year`` (without a new
+    expansion, which is what is predicted, the last one only grows older)."""
     months = days / DAYS_PER_MONTH
     total = np.zeros(len(current))
     tenure = current["tenure"].to_numpy(dtype=float)
@@ -209,6 +215,7 @@ def p_expand(model: ExpansionHazardModel, current: pd.DataFrame, days: int) -> n
             tenure=tenure + k,
             renewal_near=renewal_near(tenure + k),
             expanded_recently=(since + k < RECENT_MONTHS).astype(float),
+            expanded_last_year=(since + k < YEAR_MONTHS).astype(float),
         )
         span = DAYS_PER_MONTH * min(1.0, months - k)
         total += model.cumulative_hazard(step, [span])[:, 0]  # advances log_tenure itself

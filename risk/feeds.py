@@ -394,7 +394,7 @@ def _signal_row(row: Any) -> dict[str, Any]:
 
 
 def list_calibration(
-    run: dict[str, Any], list_kind: str, sort: str | None, size: int
+    run: dict[str, Any], list_kind: str, sort: str | None, size: int | None
 ) -> dict[str, Any] | None:
     """How lists ranked like this one fared out of time (``risk.signals``): for the most
     recent origin with a fully observed window, the outcome rate of its top ``n`` (the
@@ -408,7 +408,7 @@ def list_calibration(
     if not origins or field not in origins[-1]:
         return None
     sizes = sorted(int(n) for n in origins[-1][field])
-    n = max([k for k in sizes if k <= size] or sizes[:1])
+    n = max([k for k in sizes if size is None or k <= size] or sizes[:1])
     last = origins[-1]
     rate = last[field].get(str(n))
     if rate is None:
@@ -460,13 +460,13 @@ def signals_page(
     *,
     run_id: str | None = None,
     after: tuple[float, str] | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
     run: dict[str, Any] | None = None,
     sort: str | None = None,
     filters: SignalFilters | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(run, rows) of a ranked sales list, starting after ``(sort value, account_id)``;
-    every row carries its ``sort_value`` (the cursor's key).
+    every row carries its ``sort_value`` (the cursor's key). ``limit`` None: all rows.
 
     ``run``: the snapshot already looked up by the caller (saves a query)."""
     run = run or get_run(engine, run_id, details=False)

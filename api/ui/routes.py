@@ -25,7 +25,7 @@ from api.ratelimit import retry_after_header
 from api.ui.session import SessionCodec, UiSession, new_session, still_valid
 from ingest.errors import InputError, NotFoundError
 from risk.errors import NoSnapshotError
-from risk.feeds import SIGNAL_SORTS
+from risk.feeds import SIGNAL_SORTS, SignalFilters
 
 ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
     "sales": ("/ui/sales", "Sales"),
@@ -170,10 +170,10 @@ def _parse_date(value: str | None, name: str) -> date | None:
 
 
 # ---------------------------------------------------------------- routes
-def _signal_filters(segment: str | None, min_arr: str | None, min_texts: str | None) -> Any:
+def _signal_filters(
+    segment: str | None, min_arr: str | None, min_texts: str | None
+) -> SignalFilters:
     """The sales view's filter form (empty fields: no filter); 422 page for bad values."""
-    from risk.feeds import SignalFilters
-
     try:
         arr = float(min_arr) if min_arr not in (None, "") else None
         texts = int(min_texts) if min_texts not in (None, "") else None
@@ -332,7 +332,7 @@ def build_ui_router() -> APIRouter:
                 list_kind,
                 limit=None,
                 sort=order,
-                filters=filters,  # type: ignore[arg-type]
+                filters=filters,
             )
         except InputError as exc:
             raise UiRefusal(422, "Bad parameter", str(exc)) from exc

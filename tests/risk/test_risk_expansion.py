@@ -57,6 +57,10 @@ def test_expansion_features_come_from_before_each_period(world: SyntheticWorld) 
             mine["created_at"] >= start - pd.DateOffset(months=3)
         )
         assert r.expanded_recently == float(recent.any())
+        year = (mine["created_at"] < start) & (
+            mine["created_at"] >= start - pd.DateOffset(months=12)
+        )
+        assert r.expanded_last_year == float(year.any())
         months_to_anniversary = (12 - r.tenure % 12) % 12
         assert r.renewal_near == float(0 < months_to_anniversary <= 3)
         # ARR as it stood: today's, less the won expansions that closed since

@@ -21,7 +21,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-COLUMNS = [
+COLUMNS: list[sa.Column] = [
     sa.Column("revenue_at_risk_90d", sa.Float(), nullable=True),
     sa.Column("texts_90d", sa.Integer(), nullable=True),
     sa.Column("trend_weight", sa.Float(), nullable=True),
