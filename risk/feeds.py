@@ -405,11 +405,13 @@ def list_calibration(
     lists = ((run.get("metrics") or {}).get("lists") or {}).get(list_kind) or {}
     origins = [o for o in lists.get("origins") or [] if o.get("top")]
     field = {"trend": "top_trend", "revenue_at_risk": "top_revenue_at_risk"}.get(sort, "top")
-    if not origins or field not in origins[-1]:
+    if not origins:
         return None
-    sizes = sorted(int(n) for n in origins[-1][field])
+    last = max(origins, key=lambda o: o["origin"])  # the most recent origin
+    if field not in last:
+        return None
+    sizes = sorted(int(n) for n in last[field])
     n = max([k for k in sizes if size is None or k <= size] or sizes[:1])
-    last = origins[-1]
     rate = last[field].get(str(n))
     if rate is None:
         return None

@@ -117,7 +117,7 @@ def churn_list_check(
     )
     churn = inputs.accounts.set_index("account_id")["churned_at"]
     out = []
-    for q in range(1, config.quarters + 1):
+    for q in range(config.quarters, 0, -1):  # oldest origin first, as the back-tests
         t = (inputs.as_of - pd.Timedelta(days=LIST_DAYS * q)).normalize()
         if earliest is None or t < earliest:
             continue

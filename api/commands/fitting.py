@@ -62,6 +62,17 @@ def fit_command(as_of: str | None, as_json: bool) -> None:
     for kind, c in (result.get("candidates") or {}).items():
         if c.get("status") != "ok":
             lines.append(f"  candidate {kind}: {c.get('status')}")
+    exp = result.get("expansion") or {}
+    if exp.get("status") == "ok":
+        lines.append(
+            f"expansion model {exp.get('model_version')}: back-test AUC "
+            f"{_fmt(exp.get('backtest_auc'))} (sentiment trend {_fmt(exp.get('backtest_auc_trend'))}, "
+            f"CRM + history {_fmt(exp.get('backtest_auc_crm_history'))}), ICI "
+            f"{_fmt(exp.get('backtest_ici'), '.4f')}, expected {_fmt(exp.get('backtest_expected'), '.1f')}"
+            f" / observed {exp.get('backtest_observed')} accounts expanding within 180 days"
+        )
+    elif exp:
+        lines.append(f"expansion model: not fitted ({exp.get('reason')})")
     rr = result.get("revenue_risk", {}).get("180")
     if rr:
         lines.append(

@@ -55,15 +55,15 @@ LIST_METRICS: dict[str, Any] = {
     "lists": {
         "risk": {
             "horizon_days": 90,
-            "origins": [
-                {"origin": "2026-05-04", "accounts": 180, "base_rate": 0.06,
-                 "top": {"25": 0.36, "50": 0.3, "100": 0.2},
-                 "top_trend": {"25": 0.08, "50": 0.1, "100": 0.09},
-                 "top_revenue_at_risk": {"25": 0.32, "50": 0.26, "100": 0.18}},
+            "origins": [  # in any order: the line reads the most recent
                 {"origin": "2026-08-02", "accounts": 200, "base_rate": 0.05,
                  "top": {"25": 0.4, "50": 0.34, "100": 0.22},
                  "top_trend": {"25": 0.12, "50": 0.1, "100": 0.08},
                  "top_revenue_at_risk": {"25": 0.36, "50": 0.3, "100": 0.2}},
+                {"origin": "2026-05-04", "accounts": 180, "base_rate": 0.06,
+                 "top": {"25": 0.36, "50": 0.3, "100": 0.2},
+                 "top_trend": {"25": 0.08, "50": 0.1, "100": 0.09},
+                 "top_revenue_at_risk": {"25": 0.32, "50": 0.26, "100": 0.18}},
             ],
         },
         "expansion": {

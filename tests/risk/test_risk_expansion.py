@@ -122,6 +122,22 @@ def test_the_fit_stores_p_expand_and_its_back_test(
     assert all(0 < r.p_expand_180d < 1 and r.expansion_reason for r in rows)
     assert all(r.revenue_at_risk_90d == pytest.approx(r.arr * r.p_churn_90d) for r in rows)
     assert all(r.texts_90d is not None and r.texts_90d >= 0 for r in rows)
+    # the out-of-time list check behind the calibration line: quarterly origins, the
+    # last one 90 days before as_of, each with its top-N churn rates and base rate
+    from risk.feeds import get_run, list_calibration
+
+    run = get_run(engine)
+    risk = run["metrics"]["lists"]["risk"]
+    dates = [o["origin"] for o in risk["origins"]]
+    as_of = pd.Timestamp(out["as_of"])
+    assert (
+        dates == sorted(dates) and dates[-1] == (as_of - pd.Timedelta(days=90)).date().isoformat()
+    )
+    assert all(
+        0 <= o["base_rate"] <= 1 and set(o["top"]) == {"25", "50", "100"} for o in risk["origins"]
+    )
+    line = list_calibration(run, "risk", None, 25)
+    assert line is not None and line["origin"] == dates[-1] and "last quarter" in line["text"]
 
 
 def test_the_forecast_advances_what_the_calendar_decides() -> None:

@@ -191,6 +191,8 @@ def test_account_view_traces_evidence_to_file_and_line(
     risk = _section(page, "account-risk")
     for h in (90, 180, 365):
         assert pct(account.p[h]) in risk
+    assert pct(account.p_expand) in risk and "Expansion more likely" in risk
+    assert f"({account.texts_90d} texts)" in risk
     assert 'id="chart-trajectory"' in page and 'id="chart-drivers"' in page
     assert "sentiment_trend" in _section(page, "drivers")
     newest = max(
