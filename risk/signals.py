@@ -36,10 +36,11 @@ LIST_DAYS = 90
 
 @dataclass(frozen=True)
 class SignalsConfig:
+    """The expansion model's settings (its ``list_sizes`` and ``min_train_months`` serve
+    the risk list's check too) and how many quarters the risk list's check looks back."""
+
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
     quarters: int = 3
-    min_train_months: int = 6
-    list_sizes: tuple[int, ...] = (25, 50, 100)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class SignalsFit:
                 "rule": "expansion back-test: top of each origin's list by p_expand, "
                 "expansion opportunities opened within 180 days",
             }
-        return {"expansion": {k: v for k, v in exp.items() if k != "model"}, "lists": lists}
+        return {"expansion": exp, "lists": lists}
 
     def summary(self) -> dict[str, Any]:
         """The expansion figures ``undertow fit --json`` prints."""
@@ -113,7 +114,9 @@ def churn_list_check(
         None
         if pd.isna(first)
         else first
-        + pd.DateOffset(months=config.min_train_months + panels.trajectories.warmup_months)
+        + pd.DateOffset(
+            months=config.expansion.min_train_months + panels.trajectories.warmup_months
+        )
     )
     churn = inputs.accounts.set_index("account_id")["churned_at"]
     out = []
@@ -132,9 +135,10 @@ def churn_list_check(
         when = panel.current["account_id"].map(churn)
         y = ((when > t) & (when <= t + pd.Timedelta(days=LIST_DAYS))).to_numpy().astype(int)
         trend = panel.current["sentiment_trend"].to_numpy(dtype=float)
-        row = _origin(t, p, y, -trend, config.list_sizes)
+        sizes = config.expansion.list_sizes
+        row = _origin(t, p, y, -trend, sizes)
         rar = panel.current["arr"].to_numpy(dtype=float) * p
-        row["top_revenue_at_risk"] = top_rates(rar, y, config.list_sizes)
+        row["top_revenue_at_risk"] = top_rates(rar, y, sizes)
         out.append(row)
     return {
         "horizon_days": LIST_DAYS,

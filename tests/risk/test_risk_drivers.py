@@ -123,3 +123,11 @@ def test_every_cited_phrase_agrees_with_its_number_and_its_effect(items, outcome
         assert side == 0 or np.sign(d["effect"]) == sign * side
         raised = reasons[0].startswith(("Risk raised", "Expansion more likely"))
         assert (d["effect"] > 0) == raised
+
+
+def test_an_indicator_at_its_typical_value_reads_as_typical() -> None:
+    spec = feature_spec("expanded_recently")
+    assert spec is not None
+    assert describe("expanded_recently", 0.0, 0.0).startswith(spec.same)  # hypothesis found it
+    assert describe("expanded_recently", 0.0, 0.2).startswith(spec.lower)
+    assert describe("expanded_recently", 1.0, 0.2).startswith(spec.higher)
