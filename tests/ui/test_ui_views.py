@@ -7,6 +7,7 @@ import html
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import AS_OF, RUN_ID, UiStore, make_ui_app, sign_in
@@ -18,9 +19,21 @@ from ingest.db.engine import open_store
 from ingest.settings import Settings
 
 
+@pytest.fixture(scope="module")
+def admin_session(ui_app: tuple[Any, TestClient], ui_store: UiStore) -> dict[str, str]:
+    """One sign-in for the module's views: the shared app allows a burst of 20 sign-ins
+    per client address (then one a second), and the other UI modules sign in too."""
+    client = ui_app[1]
+    client.cookies.clear()
+    assert sign_in(client, ui_store.keys["admin"]).status_code == 303
+    jar = dict(client.cookies)
+    client.cookies.clear()
+    return jar
+
+
 @pytest.fixture
-def admin(ui_client: TestClient, ui_store: UiStore) -> TestClient:
-    assert sign_in(ui_client, ui_store.keys["admin"]).status_code == 303
+def admin(ui_client: TestClient, admin_session: dict[str, str]) -> TestClient:
+    ui_client.cookies.update(admin_session)
     return ui_client
 
 
