@@ -21,6 +21,9 @@ from sqlalchemy import Engine, func, select
 from ingest.db.schema import documents, sentiment_scores
 
 EvidenceOrder = Literal["negative", "positive", "recent"]
+# A text whose sentiment lies within this distance of neutral moved nothing: it is not
+# evidence of a falling (or rising) tone (a how-to ticket scores about 0).
+EVIDENCE_MIN_SENTIMENT = 0.3
 # Texts that carry account sentiment: every kind but attribution answers. Written as a
 # NOT IN on purpose: SQLite would otherwise walk the (kind, content_hash) unique index
 # over the whole table instead of the account_id index.
@@ -82,12 +85,14 @@ def evidence_for_accounts(
     order: EvidenceOrder = "negative",
     per_account: int = 3,
     max_chars: int | None = 600,
+    min_sentiment: float = EVIDENCE_MIN_SENTIMENT,
 ) -> dict[str, list[dict[str, Any]]]:
     """Up to ``per_account`` texts per account in ``[since, until]``, in one query.
 
     ``negative`` / ``positive``: the scored texts with the lowest / highest sentiment
-    (the ones that explain a falling / rising trend); ``recent``: the newest texts,
-    scored or not.
+    (the ones that explain a falling / rising trend), and only those at least
+    ``min_sentiment`` below / above neutral: a neutral text is no evidence, so an
+    account may get fewer texts or none; ``recent``: the newest texts, scored or not.
     """
     if not account_ids:
         return {}
@@ -102,6 +107,10 @@ def evidence_for_accounts(
         func.row_number().over(partition_by=d.account_id, order_by=rank_by).label("rank")
     )
     inner = inner.where(d.account_id.in_(list(account_ids)), d.kind.not_in(NON_SENTIMENT_KINDS))
+    if order == "negative":
+        inner = inner.where(s <= -min_sentiment)
+    elif order == "positive":
+        inner = inner.where(s >= min_sentiment)
     if since is not None:
         inner = inner.where(d.created_at >= _as_datetime(since))
     if until is not None:

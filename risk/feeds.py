@@ -11,9 +11,13 @@ Two shapes are offered:
   (``(sort value, account_id)``), for the API, so a page costs the same at 10k accounts
   as at 100 and a cursor taken on one snapshot keeps reading that snapshot.
 
-Signal lists: ``risk`` ranks accounts whose sentiment trend (change over the last 90
-days) is negative, most deteriorating first; ``expansion`` ranks those whose trend is
-positive, most strengthening first; ties are broken by account id.
+Signal lists (CONTRACT section 3, second round): ``risk`` ranks every active account by
+the churn model's ``p_churn_90d`` (``sort=revenue_at_risk``: by ARR x p_churn_90d),
+``expansion`` by the expansion model's ``p_expand_180d``, highest first, ties by account
+id descending (so each sort is one backward walk of its index). ``sort=trend`` keeps the
+first round's lists: accounts whose (shrunk) sentiment trend is negative, most
+deteriorating first (risk), or positive, most strengthening first (expansion). Filters:
+``SignalFilters``. Each row carries the list's own model's ``reason`` and cited drivers.
 
 ``NoSnapshotError`` is raised when no fit has been stored yet.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
@@ -59,8 +64,22 @@ SIGNAL_COLUMNS = [
     "sentiment",
     "sentiment_trend",
     "p_churn_90d",
+    "p_expand_180d",
     "reason",
+    "segment",
+    "revenue_at_risk",
+    "texts_90d",
+    "trend_weight",
+    "trend_confident",
+    "sort_value",
 ]
+# each list's sorts, its default first (CONTRACT section 3)
+SIGNAL_SORTS: dict[str, tuple[str, ...]] = {
+    "risk": ("p_churn_90d", "revenue_at_risk", "trend"),
+    "expansion": ("p_expand_180d", "trend"),
+}
+# a trend is "confident" when shrinkage kept at least half of the measured change
+TREND_CONFIDENT_WEIGHT = 0.5
 
 
 # ---------------------------------------------------------------- runs
@@ -262,51 +281,188 @@ def revenue_risk(engine: Engine, horizon_days: int, run_id: str | None = None) -
 
 
 # ---------------------------------------------------------------- signals
+@dataclass(frozen=True)
+class SignalFilters:
+    """What a rep narrows a list to: a segment, a minimum ARR, at least N texts in the
+    last 90 days (``texts_90d``)."""
+
+    segment: str | None = None
+    min_arr: float | None = None
+    min_texts: int | None = None
+
+    def key(self) -> str:
+        """The filters as text (a cursor is only valid with the filters it was taken with)."""
+        values = (self.segment, self.min_arr, self.min_texts)
+        return "|".join("" if v is None else str(v) for v in values)
+
+
+def default_sort(list_kind: str) -> str:
+    return SIGNAL_SORTS[_check_list(list_kind)][0]
+
+
 def _check_list(list_kind: str) -> str:
     if list_kind not in SIGNAL_LISTS:
         raise InputError(f"list must be one of {list(SIGNAL_LISTS)}, got {list_kind!r}")
     return list_kind
 
 
-def _signals_select(
-    list_kind: str, run_id: str, after: tuple[float, str] | None = None, limit: int | None = None
-) -> Any:
-    """Rank and cut on ``risk_predictions`` alone (an index range scan on
-    ``ix_risk_predictions_run_trend``), then join the page's account names."""
+def check_sort(list_kind: str, sort: str | None) -> str:
+    """The list's sort (its default when None); InputError for one the list lacks."""
+    allowed = SIGNAL_SORTS[_check_list(list_kind)]
+    if sort is None:
+        return allowed[0]
+    if sort not in allowed:
+        raise InputError(f"sort for list={list_kind} must be one of {list(allowed)}, got {sort!r}")
+    return sort
+
+
+def _sort_key(list_kind: str, sort: str) -> tuple[Any, bool, Any]:
+    """(column, descending, the rows the sort keeps) of a list's sort."""
     rp = risk_predictions.c
-    trend, aid = rp.sentiment_trend, rp.account_id
-    risk = _check_list(list_kind) == "risk"
-    ranked = (
-        select(aid, rp.arr, rp.sentiment, trend, rp.p_churn_90d, rp.reason)
-        .where(rp.run_id == run_id, trend < 0 if risk else trend > 0)
-        .order_by(trend.asc() if risk else trend.desc(), aid.asc())
-    )
+    if sort == "trend":
+        falling = list_kind == "risk"
+        trend = rp.sentiment_trend
+        return trend, not falling, trend < 0 if falling else trend > 0
+    col = {
+        "p_churn_90d": rp.p_churn_90d,
+        "revenue_at_risk": rp.revenue_at_risk_90d,
+        "p_expand_180d": rp.p_expand_180d,
+    }[sort]
+    return col, True, col.is_not(None)
+
+
+def _signals_select(
+    list_kind: str,
+    run_id: str,
+    after: tuple[float, str] | None = None,
+    limit: int | None = None,
+    sort: str | None = None,
+    filters: SignalFilters | None = None,
+) -> Any:
+    """Rank and cut on ``risk_predictions`` alone (an index range scan on the sort's
+    (run, key, account) index), then join the page's account names."""
+    rp = risk_predictions.c
+    sort = check_sort(list_kind, sort)
+    key, desc, kept = _sort_key(list_kind, sort)
+    aid = rp.account_id
+    f = filters or SignalFilters()
+    ranked = select(
+        aid.label("account_id"),
+        key.label("sort_value"),
+        rp.arr,
+        rp.segment,
+        rp.sentiment,
+        rp.sentiment_trend,
+        rp.trend_weight,
+        rp.texts_90d,
+        rp.p_churn_90d,
+        rp.revenue_at_risk_90d,
+        rp.p_expand_180d,
+        (rp.reason if list_kind == "risk" else rp.expansion_reason).label("reason"),
+        (rp.drivers if list_kind == "risk" else rp.expansion_drivers).label("drivers"),
+    ).where(rp.run_id == run_id, kept)
+    if f.segment is not None:
+        ranked = ranked.where(rp.segment == f.segment)
+    if f.min_arr is not None:
+        ranked = ranked.where(rp.arr >= f.min_arr)
+    if f.min_texts is not None:
+        ranked = ranked.where(rp.texts_90d >= f.min_texts)
     if after is not None:
         value, account_id = after
-        beyond = trend > value if risk else trend < value
-        ranked = ranked.where(or_(beyond, and_(trend == value, aid > account_id)))
+        if desc:
+            beyond = or_(key < value, and_(key == value, aid < account_id))
+        else:
+            beyond = or_(key > value, and_(key == value, aid > account_id))
+        ranked = ranked.where(beyond)
+    ranked = ranked.order_by(*((key.desc(), aid.desc()) if desc else (key.asc(), aid.asc())))
     page = ranked.limit(limit).subquery() if limit is not None else ranked.subquery()
     p = page.c
     return (
         select(
+            *(c for c in p if c.name != "account_id"),
             p.account_id,
             func.coalesce(accounts.c.name, p.account_id).label("name"),
-            p.arr,
-            p.sentiment,
-            p.sentiment_trend,
-            p.p_churn_90d,
-            p.reason,
         )
         .select_from(page.outerjoin(accounts, accounts.c.account_id == p.account_id))
-        .order_by(p.sentiment_trend.asc() if risk else p.sentiment_trend.desc(), p.account_id)
+        .order_by(
+            *(
+                (p.sort_value.desc(), p.account_id.desc())
+                if desc
+                else (p.sort_value.asc(), p.account_id.asc())
+            )
+        )
     )
 
 
-def signals_frame(engine: Engine, list_kind: str, run_id: str | None = None) -> pd.DataFrame:
+def _signal_row(row: Any) -> dict[str, Any]:
+    d = dict(row._mapping)
+    w = d.get("trend_weight")
+    d["trend_confident"] = None if w is None else bool(w >= TREND_CONFIDENT_WEIGHT)
+    d["revenue_at_risk"] = d.pop("revenue_at_risk_90d")
+    d["drivers"] = [x for x in (d.get("drivers") or []) if x.get("cited", True)]
+    return d
+
+
+def list_calibration(
+    run: dict[str, Any], list_kind: str, sort: str | None, size: int | None
+) -> dict[str, Any] | None:
+    """How lists ranked like this one fared out of time (``risk.signals``): for the most
+    recent origin with a fully observed window, the outcome rate of its top ``n`` (the
+    largest checked size up to ``size``), the base rate, the same pooled over the
+    checked origins, and the sentence the sales view shows. None when the run holds no
+    check (an older run, or too little history) or the sort was not checked."""
+    sort = check_sort(list_kind, sort)
+    lists = ((run.get("metrics") or {}).get("lists") or {}).get(list_kind) or {}
+    origins = [o for o in lists.get("origins") or [] if o.get("top")]
+    field = {"trend": "top_trend", "revenue_at_risk": "top_revenue_at_risk"}.get(sort, "top")
+    if not origins:
+        return None
+    last = max(origins, key=lambda o: o["origin"])  # the most recent origin
+    if field not in last:
+        return None
+    sizes = sorted(int(n) for n in last[field])
+    n = max([k for k in sizes if size is None or k <= size] or sizes[:1])
+    rate = last[field].get(str(n))
+    if rate is None:
+        return None
+    pooled = [
+        (o[field][str(n)], o["base_rate"]) for o in origins if o[field].get(str(n)) is not None
+    ]
+    h = int(lists.get("horizon_days") or 90)
+    verb = "churned" if list_kind == "risk" else "opened an expansion opportunity"
+    when = "last quarter" if h <= 90 else "two quarters ago"
+    text = (
+        f"Of the {n} accounts ranked like these {when} (as of {last['origin']}), "
+        f"{rate:.0%} {verb} within {h} days; of all {last['accounts']} accounts then, "
+        f"{last['base_rate']:.0%}."
+    )
+    return {
+        "horizon_days": h,
+        "origin": last["origin"],
+        "top_n": n,
+        "rate": rate,
+        "base_rate": last["base_rate"],
+        "accounts": last["accounts"],
+        "origins_pooled": len(pooled),
+        "pooled_rate": round(sum(r for r, _ in pooled) / len(pooled), 4),
+        "pooled_base_rate": round(sum(b for _, b in pooled) / len(pooled), 4),
+        "text": text,
+    }
+
+
+def signals_frame(
+    engine: Engine,
+    list_kind: str,
+    run_id: str | None = None,
+    *,
+    sort: str | None = None,
+    filters: SignalFilters | None = None,
+) -> pd.DataFrame:
     """The whole ranked sales list of one snapshot (see the module docstring)."""
     run = get_run(engine, run_id)
+    stmt = _signals_select(list_kind, run["run_id"], sort=sort, filters=filters)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(_signals_select(list_kind, run["run_id"]))]
+        rows = [_signal_row(r) for r in conn.execute(stmt)]
     return pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
 
 
@@ -316,16 +472,19 @@ def signals_page(
     *,
     run_id: str | None = None,
     after: tuple[float, str] | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
     run: dict[str, Any] | None = None,
+    sort: str | None = None,
+    filters: SignalFilters | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(run, rows) of a ranked sales list, starting after ``(sentiment_trend, account_id)``.
+    """(run, rows) of a ranked sales list, starting after ``(sort value, account_id)``;
+    every row carries its ``sort_value`` (the cursor's key). ``limit`` None: all rows.
 
     ``run``: the snapshot already looked up by the caller (saves a query)."""
     run = run or get_run(engine, run_id, details=False)
-    stmt = _signals_select(list_kind, run["run_id"], after, limit)
+    stmt = _signals_select(list_kind, run["run_id"], after, limit, sort, filters)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        rows = [_signal_row(r) for r in conn.execute(stmt)]
     return run, rows
 
 
@@ -381,6 +540,11 @@ def account_risk(
         "sentiment": d["sentiment"],
         "sentiment_trend": d["sentiment_trend"],
         "p_churn_90d": d["p_churn_90d"],
+        "p_expand_180d": d.get("p_expand_180d"),
+        "texts_90d": d.get("texts_90d"),
+        "trend_weight": d.get("trend_weight"),
+        "expansion_reason": d.get("expansion_reason"),
+        "expansion_drivers": list(d.get("expansion_drivers") or []),
         "horizons": horizons,
         "expected_ltv": d["expected_ltv"],
         "reason": d["reason"],

@@ -29,6 +29,10 @@ the snapshot's transaction (so a fit never commits a snapshot and then fails), a
 account whose stored ARR is beyond ``ingest.records.MAX_MONEY`` (a store older than
 that bound) is refused by name before the fit starts.
 
+The sales lists' models (``risk.signals``: the expansion model and the out-of-time list
+check) run after the churn model is chosen and are stored with the same snapshot
+(``p_expand_180d`` per account, ``metrics["expansion"]`` and ``metrics["lists"]``).
+
 ``on_progress(n)`` is called with 1 after each of ``FIT_STEPS`` stages.
 """
 
@@ -61,6 +65,7 @@ from risk.errors import NotEnoughDataError, RiskError, RiskInputError
 from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
+from risk.signals import SignalsConfig, SignalsFit, fit_signals, prediction_fields
 from risk.survival.base import SurvivalModel
 from risk.survival.cox_tv import CoxTimeVaryingModel
 from risk.survival.pem import PiecewiseExponentialModel
@@ -81,6 +86,7 @@ class FitConfig:
     sentiment_model_version: str | None = None
     candidates: tuple[str, ...] = ("pem", "cox_tv")
     cox_tv_max_rows: int = 400_000
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
 
     def factory(self, features: list[str]) -> SurvivalModel:
         """The default model (piecewise-exponential), used when no back-test can choose."""
@@ -172,6 +178,7 @@ class FitResult:
     model_version: str
     candidates: dict[str, Any] = field(default_factory=dict)
     choice: dict[str, Any] = field(default_factory=dict)
+    signals: SignalsFit | None = None
 
 
 def _clean(value: Any) -> Any:
@@ -241,6 +248,7 @@ def compute_fit(
     model.calibration_ = math.log(factor)
     step(1)
     fc = forecast(model, panel.current, cfg.forecast, cfg.ltv)
+    signals = fit_signals(inputs, panel, cfg.trajectories, cfg.factory_for(chosen), cfg.signals)
     step(1)
     state = json.dumps(
         [_rounded(model.to_dict()), inputs.sentiment_model_version, inputs.as_of.isoformat()],
@@ -257,6 +265,7 @@ def compute_fit(
         version,
         candidate_summary(backtests, skipped, chosen),
         {"chosen": chosen, "why": why, "rule": CHOICE_RULE, "candidates": list(cfg.candidates)},
+        signals,
     )
 
 
@@ -289,6 +298,7 @@ def metrics_of(result: FitResult) -> dict[str, Any]:
             "clipped to [0.5, 2]; scales the baseline hazard",
         },
         "candidates": result.candidates,
+        **(result.signals.metrics() if result.signals else {}),
     }
     return _clean(out)
 
@@ -349,6 +359,7 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
         }
     )
     pred = result.forecast.predictions
+    extra = prediction_fields(pred, result.signals)
     rows = []
     for r in pred.to_dict("records"):
         row = {k: r[k] for k in ("account_id", "segment", "reason")}
@@ -361,6 +372,7 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
             for suffix in ("", "_low", "_high"):
                 row[f"p_churn_{h}d{suffix}"] = float(r[f"p_churn_{h}d{suffix}"])
         row["drivers"] = _clean(r["drivers"])
+        row.update(_clean(extra.get(r["account_id"], {})))
         rows.append(row)
     _check_finite(rows)
     monthly = result.panel.monthly

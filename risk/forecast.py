@@ -83,12 +83,13 @@ def forecast(
             out[f"p_churn_{h}d_low"] = np.minimum(lo_q[:, k], p[:, k])
             out[f"p_churn_{h}d_high"] = np.maximum(hi_q[:, k], p[:, k])
         out["expected_ltv"] = expected_ltv(arr, surv, ltv_cfg)
-        reasons, drivers = explain(model.features, model.contributions(chunk), chunk)
+        reasons, drivers = explain(model.features, model.contributions(chunk), chunk, model.mean_)
         out["reason"] = reasons
         out["drivers"] = drivers
         parts.append(out)
     pred = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     keep = ["account_id", "name", "segment", "arr", "sentiment", "sentiment_trend"]
+    keep += ["trend_weight", "texts_90d"]
     pred = (
         current[[c for c in keep if c in current]]
         .reset_index(drop=True)

@@ -1,8 +1,8 @@
 """Read the store as it stood at a date into plain frames (the input of every risk step).
 
 "As it stood" means: accounts whose contract started on or before ``as_of``; churn dates
-after ``as_of`` are unknown (the account is active); texts, surveys and aspect tags
-created after ``as_of`` (after the end of that day, UTC) are left out. Every later step
+after ``as_of`` are unknown (the account is active); texts, surveys, aspect tags and
+opportunities created after ``as_of`` (after the end of that day, UTC) are left out. Every later step
 works on these frames only, so ``fit --as-of`` cannot see the future.
 
 The default ``as_of`` is the latest event date in the store (the latest of document
@@ -14,14 +14,21 @@ cannot move a fit past today; ``RiskInputs.note`` then names the records beyond 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from ingest.db.schema import accounts, aspect_scores, documents, sentiment_scores, surveys
+from ingest.db.schema import (
+    accounts,
+    aspect_scores,
+    documents,
+    opportunities,
+    sentiment_scores,
+    surveys,
+)
 from nlp.versions import sentiment_version
 from risk.errors import NotEnoughDataError, RiskInputError
 
@@ -45,6 +52,28 @@ TEXT_COLUMNS = [
 ]
 SURVEY_COLUMNS = ["account_id", "submitted_at", "survey_type", "score"]
 ASPECT_COLUMNS = ["account_id", "created_at", "aspect", "sentiment"]
+OPPORTUNITY_COLUMNS = ["account_id", "created_at", "amount", "closed_at", "is_won"]
+
+
+def _no_opportunities() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "created_at": pd.Series(dtype="datetime64[ns]"),
+            "amount": pd.Series(dtype=float),
+            "closed_at": pd.Series(dtype="datetime64[ns]"),
+            "is_won": pd.Series(dtype=bool),
+        }
+    )
+
+
+def _opportunities_at(opp: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Opportunities created before ``cut``, with closings at or after it not yet known."""
+    out = opp[opp["created_at"] < cut].copy()
+    later = ~(out["closed_at"] < cut)
+    out.loc[later, "closed_at"] = pd.NaT
+    out.loc[later, "is_won"] = False
+    return out
 
 
 @dataclass(frozen=True)
@@ -58,6 +87,8 @@ class RiskInputs:
     aspects: pd.DataFrame
     sentiment_model_version: str | None = None
     note: str | None = None  # why the default as_of is not the latest event, if it is not
+    # every stored opportunity (initial deals too: ``risk.expansion`` tells expansions apart)
+    opportunities: pd.DataFrame = field(default_factory=_no_opportunities)
 
     @property
     def cutoff(self) -> pd.Timestamp:
@@ -77,6 +108,7 @@ class RiskInputs:
             texts=self.texts[self.texts["created_at"] < cut],
             surveys=self.surveys[self.surveys["submitted_at"] < cut],
             aspects=self.aspects[self.aspects["created_at"] < cut],
+            opportunities=_opportunities_at(self.opportunities, cut),
         )
 
 
@@ -172,7 +204,8 @@ def load_inputs(
     settings: Any = None,
     sentiment_model_version: str | None = None,
 ) -> RiskInputs:
-    """Read accounts, experience texts (with their sentiment), surveys and aspect tags as of a date."""
+    """Read accounts, experience texts (with their sentiment), surveys, aspect tags and
+    opportunities as of a date."""
     note = None
     if as_of is None:
         as_of = latest_event_date(engine)
@@ -271,6 +304,25 @@ def load_inputs(
         )
     asp["created_at"] = pd.to_datetime(asp["created_at"])
     asp["sentiment"] = pd.to_numeric(asp["sentiment"], errors="coerce")
+
+    opp = _frame(
+        engine,
+        select(
+            opportunities.c.account_id,
+            opportunities.c.created_at,
+            opportunities.c.amount,
+            opportunities.c.closed_at,
+            opportunities.c.is_won,
+        )
+        .where(opportunities.c.created_at < cutoff)
+        .order_by(opportunities.c.account_id, opportunities.c.created_at, opportunities.c.id),
+        OPPORTUNITY_COLUMNS,
+    )
+    opp["created_at"] = pd.to_datetime(opp["created_at"])
+    opp["closed_at"] = pd.to_datetime(opp["closed_at"])
+    opp["amount"] = pd.to_numeric(opp["amount"], errors="coerce")
+    opp["is_won"] = opp["is_won"].eq(True)
+    opp = _opportunities_at(opp, pd.Timestamp(cutoff))
     # a fixed row order: the same store gives the same floating-point sums on every back end
     return RiskInputs(
         as_of=as_of,
@@ -286,4 +338,5 @@ def load_inputs(
         ),
         sentiment_model_version=mv,
         note=note,
+        opportunities=opp.astype({"account_id": str}),
     )

@@ -17,7 +17,12 @@ centred on its kind's mean sentiment (tickets read more negative than reviews by
 so an account is not penalised for the mix of its texts); the level is an exponentially
 weighted mean by month with a ``ewm_halflife_months`` half-life. The display values kept
 on the snapshot (``sentiment``, ``sentiment_trend``) are the same exponentially weighted
-mean on the raw scale (P(pos) - P(neg)) and its change over the last 90 days (3 months).
+mean on the raw scale (P(pos) - P(neg)) and its change over the last 90 days: the mean
+sentiment of the texts of the 90 days up to ``as_of`` minus that of the 90 days before,
+shrunk by the evidence behind it (``shrunk_trend``). A change measured on one or two
+texts is mostly noise, so empirical Bayes pulls it toward "no change"; ``trend_weight``
+(0..1) says how much of the measured change was kept, ``texts_90d`` how many scored
+texts the last 90 days hold.
 
 Feature groups: ``text`` (from sentiment and aspect scores), ``activity`` (ticket volume,
 NPS, CSAT of tickets and surveys, review stars: no text content), ``crm`` (tenure, ARR, segment). The back-test's
@@ -34,6 +39,7 @@ import pandas as pd
 from risk.inputs import RiskInputs
 
 DAYS_PER_MONTH = 30.4375
+TREND_DAYS = 90  # the window of ``sentiment_trend`` and of ``texts_90d``
 
 
 ASPECT_PREFIX = "aspect_negative_"  # + aspect: the share of texts complaining about it
@@ -109,6 +115,59 @@ def _ewm(bins: np.ndarray, halflife: float) -> np.ndarray:
     for j in range(bins.shape[1]):
         out[:, j + 1] = decay * out[:, j] + bins[:, j]
     return out
+
+
+def _within_variance(cell: np.ndarray, s: np.ndarray) -> float:
+    """Pooled variance of one text's sentiment around the mean of its cell (an account's
+    window: the noise of a window's mean, without the account's drift between windows)."""
+    if not len(s):
+        return 0.25
+    _, inv, n = np.unique(cell, return_inverse=True, return_counts=True)
+    mean = np.bincount(inv, weights=s) / n
+    dof = float(np.sum(n - 1))
+    if dof < 1:
+        return 0.25
+    return max(float(np.sum((s - mean[inv]) ** 2)) / dof, 1e-4)
+
+
+def shrunk_trend(
+    inputs: RiskInputs, ids: pd.Index
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per account of ``ids``: (trend, weight, texts in the last 90 days, texts in the 90
+    before), the trend being the change of mean text sentiment between those windows,
+    shrunk by the evidence behind it (empirical Bayes).
+
+    The measured change ``m`` of an account with ``n1`` and ``n0`` scored texts has
+    sampling variance ``v = s2 * (1/n1 + 1/n0)`` (``s2``: pooled variance of a text
+    around its account-window's mean). True changes are taken to spread as N(0, tau2), ``tau2``
+    estimated across accounts by the method of moments (mean of m**2 - v). The shown
+    trend is ``m * tau2 / (tau2 + v)``: near ``m`` with many texts, near 0 (no change)
+    with one or two; 0 with weight 0 when either window has no scored text."""
+    tx = inputs.texts
+    a = ids.get_indexer(tx["account_id"])
+    s = tx["sentiment"].to_numpy(dtype=float)
+    keep = (a >= 0) & np.isfinite(s)
+    a, s, when = a[keep], s[keep], tx["created_at"].to_numpy()[keep]
+    n_a = len(ids)
+    split = np.datetime64(inputs.cutoff - pd.Timedelta(days=TREND_DAYS))
+    first = np.datetime64(inputs.cutoff - pd.Timedelta(days=2 * TREND_DAYS))
+    recent, before = when >= split, (when >= first) & (when < split)
+    n1 = np.bincount(a[recent], minlength=n_a).astype(float)
+    n0 = np.bincount(a[before], minlength=n_a).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = (
+            np.bincount(a[recent], weights=s[recent], minlength=n_a) / n1
+            - np.bincount(a[before], weights=s[before], minlength=n_a) / n0
+        )
+        window = recent | before
+        cell = a[window] * 2 + recent[window]
+        v = _within_variance(cell, s[window]) * (1 / n1 + 1 / n0)
+    known = (n1 > 0) & (n0 > 0)
+    tau2 = max(float(np.mean(m[known] ** 2 - v[known])), 0.0) if known.sum() >= 2 else 0.0
+    weight = np.zeros(n_a)
+    weight[known] = tau2 / (tau2 + v[known]) if tau2 > 0 else 0.0
+    trend = np.where(known, weight * np.nan_to_num(m), 0.0)
+    return trend, weight, n1, n0
 
 
 def period_boundaries(inputs: RiskInputs, config: TrajectoryConfig) -> pd.DatetimeIndex:
@@ -290,8 +349,10 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     with np.errstate(invalid="ignore", divide="ignore"):
         raw_level = np.where(raw_den > 1e-9, raw_num / raw_den, np.nan)
     current["sentiment"] = raw_level[cur_idx, n_k]
-    current["sentiment_trend"] = (raw_level - _lagged(raw_level, 3))[cur_idx, n_k]
-    current["texts_90d"] = _window(_cum(n_all), 3)[cur_idx, n_k]
+    trend, weight, n_recent, _ = shrunk_trend(inputs, ids)
+    current["sentiment_trend"] = trend[cur_idx]
+    current["trend_weight"] = weight[cur_idx]
+    current["texts_90d"] = n_recent[cur_idx].astype(int)
 
     # ---- monthly trajectory (display): raw mean sentiment of each month's texts
     with np.errstate(invalid="ignore", divide="ignore"):

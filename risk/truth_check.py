@@ -36,8 +36,13 @@ TRUTH_COLUMNS = ("account_id", "churned_at_true")
 MAX_TRUTH_BYTES = 200_000_000
 
 
-def read_truth(path: str | Path) -> pd.DataFrame:
-    """account_id and churned_at_true (NaT = survives) from a truth CSV."""
+def read_truth(
+    path: str | Path,
+    dates: tuple[str, ...] = ("churned_at_true",),
+    optional: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """account_id and the truth's date columns (NaT = never) from a truth CSV: every
+    column of ``dates`` must be there, those of ``optional`` are read when present."""
     p = Path(path)
     if not p.is_file():
         raise RiskInputError(f"truth file {p} not found")
@@ -47,21 +52,26 @@ def read_truth(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise RiskInputError(f"truth file {p} is not a readable CSV: {exc}") from exc
-    missing = [c for c in TRUTH_COLUMNS if c not in frame.columns]
+    expected = ("account_id", *dates)
+    missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise RiskInputError(
-            f"truth file {p} lacks column '{missing[0]}' (expected {TRUTH_COLUMNS})"
-        )
-    dates = pd.to_datetime(frame["churned_at_true"].replace("", None), errors="coerce")
-    bad = frame["churned_at_true"].ne("") & dates.isna()
+        raise RiskInputError(f"truth file {p} lacks column '{missing[0]}' (expected {expected})")
+    out = pd.DataFrame({"account_id": frame["account_id"].astype(str)})
+    for col in (*dates, *(c for c in optional if c in frame.columns)):
+        out[col] = _dates(p, frame, col)
+    return out
+
+
+def _dates(p: Path, frame: pd.DataFrame, col: str) -> pd.Series:
+    dates = pd.to_datetime(frame[col].replace("", None), errors="coerce")
+    bad = frame[col].ne("") & dates.isna()
     if bad.any():
         raise RiskInputError(
-            f"truth file {p}: churned_at_true must be an ISO date or empty, "
-            f"got {frame.loc[bad, 'churned_at_true'].iloc[0]!r}"
+            f"truth file {p}: {col} must be an ISO date or empty, got {frame.loc[bad, col].iloc[0]!r}"
         )
     if dates.dt.tz is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DataFrame({"account_id": frame["account_id"].astype(str), "churned_at_true": dates})
+    return dates
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:

@@ -130,3 +130,38 @@ def test_0009_marks_the_opportunities_stored_before_it(database_url: str) -> Non
         assert got == {"O1": "account_id", "O2": None}
     finally:
         engine.dispose()
+
+
+def test_snapshots_stored_before_0010_keep_their_lists(database_url: str) -> None:
+    """A run stored at revision 0008 still sorts by revenue at risk after 0010 (filled in
+    as arr x p_churn_90d); what it never computed (p_expand_180d, texts_90d) stays NULL."""
+    from alembic import command
+    from sqlalchemy import column, table
+
+    from ingest.db.engine import _alembic_config, make_engine
+    from ingest.db.schema import risk_predictions, risk_runs
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0008")
+        old = table("risk_predictions", *(column(c.name) for c in risk_predictions.c
+                    if c.name not in ("revenue_at_risk_90d", "texts_90d", "trend_weight",
+                                      "p_expand_180d", "expansion_reason", "expansion_drivers")))  # fmt: skip
+        probabilities = {
+            f"p_churn_{h}d{s}": 0.25 for h in (90, 180, 365) for s in ("", "_low", "_high")
+        }
+        with engine.begin() as conn:
+            conn.execute(risk_runs.insert().values(
+                run_id="r-old", as_of=datetime(2026, 1, 31).date(), created_at=datetime(2026, 2, 1),
+                model_version="pem-v1-old", status="complete", n_accounts=1,
+            ))  # fmt: skip
+            conn.execute(old.insert().values(
+                run_id="r-old", account_id="A1", arr=40_000.0, expected_ltv=1.0, **probabilities,
+            ))  # fmt: skip
+        upgrade(engine)
+        with engine.connect() as conn:
+            row = conn.execute(select(risk_predictions)).mappings().one()
+        assert row["revenue_at_risk_90d"] == 10_000.0
+        assert row["p_expand_180d"] is None and row["texts_90d"] is None
+    finally:
+        engine.dispose()

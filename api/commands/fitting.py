@@ -74,6 +74,7 @@ def fit_summary(stored: StoredFit) -> dict[str, Any]:
             "calibration_factor": m["calibration_in_the_large"]["factor"],
             "candidates": candidates,
             "ledger": stored.ledger,
+            "expansion": result.signals.summary() if result.signals else None,
         }
     )
 
@@ -116,6 +117,17 @@ def fit_lines(result: dict[str, Any]) -> list[str]:
     for kind, c in (result.get("candidates") or {}).items():
         if c.get("status") != "ok":
             lines.append(f"  candidate {kind}: {c.get('status')}")
+    exp = result.get("expansion") or {}
+    if exp.get("status") == "ok":
+        lines.append(
+            f"expansion model {exp.get('model_version')}: back-test AUC "
+            f"{_fmt(exp.get('backtest_auc'))} (sentiment trend {_fmt(exp.get('backtest_auc_trend'))}, "
+            f"CRM + history {_fmt(exp.get('backtest_auc_crm_history'))}), ICI "
+            f"{_fmt(exp.get('backtest_ici'), '.4f')}, expected {_fmt(exp.get('backtest_expected'), '.1f')}"
+            f" / observed {exp.get('backtest_observed')} accounts expanding within 180 days"
+        )
+    elif exp:
+        lines.append(f"expansion model: not fitted ({exp.get('reason')})")
     rr = result.get("revenue_risk", {}).get("180") or {}
     if rr:
         lines.append(
@@ -218,6 +230,42 @@ def eval_churn(
         lines.append(f"  text features add {res['text_lift_auc']:+.3f} AUC over the no-text model")
     if not res["truth_covers_horizon"]:
         lines.append("note: the truth's latest churn date is before as_of + horizon")
+    emit(res, as_json, "\n".join(lines))
+
+
+@eval_group.command("signals")
+@click.option("--truth", "truth_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="truth.csv of a demo world (account_id, churned_at_true, expanded_at_true).")  # fmt: skip
+@click.option("--horizon-days", type=click.IntRange(1, 3650), default=180, show_default=True)
+@click.option("--run-id", default=None, help="Risk run to judge (default: the latest).")
+@json_option
+@handle_errors
+def eval_signals(truth_path: Path, horizon_days: int, run_id: str | None, as_json: bool) -> None:
+    """Judge the sales lists (the top 25/50/100 of each ranking) against a world's truth."""
+    from risk.signal_eval import judge_lists
+    from risk.truth_check import read_truth
+
+    truth = read_truth(truth_path, optional=("expanded_at_true",))
+    res = judge_lists(state().engine(), truth, horizon_days, run_id=run_id)
+    h = res["horizon_days"]
+    lines = [
+        f"run {res['run_id']} (as of {res['as_of']}, model {res['model_version']}) vs truth: "
+        f"{res['accounts']} active accounts, outcomes within {h} days"
+    ]
+    for kind, verb in (("risk", "churned"), ("expansion", "expanded")):
+        block = res.get(kind) or {}
+        if block.get("status") == "skipped":
+            lines.append(f"{kind} list: not judged ({block.get('reason')})")
+            continue
+        lines.append(
+            f"{kind} list: share {verb} among the top N (base rate {_fmt(block['base_rate'])}, "
+            f"{block['events']} of {block['accounts']})"
+        )
+        lines.append(f"  {'ranking':16s} {'top 25':>7s} {'top 50':>7s} {'top 100':>7s}  AUC")
+        for name, r in block["rankings"].items():
+            cells = " ".join(f"{_fmt(r['top'][n]['rate']):>7s}" for n in ("25", "50", "100"))
+            lines.append(f"  {name:16s} {cells}  {_fmt(r['auc'])}")
     emit(res, as_json, "\n".join(lines))
 
 

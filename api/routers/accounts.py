@@ -22,7 +22,14 @@ from risk.feeds import account_record, account_risk, latest_run
 router = APIRouter(
     prefix="/v1", tags=["accounts"], responses={**AUTH_RESPONSES, **NOT_FOUND_RESPONSES}
 )
-ACCOUNT_METRICS = ("sentiment", "sentiment_trend", "p_churn", "revenue_at_risk", "expected_ltv")
+ACCOUNT_METRICS = (
+    "sentiment",
+    "sentiment_trend",
+    "p_churn",
+    "revenue_at_risk",
+    "expected_ltv",
+    "p_expand_180d",
+)
 
 
 @router.get("/accounts/{account_id:path}", response_model=AccountView)
@@ -55,5 +62,9 @@ def get_account(
         "trajectory_source": source,
         "risk": risk,
         "evidence": evidence,
-        "provenance": {m: f"/v1/provenance/{m}/{ident}" for m in ACCOUNT_METRICS},
+        "provenance": {
+            m: f"/v1/provenance/{m}/{ident}"
+            for m in ACCOUNT_METRICS
+            if m != "p_expand_180d" or (risk and risk.get("p_expand_180d") is not None)
+        },
     }

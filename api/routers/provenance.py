@@ -47,6 +47,7 @@ class Metric(StrEnum):
     sentiment = "sentiment"
     sentiment_trend = "sentiment_trend"
     p_churn_90d = "p_churn_90d"
+    p_expand_180d = "p_expand_180d"
     p_churn = "p_churn"
     revenue_at_risk = "revenue_at_risk"
     expected_ltv = "expected_ltv"
@@ -68,6 +69,7 @@ METRIC_ROLES: dict[Metric, tuple[str, ...]] = {
     Metric.sentiment: ALL,
     Metric.sentiment_trend: ALL,
     Metric.p_churn_90d: ("sales", "finance"),
+    Metric.p_expand_180d: ("sales",),
     Metric.p_churn: ("finance",),
     Metric.revenue_at_risk: ("finance",),
     Metric.expected_ltv: ("finance",),
@@ -105,6 +107,11 @@ METHODS = {
     "as_of (texts scored by sentiment model {smv}), as stored by run {run}",
     Metric.p_churn_90d: "P(active account churns within 90 days after as_of) from survival "
     "model {mv} fitted on monthly sentiment trajectories (run {run}); interval in inputs",
+    Metric.p_expand_180d: "P(active account opens an expansion opportunity, i.e. an opportunity "
+    "of an existing account created after its contract start, within 180 days after as_of) "
+    "from expansion model {emv}: a recurrent-event piecewise-exponential hazard over the "
+    "monthly panel (sentiment trajectory, tickets, NPS, ARR, tenure, earlier expansions), "
+    "calibrated in the large and back-tested out of time (run {run}; figures in inputs)",
     Metric.p_churn: "P(active account churns within {h} days after as_of) from survival model "
     "{mv} fitted on monthly sentiment trajectories (run {run}); interval in inputs",
     Metric.revenue_at_risk: "arr x p_churn({h} days) = {arr} x {p}; p_churn from survival model "
@@ -159,10 +166,16 @@ def _account_provenance(
             "(unknown, or churned before as_of)"
         )
     band = risk["horizons"][str(h if metric != Metric.p_churn_90d else 90)]
+    if metric == Metric.p_expand_180d and risk["p_expand_180d"] is None:
+        raise NotFoundError(
+            f"snapshot {run['run_id']} has no p_expand_180d for account '{account_id}' "
+            "(no expansion model: ingest opportunities and refit)"
+        )
     value = {
         Metric.sentiment: risk["sentiment"],
         Metric.sentiment_trend: risk["sentiment_trend"],
         Metric.p_churn_90d: risk["p_churn_90d"],
+        Metric.p_expand_180d: risk["p_expand_180d"],
         Metric.p_churn: band["p_churn"],
         Metric.revenue_at_risk: band["revenue_at_risk"],
         Metric.expected_ltv: risk["expected_ltv"],
@@ -175,7 +188,9 @@ def _account_provenance(
         limit=limit,
         offset=offset,
     )
+    expansion = (run.get("metrics") or {}).get("expansion") or {}
     method = METHODS[metric].format(
+        emv=expansion.get("model_version"),
         smv=run["sentiment_model_version"],
         mv=run["model_version"],
         run=run["run_id"],
@@ -207,6 +222,22 @@ def _account_provenance(
             "trajectory": risk["trajectory"],
             "sentiment_model_version": run["sentiment_model_version"],
             "params": run["params"],
+            **(
+                {
+                    "p_expand_180d": risk["p_expand_180d"],
+                    "expansion_reason": risk["expansion_reason"],
+                    "expansion_drivers": risk["expansion_drivers"],
+                    "expansion_model_version": expansion.get("model_version"),
+                    "expansion_backtest": {
+                        k: v
+                        for k, v in (expansion.get("backtest") or {}).items()
+                        if k not in ("calibration", "lists")
+                    },
+                    "expansion_calibration": expansion.get("calibration_in_the_large"),
+                }
+                if metric == Metric.p_expand_180d
+                else {}
+            ),
         },
         "source_texts": texts,
         "source_texts_total": total,

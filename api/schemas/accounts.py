@@ -44,6 +44,10 @@ class Driver(BaseModel):
     value: Any = None
     effect: float | None = Field(default=None, description="contribution to the log-hazard")
     text: str | None = None
+    typical: float | None = Field(default=None, description="the training mean of the feature")
+    cited: bool | None = Field(
+        default=None, description="whether the reason names it (its words agree with its sign)"
+    )
 
 
 class AccountRisk(BaseModel):
@@ -58,6 +62,15 @@ class AccountRisk(BaseModel):
     expected_ltv: float
     reason: str | None = None
     drivers: list[Driver]
+    texts_90d: int | None = None
+    trend_weight: float | None = Field(
+        default=None, description="share of the measured trend kept after shrinkage, 0..1"
+    )
+    p_expand_180d: float | None = Field(
+        default=None, description="P(an expansion opportunity opens within 180 days)"
+    )
+    expansion_reason: str | None = None
+    expansion_drivers: list[Driver] = Field(default_factory=list)
 
 
 class AccountView(BaseModel):

@@ -32,8 +32,9 @@ from api.ui.session import (
     start_session,
     still_valid,
 )
-from ingest.errors import NotFoundError
+from ingest.errors import InputError, NotFoundError
 from risk.errors import NoSnapshotError
+from risk.feeds import SIGNAL_SORTS, SignalFilters
 from risk.forecast import HORIZONS
 
 ROLE_PAGES: dict[str, tuple[str, str]] = {  # role -> (path, title)
@@ -236,6 +237,24 @@ def _finance_page(
 
 
 # ---------------------------------------------------------------- routes
+def _signal_filters(
+    segment: str | None, min_arr: str | None, min_texts: str | None
+) -> SignalFilters:
+    """The sales view's filter form (empty fields: no filter); 422 page for bad values."""
+    try:
+        arr = float(min_arr) if min_arr not in (None, "") else None
+        texts = int(min_texts) if min_texts not in (None, "") else None
+    except ValueError as exc:
+        raise UiRefusal(
+            422, "Bad filter", "min_arr must be a number and min_texts a whole number."
+        ) from exc
+    if (arr is not None and not 0 <= arr <= 1e15) or (
+        texts is not None and not 0 <= texts <= 100_000
+    ):
+        raise UiRefusal(422, "Bad filter", "min_arr and min_texts must be 0 or more.")
+    return SignalFilters(segment or None, arr, texts)
+
+
 def build_ui_router() -> APIRouter:
     """The router of every ``/ui`` page (``mount_ui`` adds it with its error pages)."""
     from api.ui import charts, views
@@ -321,15 +340,81 @@ def build_ui_router() -> APIRouter:
         return response
 
     @router.get("/sales")
-    def sales(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 25) -> Response:
+    def sales(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=200)] = 25,
+        risk_sort: Annotated[str | None, Query(max_length=32)] = None,
+        expansion_sort: Annotated[str | None, Query(max_length=32)] = None,
+        segment: Annotated[str | None, Query(max_length=64)] = None,
+        min_arr: Annotated[str | None, Query(max_length=32)] = None,
+        min_texts: Annotated[str | None, Query(max_length=16)] = None,
+    ) -> Response:
         session = signed_in(request, "sales")
-        data = views.sales_view(request.app.state.engine, limit=limit)
+        filters = _signal_filters(segment, min_arr, min_texts)
+        sorts = {"risk": risk_sort or None, "expansion": expansion_sort or None}
+        try:
+            data = views.sales_view(
+                request.app.state.engine, limit=limit, sorts=sorts, filters=filters
+            )
+        except InputError as exc:
+            raise UiRefusal(422, "Bad parameter", str(exc)) from exc
         for rows in data["lists"].values():
             for r in rows:
                 r["sparkline"] = charts.sparkline(r["spark"])
+        query = {
+            "segment": filters.segment,
+            "min_arr": filters.min_arr,
+            "min_texts": filters.min_texts,
+        }
+        kept = {k: v for k, v in query.items() if v is not None}
+        data["downloads"] = {
+            kind: "/ui/sales/signals.csv?"
+            + urlencode({"list": kind, "sort": data["sorts"][kind], **kept})
+            for kind in data["lists"]
+        }
+        data["filters"] = query
+        data["sort_choices"] = SIGNAL_SORTS
         data["funnel"] = views.funnel_view(request.app.state.engine, "segment")
         data["funnel_csv"] = "/ui/funnel.csv?by=segment"
         return render(request, "sales.html", data, session=session)
+
+    @router.get("/sales/signals.csv")
+    def sales_csv(
+        request: Request,
+        list_kind: Annotated[str, Query(alias="list", max_length=16)] = "risk",
+        sort: Annotated[str | None, Query(max_length=32)] = None,
+        segment: Annotated[str | None, Query(max_length=64)] = None,
+        min_arr: Annotated[str | None, Query(max_length=32)] = None,
+        min_texts: Annotated[str | None, Query(max_length=16)] = None,
+    ) -> Response:
+        """A whole sales list as CSV, the rows and columns of ``GET /v1/signals?format=csv``."""
+        from api.feed_formats import CSV_MEDIA_TYPE
+        from api.routers.signals import signals_csv, signals_csv_name
+        from risk.feeds import check_sort, signals_page
+
+        signed_in(request, "sales")
+        filters = _signal_filters(segment, min_arr, min_texts)
+        try:
+            order = check_sort(list_kind, sort or None)
+            run, rows = signals_page(
+                request.app.state.engine,
+                list_kind,
+                limit=None,
+                sort=order,
+                filters=filters,
+            )
+        except InputError as exc:
+            raise UiRefusal(422, "Bad parameter", str(exc)) from exc
+        except NoSnapshotError as exc:
+            raise UiRefusal(
+                409, "No risk snapshot", "No risk snapshot yet: run `undertow fit`."
+            ) from exc
+        headers = {
+            "Content-Disposition": f'attachment; filename="{signals_csv_name(list_kind, order, run)}"',
+            "X-Run-Id": run["run_id"],
+            "Cache-Control": "no-store",
+        }
+        return Response(signals_csv(rows), media_type=CSV_MEDIA_TYPE, headers=headers)
 
     @router.get("/finance")
     def finance(

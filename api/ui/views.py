@@ -68,14 +68,27 @@ def trajectories(
     return {a: s[-months:] for a, s in series.items()}
 
 
-def sales_view(engine: Engine, limit: int = 25, evidence: int = 2) -> dict[str, Any]:
-    """The risk and expansion lists of the latest snapshot, with evidence and sparklines."""
+def sales_view(
+    engine: Engine,
+    limit: int = 25,
+    evidence: int = 2,
+    sorts: dict[str, str | None] | None = None,
+    filters: feeds.SignalFilters | None = None,
+) -> dict[str, Any]:
+    """The risk and expansion lists of the latest snapshot (sorted and filtered as the
+    rep asked), with evidence, sparklines and each list's out-of-time calibration line."""
     run = _run_or_none(engine)
     if run is None:
-        return {"run": None, "lists": {}}
+        return {"run": None, "lists": {}, "calibration": {}, "sorts": {}}
     lists: dict[str, list[dict[str, Any]]] = {}
+    calibration: dict[str, Any] = {}
+    chosen: dict[str, str] = {}
     for kind, order in (("risk", "negative"), ("expansion", "positive")):
-        _, rows = feeds.signals_page(engine, kind, run_id=run["run_id"], limit=limit)
+        sort = feeds.check_sort(kind, (sorts or {}).get(kind))
+        chosen[kind] = sort
+        _, rows = feeds.signals_page(
+            engine, kind, run_id=run["run_id"], limit=limit, sort=sort, filters=filters
+        )
         ids = [r["account_id"] for r in rows]
         texts = evidence_for_accounts(
             engine,
@@ -96,7 +109,8 @@ def sales_view(engine: Engine, limit: int = 25, evidence: int = 2) -> dict[str, 
             }
             for r in rows
         ]
-    return {"run": run, "lists": lists}
+        calibration[kind] = feeds.list_calibration(run, kind, sort, limit)
+    return {"run": run, "lists": lists, "calibration": calibration, "sorts": chosen}
 
 
 def open_forecasts(engine: Engine) -> list[dict[str, Any]]:

@@ -383,7 +383,16 @@ risk_predictions = Table(
     Column("expected_ltv", Float, nullable=False),
     Column("reason", Text, nullable=True),
     Column("drivers", JSON, nullable=True),  # [{feature, value, contribution, text}]
-    Index("ix_risk_predictions_run_p90", "run_id", "p_churn_90d"),
+    # the sales lists (migration 0010): their sort keys, filters and the expansion model
+    Column("revenue_at_risk_90d", Float, nullable=True),
+    Column("texts_90d", Integer, nullable=True),
+    Column("trend_weight", Float, nullable=True),
+    Column("p_expand_180d", Float, nullable=True),
+    Column("expansion_reason", Text, nullable=True),
+    Column("expansion_drivers", JSON, nullable=True),
+    Index("ix_risk_predictions_run_p90", "run_id", "p_churn_90d", "account_id"),
+    Index("ix_risk_predictions_run_rar90", "run_id", "revenue_at_risk_90d", "account_id"),
+    Index("ix_risk_predictions_run_expand", "run_id", "p_expand_180d", "account_id"),
 )
 
 # The monthly trajectory a run was built from (what the account view and sparklines show).
@@ -438,9 +447,9 @@ api_keys = Table(
     Column("last_used_at", DateTime, nullable=True),
 )
 
-# The sales lists of the HTTP layer walk one snapshot ordered by sentiment trend
-# (keyset pagination): an index range scan instead of a sort of the whole snapshot.
-# Owned by the api area (migration 0005).
+# The sales lists of the HTTP layer walk one snapshot ordered by their sort key (keyset
+# pagination): an index range scan instead of a sort of the whole snapshot. This one is
+# sort=trend (migration 0005); the others are declared with the table (0010).
 Index(
     "ix_risk_predictions_run_trend",
     risk_predictions.c.run_id,

@@ -7,7 +7,10 @@
   domain or company, a few cannot be resolved at all.
 * NPS: sparse (an account is surveyed in some quarters only), scores follow mostly fit
   and are noisy; about half carry a comment whose tone follows health.
-* Opportunities: the initial deal and expansions that healthy accounts buy.
+* Opportunities: the initial deal, and the expansion deals whose months the dynamics
+  draw (``dynamics._expansions``: health-, size- and tenure-driven). An expansion is won
+  more often the healthier the account; a won deal adds its amount to the ARR. Deals
+  draw from a stream of their own, so changing them never changes a text.
 
 Only moments up to the data's end are written; churned accounts fall silent.
 """
@@ -91,6 +94,7 @@ def simulate_activity(
 ) -> tuple[Records, np.ndarray]:
     """All records of the data window, and each account's ARR at the data's end."""
     out = Records()
+    deals = rng.spawn(1)[0]  # opportunities: their own stream (module docstring)
     arr_end = np.array([f.arr for f in firms])
     phase = rng.integers(0, 3, size=len(firms))  # month of the quarter an account is surveyed
     for i, firm in enumerate(firms):
@@ -115,7 +119,10 @@ def simulate_activity(
             if t % 3 == phase[i]:
                 _nps(rng, firm, t, panel.fit[i, t], panel.mood[i, t], event, timeline, texts,
                      aspects, keep, out)  # fmt: skip
-            arr_end[i] += _expansion(rng, firm, t, health, arr_end[i], timeline, keep, out)
+            _first_round_deal_draws(rng, t, health, timeline, keep)
+            if panel.expansion[i, t]:
+                when = timeline.day(t, int(panel.expansion_day[i, t]))
+                arr_end[i] += _expansion(deals, firm, when, health, arr_end[i], timeline, keep, out)
     return out, arr_end
 
 
@@ -218,25 +225,42 @@ def _initial_deal(rng: np.random.Generator, firm: Firm, timeline: Timeline, out:
     })  # fmt: skip
 
 
-def _expansion(rng, firm, t, health, arr, timeline, keep, out) -> float:  # type: ignore[no-untyped-def]
-    """Open an expansion deal now and then when the account is healthy; returns ARR won."""
+def _first_round_deal_draws(rng, t, health, timeline, keep) -> None:  # type: ignore[no-untyped-def]
+    """Take, and drop, the draws the first round's expansion deals took from the activity
+    stream: every seed's texts, tickets and surveys stay those of the first round's world,
+    so figures measured on demo worlds (churn AUC in the README) stay comparable. Deals
+    now draw from a stream of their own."""
     if health < 0.3 or rng.random() >= 0.035 * min(health, 2.0):
-        return 0.0
+        return
     created = timeline.moment(rng, t)
     if not keep(created):
-        return 0.0
+        return
+    rng.uniform(0.1, 0.45)
+    closed = created + timedelta(days=int(rng.integers(20, 100)))
+    if timeline.in_data(closed):
+        rng.random()
+    else:
+        rng.integers(0, 3)
+
+
+def _expansion(rng, firm, day, health, arr, timeline, keep, out) -> float:  # type: ignore[no-untyped-def]
+    """Write the expansion deal opened on ``day``; returns the ARR it won by the data's end."""
+    created = datetime.combine(day, datetime.min.time()) + timedelta(
+        minutes=int(rng.integers(8 * 60, 19 * 60))
+    )
     amount = round(arr * float(rng.uniform(0.1, 0.45)) / 100.0) * 100.0
     closed = created + timedelta(days=int(rng.integers(20, 100)))
+    is_won = rng.random() < 1.0 / (1.0 + np.exp(-(health - 0.3)))
+    stage = ("discovery", "proposal", "negotiation")[int(rng.integers(0, 3))]
+    if not keep(created):
+        return 0.0
     row = {"opportunity_id": f"OPP-{len(out.opportunities) + 300001}",
            "account_id": firm.account_id, "created_at": _iso(created), "amount": amount,
-           "stage": "", "closed_at": "", "is_won": ""}  # fmt: skip
-    won = 0.0
-    if timeline.in_data(closed):
-        is_won = rng.random() < 1.0 / (1.0 + np.exp(-(health - 0.3)))
-        row.update(stage="closed_won" if is_won else "closed_lost", closed_at=_iso(closed),
-                   is_won="true" if is_won else "false")  # fmt: skip
-        won = amount if is_won else 0.0
-    else:
-        row["stage"] = ("discovery", "proposal", "negotiation")[int(rng.integers(0, 3))]
+           "stage": stage, "closed_at": "", "is_won": ""}  # fmt: skip
+    if not timeline.in_data(closed):
+        out.opportunities.append(row)
+        return 0.0
+    row.update(stage="closed_won" if is_won else "closed_lost", closed_at=_iso(closed),
+               is_won="true" if is_won else "false")  # fmt: skip
     out.opportunities.append(row)
-    return won
+    return amount if is_won else 0.0

@@ -14,6 +14,15 @@ months: notice periods, budget cycles). It rises steeply as health falls and is 
 enterprise accounts. The panel runs ``months`` data
 months plus ``FUTURE_MONTHS`` more that are never exported: churn there appears only in
 ``truth.csv``, so a fit at the data's end can be judged against the future.
+
+Expansion opportunities (an existing customer opens a deal to buy more) follow a monthly
+hazard of their own, ``sigmoid(EXPANSION_BASE[segment] + EXPANSION_FIT * fit +
+EXPANSION_MOOD * mood + EXPANSION_SIZE * log(arr / segment median) + growth)``, where
+``growth`` is each firm's own pace of growth (hiring, new teams: unseen by any record
+but the deals it buys). Adoption drives it most, the relationship less; a new customer
+ramps up over its first ``EXPANSION_RAMP_MONTHS`` months, and an account with a deal
+opened in the last ``EXPANSION_COOLDOWN_MONTHS`` months rarely opens another. These
+draws come after every churn draw, so they never change who churns when.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.demo.firms import SEGMENTS, Firm
+from ingest.demo.firms import ARR_MEDIAN, SEGMENTS, Firm
 
 FUTURE_MONTHS = 12
 FIT_PHI, FIT_SD = 0.97, 0.20
@@ -33,6 +42,14 @@ SLOPE = 3.2
 LEVEL_MEAN, LEVEL_SD = 0.35, 0.55  # long-run product fit across accounts
 INTENT_RATE = 0.15  # weight of this month's health in the churn intent (an EWMA)
 BASE_LOGIT = {"smb": -4.2, "mid_market": -4.7, "enterprise": -5.3}
+
+# expansion opportunities (module docstring): monthly logit terms
+EXPANSION_BASE = {"smb": -5.2, "mid_market": -4.8, "enterprise": -4.5}
+EXPANSION_FIT, EXPANSION_MOOD = 1.1, 0.45
+EXPANSION_SIZE = 0.3  # per log-unit of ARR above the segment's median
+EXPANSION_GROWTH_SD = 0.6
+EXPANSION_RAMP_MONTHS = 4
+EXPANSION_COOLDOWN_MONTHS, EXPANSION_COOLDOWN = 3, 1.5
 
 # shock codes in Panel.event
 NO_EVENT, OUTAGE, PRICE_RISE, CHAMPION_LEFT, GOOD_NEWS = 0, 1, 2, 3, 4
@@ -54,6 +71,8 @@ class Panel:
     churn_month: np.ndarray  # (n,) month index of churn, -1 if none within the horizon
     churn_day: np.ndarray  # (n,) day of month (1..28)
     months: int  # data months; columns >= months are the unexported future
+    expansion: np.ndarray  # (n, T) bool: an expansion opportunity opens this month
+    expansion_day: np.ndarray  # (n, T) its day of the month (1..28)
 
     @property
     def horizon(self) -> int:
@@ -119,6 +138,8 @@ def simulate(rng: np.random.Generator, firms: list[Firm], months: int) -> Panel:
         churn_month[churns] = t
         active = active & ~churns
 
+    churn_day = rng.integers(1, 29, size=n)
+    expansion = _expansions(rng, firms, fit, mood, alive, churn_month)
     return Panel(
         fit=fit,
         mood=mood,
@@ -127,6 +148,50 @@ def simulate(rng: np.random.Generator, firms: list[Firm], months: int) -> Panel:
         alive=alive,
         event=event,
         churn_month=churn_month,
-        churn_day=rng.integers(1, 29, size=n),
+        churn_day=churn_day,
         months=months,
+        expansion=expansion,
+        expansion_day=rng.integers(1, 29, size=expansion.shape),
     )
+
+
+def _expansions(
+    rng: np.random.Generator,
+    firms: list[Firm],
+    fit: np.ndarray,
+    mood: np.ndarray,
+    alive: np.ndarray,
+    churn_month: np.ndarray,
+) -> np.ndarray:
+    """Which months each account opens an expansion opportunity in (module docstring).
+
+    A new customer's first month (its signing) opens none, nor does the month an account
+    churns in."""
+    n, horizon = fit.shape
+    seg = [f.segment for f in firms]
+    base = np.array([EXPANSION_BASE[s] for s in seg])
+    median = np.array([ARR_MEDIAN[s] for s in seg])
+    size = EXPANSION_SIZE * np.log(np.array([f.arr for f in firms]) / median)
+    growth = EXPANSION_GROWTH_SD * rng.standard_normal(n)
+    signed = np.array([f.start_month for f in firms])
+    opened = np.zeros((n, horizon), dtype=bool)
+    last_open = np.full(n, -(10**6))
+    for t in range(horizon):
+        u = rng.random(n)
+        here = alive[:, t] & (t > signed) & (churn_month != t)
+        ramp = np.clip((t - signed) / EXPANSION_RAMP_MONTHS, 0.0, 1.0)
+        cooling = (t - last_open) <= EXPANSION_COOLDOWN_MONTHS
+        with np.errstate(invalid="ignore"):
+            logit = (
+                base
+                + EXPANSION_FIT * np.nan_to_num(fit[:, t])
+                + EXPANSION_MOOD * np.nan_to_num(mood[:, t])
+                + size
+                + growth
+                + np.log(np.maximum(ramp, 1e-3))
+                - EXPANSION_COOLDOWN * cooling
+            )
+        opens = here & (u < _sigmoid(logit))
+        opened[:, t] = opens
+        last_open = np.where(opens, t, last_open)
+    return opened

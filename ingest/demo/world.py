@@ -61,7 +61,7 @@ COLUMNS = {
                         "alpha", "half_saturation", "hill_shape"],
     "pipeline_truth": ["week", "expected", "realized", "in_data"],
     "truth": ["account_id", "segment", "arr", "contract_start", "churned_at_true",
-              "health_end", "health_mean_3m", "fit_end", "mood_end", "hazard_end",
+              "expanded_at_true", "health_end", "health_mean_3m", "fit_end", "mood_end", "hazard_end",
               "answered", "reported_channels", "true_channel", "tracked_source"],
 }  # fmt: skip
 KINDS = ("accounts", "reviews", "tickets", "surveys", "attribution", "opportunities", "spend",
@@ -131,6 +131,15 @@ def _attribution(
     return pd.DataFrame(rows)
 
 
+def _first_expansion_after_end(panel: Panel, timeline: Timeline, i: int) -> date | None:
+    """The day account ``i`` first opens an expansion opportunity after the data's end."""
+    for t in np.flatnonzero(panel.expansion[i, panel.months - 1 :]) + panel.months - 1:
+        day = timeline.day(int(t), int(panel.expansion_day[i, t]))
+        if day > timeline.end:
+            return day
+    return None
+
+
 def _check(accounts: int, months: int, seed: int, end: date) -> None:
     if seed < 0:
         raise InputError(f"--seed must be 0 or more, got {seed}")
@@ -197,6 +206,7 @@ def _frames(
         truth_rows.append({
             "account_id": firm.account_id, "segment": firm.segment, "arr": float(arr_end[i]),
             "contract_start": acc_rows[-1]["contract_start"], "churned_at_true": _iso_day(churn),
+            "expanded_at_true": _iso_day(_first_expansion_after_end(panel, timeline, i)),
             "health_end": round(float(panel.health[i, t_end]), 4),
             "health_mean_3m": round(float(np.nanmean(recent)), 4) if np.isfinite(recent).any() else None,
             "fit_end": round(float(panel.fit[i, t_end]), 4),

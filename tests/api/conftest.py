@@ -41,14 +41,43 @@ RUN_ID = "run-0001"
 SENTIMENT_VERSION = "sent-test-1"
 MODEL_VERSION = "cox-test-1"
 
-# account_id, name, segment, arr, sentiment, trend, p90, churned
+# account_id, name, segment, arr, sentiment, trend, p90, p_expand_180d, churned
 ACCOUNTS = [
-    ("A1", "Acme Corp", "enterprise", 120_000.0, -0.45, -0.30, 0.40, None),
-    ("A2", '=HYPERLINK("http://x")', "mid", 40_000.0, -0.10, -0.10, 0.20, None),
-    ("A3", "Cobalt", "mid", 60_000.0, 0.35, 0.20, 0.05, None),
-    ("A4", "Delta", "smb", 8_000.0, 0.20, 0.05, 0.08, None),
-    ("A5", "Echo", "smb", 5_000.0, -0.60, None, 0.0, date(2026, 6, 1)),
+    ("A1", "Acme Corp", "enterprise", 120_000.0, -0.45, -0.30, 0.40, 0.05, None),
+    ("A2", '=HYPERLINK("http://x")', "mid", 40_000.0, -0.10, -0.10, 0.20, 0.10, None),
+    ("A3", "Cobalt", "mid", 60_000.0, 0.35, 0.20, 0.05, 0.45, None),
+    ("A4", "Delta", "smb", 8_000.0, 0.20, 0.05, 0.08, 0.30, None),
+    ("A5", "Echo", "smb", 5_000.0, -0.60, None, 0.0, None, date(2026, 6, 1)),
 ]
+# what a fit stores about its lists (risk.signals): the calibration lines' figures
+LIST_METRICS: dict[str, Any] = {
+    "expansion": {"status": "ok", "model_version": "expansion_pem-v1-test"},
+    "lists": {
+        "risk": {
+            "horizon_days": 90,
+            "origins": [  # in any order: the line reads the most recent
+                {"origin": "2026-08-02", "accounts": 200, "base_rate": 0.05,
+                 "top": {"25": 0.4, "50": 0.34, "100": 0.22},
+                 "top_trend": {"25": 0.12, "50": 0.1, "100": 0.08},
+                 "top_revenue_at_risk": {"25": 0.36, "50": 0.3, "100": 0.2}},
+                {"origin": "2026-05-04", "accounts": 180, "base_rate": 0.06,
+                 "top": {"25": 0.36, "50": 0.3, "100": 0.2},
+                 "top_trend": {"25": 0.08, "50": 0.1, "100": 0.09},
+                 "top_revenue_at_risk": {"25": 0.32, "50": 0.26, "100": 0.18}},
+            ],
+        },
+        "expansion": {
+            "horizon_days": 180,
+            "origins": [
+                {"origin": "2026-05-04", "accounts": 190, "base_rate": 0.14,
+                 "top": {"25": 0.48, "50": 0.42, "100": 0.3},
+                 "top_trend": {"25": 0.2, "50": 0.16, "100": 0.15}},
+            ],
+        },
+    },
+}  # fmt: skip
+# texts in the 90 days before AS_OF (the fixture's texts_90d)
+TEXTS_90D = {"A1": 3, "A2": 1, "A3": 2, "A4": 1}
 # account_id, created_at, text, sentiment
 TEXTS = [
     ("A1", datetime(2026, 10, 20), "Support ignored our outage for three days.", -0.9),
@@ -160,10 +189,10 @@ def insert_run(conn: Any, run_id: str = RUN_ID, created_at: datetime | None = No
             status="complete",
             n_accounts=4,
             params={"discount_rate": 0.1, "ltv_horizon_years": 5},
-            metrics={"c_index": 0.71, "integrated_brier": 0.12},
+            metrics={"c_index": 0.71, "integrated_brier": 0.12, **LIST_METRICS},
         )
     )
-    for aid, _name, seg, arr, sentiment, trend, p90, churned in ACCOUNTS:
+    for aid, _name, seg, arr, sentiment, trend, p90, p_expand, churned in ACCOUNTS:
         if churned is not None:
             continue
         conn.execute(
@@ -193,6 +222,29 @@ def insert_run(conn: Any, run_id: str = RUN_ID, created_at: datetime | None = No
                         "text": "trend",
                     }
                 ],
+                revenue_at_risk_90d=arr * p90,
+                texts_90d=TEXTS_90D[aid],
+                trend_weight=0.4 if aid == "A2" else 0.8,
+                p_expand_180d=p_expand,
+                expansion_reason=f"Expansion more likely: NPS above typical ({aid})",
+                expansion_drivers=[
+                    {
+                        "feature": "nps_level",
+                        "value": 9.0,
+                        "typical": 7.0,
+                        "effect": 0.5,
+                        "text": "NPS above typical (9.0/10 vs. 7.0/10 typical)",
+                        "cited": True,
+                    },
+                    {
+                        "feature": "nps_trend",
+                        "value": 0.5,
+                        "typical": 0.0,
+                        "effect": -0.2,
+                        "text": "NPS rising (+0.5 over 3 months)",
+                        "cited": False,
+                    },
+                ],  # fmt: skip
             )
         )
         for month, value in ((date(2026, 8, 1), sentiment - trend), (date(2026, 10, 1), sentiment)):

@@ -125,3 +125,23 @@ def test_channel_share_traces_to_the_attribution_answers(
         client.get("/v1/provenance/pipeline/community", headers=as_role("finance")).status_code
         == 403
     )
+
+
+def test_p_expand_provenance_names_the_expansion_model(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    item = next(
+        i
+        for i in client.get("/v1/signals?list=expansion", headers=h).json()["items"]
+        if i["account_id"] == "A3"
+    )
+    prov = client.get("/v1/provenance/p_expand_180d/A3", headers=h).json()
+    assert prov["value"] == pytest.approx(item["p_expand_180d"]) == pytest.approx(0.45)
+    assert "expansion_pem-v1-test" in prov["method"] and "180 days" in prov["method"]
+    assert prov["inputs"]["expansion_reason"] == item["reason"]
+    assert [d["feature"] for d in prov["inputs"]["expansion_drivers"]] == ["nps_level", "nps_trend"]
+    assert prov["source_texts"][0]["text"] == "The team is thrilled with the dashboards."
+    # the figure is shown to sales only (the expansion list is theirs)
+    forbidden = client.get("/v1/provenance/p_expand_180d/A3", headers=as_role("finance"))
+    assert forbidden.status_code == 403
+    links = client.get("/v1/accounts/A3", headers=h).json()["provenance"]
+    assert links["p_expand_180d"] == "/v1/provenance/p_expand_180d/A3"

@@ -8,11 +8,15 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.pagination import encode_cursor
+from api.routers.signals import signals_query
+from risk.feeds import SignalFilters
+
+RISK = signals_query("risk", "p_churn_90d", SignalFilters())
 
 
 def test_forged_signal_cursors_are_422(client: TestClient, as_role: Any) -> None:
     for key in ([10**400, "A1"], [float("nan"), "A1"], [float("inf"), "A1"]):
-        cursor = encode_cursor("signals:risk", None, key)
+        cursor = encode_cursor(RISK, None, key)
         r = client.get(f"/v1/signals?list=risk&cursor={cursor}", headers=as_role("sales"))
         assert r.status_code == 422, (key, r.status_code, r.text)
 
@@ -56,8 +60,9 @@ def test_nul_characters_in_ids_never_500(client: TestClient, as_role: Any) -> No
         ("finance", "/v1/provenance/p_churn/A%00"),
         ("marketing", "/v1/provenance/self_reported_share/x%00"),
         ("finance", "/v1/churn-risk?cursor=" + encode_cursor("churn:90", "r\x00", "A\x00")),
-        ("sales", "/v1/signals?cursor=" + encode_cursor("signals:risk", None, [-0.2, "A\x00"])),
-        ("sales", "/v1/signals?cursor=" + encode_cursor("signals:risk", "r\x00", [-0.2, "A"])),
+        ("sales", "/v1/signals?cursor=" + encode_cursor(RISK, None, [-0.2, "A\x00"])),
+        ("sales", "/v1/signals?cursor=" + encode_cursor(RISK, "r\x00", [-0.2, "A"])),
+        ("sales", "/v1/signals?segment=A%00"),
     ):
         r = client.get(route, headers=as_role(role))
         assert r.status_code in (200, 404, 422), (route, r.status_code, r.text)

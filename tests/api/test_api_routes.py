@@ -62,33 +62,121 @@ def test_health_needs_no_key(client: TestClient) -> None:
     assert body["sentiment_model_version"] == "sent-test-1"
 
 
-def test_signals_rank_deteriorating_and_strengthening(client: TestClient, as_role: Any) -> None:
-    risk = client.get("/v1/signals?list=risk", headers=as_role("sales")).json()
-    assert [i["account_id"] for i in risk["items"]] == ["A1", "A2"]
+def _ids(body: dict[str, Any]) -> list[str]:
+    return [i["account_id"] for i in body["items"]]
+
+
+def test_signals_rank_by_the_models_by_default(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    risk = client.get("/v1/signals?list=risk", headers=h).json()
+    assert risk["sort"] == "p_churn_90d"
+    assert _ids(risk) == ["A1", "A2", "A4", "A3"]  # p_churn_90d 0.40, 0.20, 0.08, 0.05
     first = risk["items"][0]
     assert first["p_churn_90d"] == pytest.approx(0.40) and first["reason"]
-    # evidence: the most negative texts of the 90 days before as_of, never after it
+    assert first["revenue_at_risk"] == pytest.approx(48_000.0)
+    assert first["p_expand_180d"] == pytest.approx(0.05)
+    assert first["texts_90d"] == 3 and first["trend_confident"] is True
+    assert risk["items"][1]["trend_confident"] is False  # trend_weight 0.4
+    # evidence: the most negative texts of the 90 days before as_of, never after it, and
+    # never a neutral one (A1's 'Onboarding was fine.', +0.2, is in the window)
     texts = [e["text"] for e in first["evidence"]]
-    assert texts[0] == "Support ignored our outage for three days."
-    assert not any("after as_of" in t for t in texts)
+    assert texts == [
+        "Support ignored our outage for three days.",
+        "The new billing page keeps failing.",
+    ]
     assert all(e["source_file"].endswith("reviews.csv") for e in first["evidence"])
-    expansion = client.get("/v1/signals?list=expansion", headers=as_role("sales")).json()
-    assert [i["account_id"] for i in expansion["items"]] == ["A3", "A4"]
-    assert expansion["items"][0]["evidence"][0]["sentiment"] == pytest.approx(0.9)
+    expansion = client.get("/v1/signals?list=expansion", headers=h).json()
+    assert expansion["sort"] == "p_expand_180d"
+    assert _ids(expansion) == ["A3", "A4", "A2", "A1"]
+    top = expansion["items"][0]
+    assert top["reason"] == "Expansion more likely: NPS above typical (A3)"  # the model's own
+    assert [d["feature"] for d in top["drivers"]] == ["nps_level"]  # the cited drivers only
+    assert top["evidence"][0]["sentiment"] == pytest.approx(0.9)
+    assert expansion["expansion_model_version"] == "expansion_pem-v1-test"
 
 
-def test_signal_pages_follow_the_cursor(client: TestClient, as_role: Any) -> None:
+def test_signal_sorts_on_request(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    rar = client.get("/v1/signals?list=risk&sort=revenue_at_risk", headers=h).json()
+    assert _ids(rar) == ["A1", "A2", "A3", "A4"]  # 48,000, 8,000, 3,000, 640
+    # sort=trend keeps the first round's lists: falling (risk) / rising (expansion) only
+    trend = client.get("/v1/signals?list=risk&sort=trend", headers=h).json()
+    assert _ids(trend) == ["A1", "A2"]
+    rising = client.get("/v1/signals?list=expansion&sort=trend", headers=h).json()
+    assert _ids(rising) == ["A3", "A4"]
+    bad = client.get("/v1/signals?list=expansion&sort=revenue_at_risk", headers=h)
+    assert bad.status_code == 422 and "p_expand_180d" in bad.json()["detail"]
+
+
+def test_signal_filters(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    assert _ids(client.get("/v1/signals?segment=mid", headers=h).json()) == ["A2", "A3"]
+    assert _ids(client.get("/v1/signals?min_arr=50000", headers=h).json()) == ["A1", "A3"]
+    assert _ids(client.get("/v1/signals?min_texts=2", headers=h).json()) == ["A1", "A3"]
+    both = client.get("/v1/signals?list=expansion&segment=mid&min_texts=2", headers=h).json()
+    assert _ids(both) == ["A3"] and both["filters"]["min_texts"] == 2
+    assert client.get("/v1/signals?min_arr=-1", headers=h).status_code == 422
+
+
+def test_signal_calibration_line(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    cal = client.get("/v1/signals?list=risk&limit=25", headers=h).json()["calibration"]
+    assert cal["top_n"] == 25 and cal["rate"] == pytest.approx(0.4)
+    assert cal["origin"] == "2026-08-02" and cal["base_rate"] == pytest.approx(0.05)
+    assert cal["pooled_rate"] == pytest.approx(0.38) and cal["origins_pooled"] == 2
+    assert cal["text"].startswith("Of the 25 accounts ranked like these last quarter")
+    assert "40% churned within 90 days" in cal["text"]
+    cal = client.get("/v1/signals?list=risk&sort=trend", headers=h).json()["calibration"]
+    assert cal["top_n"] == 50 and cal["rate"] == pytest.approx(0.1)  # the trend's own record
+    exp = client.get("/v1/signals?list=expansion&limit=100", headers=h).json()["calibration"]
+    assert exp["top_n"] == 100 and "opened an expansion opportunity within 180 days" in exp["text"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "list=risk",
+        "list=risk&sort=revenue_at_risk",
+        "list=risk&sort=trend",
+        "list=expansion",
+        "list=expansion&sort=trend",
+        "list=risk&segment=mid",
+    ],
+)
+def test_signal_pages_follow_the_cursor(client: TestClient, as_role: Any, query: str) -> None:
+    h = as_role("sales")
+    whole = _ids(client.get(f"/v1/signals?{query}", headers=h).json())
+    walked, cursor = [], ""
+    for _ in range(10):
+        page = client.get(f"/v1/signals?{query}&limit=1{cursor}", headers=h).json()
+        walked += _ids(page)
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert walked == whole and whole
+
+
+def test_a_cursor_belongs_to_its_list_sort_and_filters(client: TestClient, as_role: Any) -> None:
     h = as_role("sales")
     first = client.get("/v1/signals?list=expansion&limit=1", headers=h).json()
-    assert len(first["items"]) == 1 and first["next_cursor"]
-    second = client.get(
-        f"/v1/signals?list=expansion&limit=1&cursor={first['next_cursor']}", headers=h
-    ).json()
-    assert [i["account_id"] for i in second["items"]] == ["A4"]
-    assert second["next_cursor"] is None
-    # a cursor of another list is refused, not misread
-    r = client.get(f"/v1/signals?list=risk&cursor={first['next_cursor']}", headers=h)
-    assert r.status_code == 422
+    c = first["next_cursor"]
+    for other in ("list=risk", "list=expansion&sort=trend", "list=expansion&segment=mid"):
+        r = client.get(f"/v1/signals?{other}&cursor={c}", headers=h)
+        assert r.status_code == 422, other
+
+
+def test_signals_as_csv(client: TestClient, as_role: Any) -> None:
+    h = as_role("sales")
+    r = client.get("/v1/signals?list=risk&format=csv", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "signals-risk-p_churn_90d-2026-10-31.csv" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [x["account_id"] for x in rows] == ["A1", "A2", "A4", "A3"]
+    assert rows[0]["rank"] == "1" and float(rows[0]["p_churn_90d"]) == pytest.approx(0.4)
+    assert rows[1]["name"].startswith("'=")  # a formula never runs in a spreadsheet
+    page = client.get("/v1/signals?list=expansion&format=csv&limit=2", headers=h)
+    assert len(list(csv.DictReader(io.StringIO(page.text)))) == 2
+    assert page.headers["x-next-cursor"]
 
 
 def test_account_view(client: TestClient, as_role: Any) -> None:

@@ -191,3 +191,49 @@ def test_left_truncated_and_new_accounts_both_exist(world) -> None:  # type: ign
     assert (starts < window).any() and (starts >= window).any()
     opps = world["opportunities"]
     assert opps.groupby("account_id").size().reindex(world["accounts"]["account_id"]).notna().all()
+
+
+def test_expansions_are_driven_by_health_and_the_future_ones_are_in_truth() -> None:
+    w = build_world(accounts=1200, months=24, seed=11, end=END)
+    p, truth, acc = w.panel, w["truth"], w["accounts"]
+    # within the data: the monthly rate of opening an expansion rises with health
+    alive = p.alive[:, : p.months]
+    health, opened = p.health[:, : p.months][alive], p.expansion[:, : p.months][alive]
+    edges = np.quantile(health, [0.25, 0.5, 0.75])
+    rates = [opened[np.digitize(health, edges) == k].mean() for k in range(4)]
+    assert all(a < b for a, b in zip(rates, rates[1:], strict=False)), rates
+    assert rates[-1] > 3 * rates[0]
+    # the data's expansions are opportunities created after the contract start
+    start = acc.set_index("account_id")["contract_start"]
+    opps = w["opportunities"]
+    later = opps["created_at"].str[:10] > opps["account_id"].map(start)
+    assert later.sum() == int(p.expansion[:, : p.months].sum()) - _opened_after_end(w)
+    # truth: the first expansion after the data's end, for active accounts only
+    first = pd.to_datetime(truth["expanded_at_true"].replace("", None))
+    assert (first.dropna() > pd.Timestamp(END)).all()
+    active = (acc["churned_at"] == "").to_numpy()
+    within = (first <= pd.Timestamp(END) + pd.Timedelta(days=180)).to_numpy()
+    assert 0.08 < within[active].mean() < 0.25  # the issue's held-out world: 14.3 %
+    healthy = truth["health_end"].astype(float).to_numpy() > np.median(truth["health_end"])
+    assert within[active & healthy].mean() > 1.5 * within[active & ~healthy].mean()
+
+
+def _opened_after_end(w) -> int:  # type: ignore[no-untyped-def]
+    """Expansions of the last data month opened after its end day (the future's)."""
+    t = w.panel.months - 1
+    days = w.panel.expansion_day[:, t][w.panel.expansion[:, t]]
+    return int((days > END.day).sum())
+
+
+def test_expansion_draws_never_change_churn_or_texts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ingest.demo import dynamics
+
+    a = build_world(accounts=150, months=12, seed=5, end=END)
+    monkeypatch.setattr(
+        dynamics, "EXPANSION_BASE", {k: v + 1.5 for k, v in dynamics.EXPANSION_BASE.items()}
+    )
+    b = build_world(accounts=150, months=12, seed=5, end=END)
+    assert a.panel.expansion.sum() < b.panel.expansion.sum()
+    pd.testing.assert_series_equal(a["truth"]["churned_at_true"], b["truth"]["churned_at_true"])
+    for kind in ("tickets", "reviews", "surveys"):
+        pd.testing.assert_frame_equal(a[kind], b[kind])

@@ -10,7 +10,14 @@ from sqlalchemy import Engine, insert, select, update
 from synthetic_world import SyntheticWorld
 
 from api.commands.fitting import fit_summary
-from ingest.db.schema import accounts, documents, risk_predictions, sentiment_scores, surveys
+from ingest.db.schema import (
+    accounts,
+    documents,
+    opportunities,
+    risk_predictions,
+    sentiment_scores,
+    surveys,
+)
 from ingest.settings import Settings
 from risk.fit import fit_and_store
 
@@ -52,7 +59,8 @@ def test_data_after_as_of_does_not_change_the_snapshot(
     before = _snapshot(engine, first["run_id"])
     active = before["account_id"].tolist()
 
-    # the future arrives: angry tickets, a bad NPS, churn, a new customer, all after as_of
+    # the future arrives: angry tickets, a bad NPS, churn, an expansion deal, a new
+    # customer, all after as_of
     _add_text(engine, active[0], datetime(2026, 4, 2, 9), -0.9, 20)
     with engine.begin() as conn:
         conn.execute(insert(surveys).values(
@@ -64,6 +72,11 @@ def test_data_after_as_of_does_not_change_the_snapshot(
             .where(accounts.c.account_id == active[2])
             .values(churned_at=date(2026, 4, 1))
         )
+        conn.execute(insert(opportunities).values(
+            source="test", opportunity_id="future-opp", account_id=active[3], amount=9_000.0,
+            created_at=datetime(2026, 4, 3, 10), closed_at=datetime(2026, 4, 20), is_won=True,
+            source_file="t", source_line=1, row_hash="0" * 64,
+        ))  # fmt: skip
         conn.execute(insert(accounts).values(
             account_id="NEW-1", name="New Co", name_norm="new co", segment="smb", arr=5000.0,
             currency="USD", contract_start=date(2026, 4, 15), source="test", source_file="t",
@@ -75,6 +88,7 @@ def test_data_after_as_of_does_not_change_the_snapshot(
     assert second["model_version"] == first["model_version"]
     assert second["accounts"] == first["accounts"]
     pd.testing.assert_frame_equal(_snapshot(engine, second["run_id"]), before)
+    assert before["p_expand_180d"].notna().all()  # the expansion model is in the snapshot too
 
 
 def test_the_same_data_before_as_of_does_change_it(

@@ -58,6 +58,8 @@ def test_fit_then_export_every_format(
     assert out["as_of"] == "2026-06-30"
     assert 0.5 < out["c_index"] <= 1 and 0 < out["integrated_brier"] < 0.25
     assert set(out["backtest"]) == {"full", "no_text", "crm_only"}
+    assert out["expansion"]["status"] == "ok" and 0.5 < out["expansion"]["backtest_auc"] <= 1
+    assert "expansion model expansion_pem-v1-" in res.stderr and "back-test AUC" in res.stderr
 
     res = _run(["export", "churn-risk", "--horizon-days", "180"], cli_env)
     assert res.exit_code == 0

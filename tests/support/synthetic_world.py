@@ -6,9 +6,13 @@ Not the product's demo world (that is ``ingest.demo``): a small, fast generator 
 mechanics are stated here so tests can check that the survival model recovers them.
 Each account has a latent health that follows an AR(1) walk month by month; texts carry
 a noisy reading of it (sentiment), unhealthy accounts open more tickets and give lower
-NPS, and the monthly churn hazard rises as health falls. The world runs on for
-``future_months`` after ``as_of`` so forecasts can be judged against churn the data has
-not seen yet (``truth['churned_at_true']``).
+NPS, and the monthly churn hazard rises as health falls. Existing accounts open
+expansion opportunities at a monthly rate that rises with health and ARR (from a random
+stream of their own, so adding them changed no other draw); every account also has its
+initial deal, created before its contract start. The world runs on for
+``future_months`` after ``as_of`` so forecasts can be judged against churn and
+expansions the data has not seen yet (``truth['churned_at_true']``,
+``truth['expanded_at_true']``: the first expansion after ``as_of``).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert
 
-from ingest.db.schema import accounts, documents, sentiment_scores, surveys
+from ingest.db.schema import accounts, documents, opportunities, sentiment_scores, surveys
 from risk.inputs import RiskInputs
 
 SEGMENTS = ("smb", "mid_market", "enterprise")
 SEGMENT_HAZARD = {"smb": 0.35, "mid_market": 0.0, "enterprise": -0.5}
 ARR_MEDIAN = {"smb": 9_000.0, "mid_market": 48_000.0, "enterprise": 210_000.0}
+EXPANSION_LOGIT = -3.9  # monthly, at health 0 and the segment's median ARR
+EXPANSION_HEALTH, EXPANSION_SIZE = 1.0, 0.4
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ def make_world(
 
     rows_t: list[np.ndarray] = []
     rows_s: list[np.ndarray] = []
+    rows_x: list[np.ndarray] = []
+    rx = np.random.default_rng([seed, 1])  # expansions: a stream of their own
+    size = EXPANSION_SIZE * np.log(arr / np.array([ARR_MEDIAN[s] for s in seg]))
     health_end = health.copy()
     for t in range(total):
         active = (start_month <= t) & (churn_month < 0)
@@ -80,6 +89,17 @@ def make_world(
         p = 1 - np.exp(-np.exp(log_h))
         churn = active & (rng.random(n_accounts) < p) & (start_month < t)
         churn_month[churn] = t
+        opens = (
+            active
+            & ~churn
+            & (start_month < t)
+            & (
+                rx.random(n_accounts)
+                < 1 / (1 + np.exp(-(EXPANSION_LOGIT + EXPANSION_HEALTH * health + size)))
+            )
+        )
+        x = np.flatnonzero(opens)
+        rows_x.append(np.column_stack([x, np.full(x.size, t), rx.integers(0, 28, x.size)]))
         if t >= months:
             continue
         # texts: reviews and survey comments at a steady rate, tickets more often when unhealthy
@@ -109,12 +129,28 @@ def make_world(
         (month_starts[m] + pd.Timedelta(days=int(d))) if m >= 0 else pd.NaT
         for m, d in zip(churn_month, churn_day, strict=True)
     ]
+    xs = np.concatenate(rows_x).astype(int)
+    opened = month_starts[xs[:, 1]] + pd.to_timedelta(xs[:, 2], unit="D") + pd.Timedelta(hours=9)
+    expansions = pd.DataFrame(
+        {
+            "account_id": ids[xs[:, 0]],
+            "created_at": opened,
+            "amount": (0.2 * arr[xs[:, 0]]).round(2),
+            "closed_at": opened + pd.Timedelta(days=30),
+            "is_won": rx.random(len(xs)) < 0.7,
+        }
+    )
+    won = expansions[expansions["is_won"] & (expansions["closed_at"] <= as_of_ts)]
+    arr = arr + won.groupby("account_id")["amount"].sum().reindex(ids, fill_value=0.0).to_numpy()
+    after = expansions[expansions["created_at"] >= as_of_ts + pd.Timedelta(days=1)]
+    first_after = after.groupby("account_id")["created_at"].min().dt.normalize()
     truth = pd.DataFrame(
         {
             "account_id": ids,
             "segment": seg,
             "arr": arr.round(2),
             "churned_at_true": pd.to_datetime(churn_dates),
+            "expanded_at_true": pd.Series(ids).map(first_after).to_numpy(),
             "health_end": health_end,
         }
     )
@@ -159,6 +195,18 @@ def make_world(
     churned = acc.set_index("account_id")["churned_at"]
     texts = texts[texts["created_at"] <= texts["account_id"].map(churned).fillna(cut)]
     srv = srv[srv["submitted_at"] < cut].reset_index(drop=True)
+    initial = pd.DataFrame(
+        {
+            "account_id": ids,
+            "created_at": acc["contract_start"] - pd.Timedelta(days=30),
+            "amount": acc["arr"],
+            "closed_at": acc["contract_start"],
+            "is_won": True,
+        }
+    )
+    opps = pd.concat([initial, expansions], ignore_index=True)
+    opps = opps[opps["created_at"] < cut].sort_values(["account_id", "created_at"], kind="stable")
+    opps.loc[~(opps["closed_at"] < cut), ["closed_at", "is_won"]] = [pd.NaT, False]
     inputs = RiskInputs(
         as_of=as_of_ts,
         accounts=acc,
@@ -166,12 +214,14 @@ def make_world(
         surveys=srv,
         aspects=pd.DataFrame(columns=["account_id", "created_at", "aspect", "sentiment"]),
         sentiment_model_version="synthetic",
+        opportunities=opps.reset_index(drop=True),
     )
     return SyntheticWorld(inputs=inputs, truth=truth)
 
 
 def write_to_store(engine: Engine, world: SyntheticWorld, model_version: str = "synthetic") -> None:
-    """Insert the world's accounts, texts, their scores and surveys into a store (tests only)."""
+    """Insert the world's accounts, texts, their scores, surveys and opportunities into a
+    store (tests only)."""
     inp = world.inputs
     now = datetime(2026, 1, 1)
     prov = {"source_file": "synthetic", "row_hash": "0" * 64, "ingest_run_id": None}
@@ -248,8 +298,26 @@ def write_to_store(engine: Engine, world: SyntheticWorld, model_version: str = "
         }
         for i, r in enumerate(inp.surveys.itertuples())
     ]
+    opp_rows = [
+        {
+            "source": "synthetic",
+            "opportunity_id": f"OPP-{i}",
+            "account_id": r.account_id,
+            "created_at": r.created_at.to_pydatetime(),
+            "amount": float(r.amount),
+            "stage": "closed_won" if r.is_won else None,
+            "closed_at": None if pd.isna(r.closed_at) else r.closed_at.to_pydatetime(),
+            "is_won": bool(r.is_won) if not pd.isna(r.closed_at) else None,
+            "tracked_source": None,
+            "source_line": i + 2,
+            **prov,
+        }
+        for i, r in enumerate(inp.opportunities.itertuples())
+    ]
     with engine.begin() as conn:
         conn.execute(insert(accounts), acc_rows)
+        if opp_rows:
+            conn.execute(insert(opportunities), opp_rows)
         if doc_rows:
             conn.execute(insert(documents), doc_rows)
             conn.execute(insert(sentiment_scores), score_rows)

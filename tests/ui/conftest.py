@@ -95,6 +95,15 @@ ANSWERS = {
     "other": "Not sure, don't remember",
 }
 TRACKED = ("direct", "organic_search", "paid_search", "review_site", "event", "referral", "email")
+# the fit's out-of-time list check (risk.signals), behind the sales view's calibration lines
+LIST_METRICS = {
+    "risk": {"horizon_days": 90, "origins": [
+        {"origin": "2026-08-02", "accounts": 30, "base_rate": 0.1, "top": {"25": 0.24, "50": None, "100": None},
+         "top_trend": {"25": 0.12, "50": None, "100": None}, "top_revenue_at_risk": {"25": 0.2, "50": None, "100": None}}]},
+    "expansion": {"horizon_days": 180, "origins": [
+        {"origin": "2026-05-04", "accounts": 31, "base_rate": 0.16, "top": {"25": 0.2, "50": None, "100": None},
+         "top_trend": {"25": 0.16, "50": None, "100": None}}]},
+}  # fmt: skip
 
 
 @dataclass
@@ -109,6 +118,8 @@ class Account:
     trend: float = 0.0
     p: dict[int, float] = field(default_factory=dict)
     answer_channel: str | None = None
+    p_expand: float = 0.0
+    texts_90d: int = 0
 
 
 @dataclass
@@ -282,7 +293,9 @@ def build_world(engine: Engine, out_dir: Path, seed: int = 11) -> World:
             sentiment_model_version=SENTIMENT_VERSION, status="complete", n_accounts=len(accts),
             params={"discount_rate": 0.1},
             metrics={"c_index": 0.78, "integrated_brier": 0.061, "auc_180d": 0.81,
-                     "backtest": {"horizon_days": 180, "origins": ["2025-10-31", "2026-01-31", "2026-04-30"], "models": model_metrics}},
+                     "backtest": {"horizon_days": 180, "origins": ["2025-10-31", "2026-01-31", "2026-04-30"], "models": model_metrics},
+                     "expansion": {"status": "ok", "model_version": "expansion_pem-v1-uitest"},
+                     "lists": LIST_METRICS},
         ))  # fmt: skip
         for a in accts:
             series = [(m, monthly.get((a.account_id, m))) for m in MONTHS]
@@ -299,7 +312,15 @@ def build_world(engine: Engine, out_dir: Path, seed: int = 11) -> World:
                 {"feature": "tickets_90d", "value": 4.0, "effect": 0.08, "text": "4 tickets in 90 days"},
             ]  # fmt: skip
             top = max(drivers, key=lambda d: abs(d["effect"]))
+            a.p_expand = round(_sigmoid(-2.2 + 3.0 * a.trend + 1.5 * a.sentiment), 4)
+            a.texts_90d = sum(
+                1 for d in docs
+                if d["account_id"] == a.account_id and 0 <= (AS_OF - d["created_at"].date()).days < 90
+            )  # fmt: skip
             conn.execute(insert(risk_predictions).values(
+                p_expand_180d=a.p_expand, revenue_at_risk_90d=a.arr * a.p[90], texts_90d=a.texts_90d,
+                trend_weight=0.7 if a.texts_90d >= 4 else 0.3,
+                expansion_reason=f"Expansion more likely: tone more positive than typical ({a.sentiment:+.2f}).",
                 run_id=RUN_ID, account_id=a.account_id, arr=a.arr, segment=a.segment, sentiment=a.sentiment,
                 sentiment_trend=a.trend, p_churn_90d=a.p[90], p_churn_90d_low=a.p[90] * 0.6, p_churn_90d_high=min(1.0, a.p[90] * 1.5),
                 p_churn_180d=a.p[180], p_churn_180d_low=a.p[180] * 0.6, p_churn_180d_high=min(1.0, a.p[180] * 1.5),

@@ -7,6 +7,7 @@ import html
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import AS_OF, RUN_ID, UiStore, make_ui_app, sign_in
@@ -18,9 +19,21 @@ from ingest.db.engine import open_store
 from ingest.settings import Settings
 
 
+@pytest.fixture(scope="module")
+def admin_session(ui_app: tuple[Any, TestClient], ui_store: UiStore) -> dict[str, str]:
+    """One sign-in for the module's views: the shared app allows a burst of 20 sign-ins
+    per client address (then one a second), and the other UI modules sign in too."""
+    client = ui_app[1]
+    client.cookies.clear()
+    assert sign_in(client, ui_store.keys["admin"]).status_code == 303
+    jar = dict(client.cookies)
+    client.cookies.clear()
+    return jar
+
+
 @pytest.fixture
-def admin(ui_client: TestClient, ui_store: UiStore) -> TestClient:
-    assert sign_in(ui_client, ui_store.keys["admin"]).status_code == 303
+def admin(ui_client: TestClient, admin_session: dict[str, str]) -> TestClient:
+    ui_client.cookies.update(admin_session)
     return ui_client
 
 
@@ -29,24 +42,54 @@ def _section(page: str, testid: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
-def test_sales_lists_rank_by_trend_with_sparklines_and_evidence(
+def test_sales_lists_rank_by_the_models_with_sparklines_and_evidence(
     admin: TestClient, ui_store: UiStore
 ) -> None:
     page = admin.get("/ui/sales").text
-    for kind, sign in (("risk", -1), ("expansion", 1)):
+    for kind, score in (("risk", lambda a: a.p[90]), ("expansion", lambda a: a.p_expand)):
         section = _section(page, f"list-{kind}")
-        ranked = sorted(
-            (a for a in ui_store.world.active if sign * a.trend > 0),
-            key=lambda a: (sign * -a.trend, a.account_id),
-        )
+        ranked = sorted(ui_store.world.active, key=lambda a: (score(a), a.account_id), reverse=True)
         expected = [html.escape(a.name) for a in ranked[:25]]
         shown = re.findall(r'<a href="/ui/accounts/[^"]+">([^<]+)</a><br>', section)
         assert shown == expected
         assert section.count('<svg class="spark"') == len(expected)
+        assert pct(score(ranked[0])) in section
+    risk = _section(page, "list-risk")
+    cal = re.search(r'data-testid="calibration-risk">([^<]+)<', risk)
+    assert cal and "Of the 25 accounts ranked like these last quarter" in cal.group(1)
+    assert "24% churned within 90 days" in cal.group(1)
+    assert 'href="/ui/sales/signals.csv?list=risk&amp;sort=p_churn_90d"' in risk
+
+
+def test_sales_lists_by_trend_sort_and_filters(admin: TestClient, ui_store: UiStore) -> None:
+    page = admin.get("/ui/sales?risk_sort=trend&segment=smb&min_texts=4").text
+    section = _section(page, "list-risk")
+    ranked = sorted(
+        (a for a in ui_store.world.active
+         if a.trend < 0 and a.segment == "smb" and a.texts_90d >= 4),
+        key=lambda a: (a.trend, a.account_id),
+    )  # fmt: skip
+    shown = re.findall(r'<a href="/ui/accounts/[^"]+">([^<]+)</a><br>', section)
+    assert shown == [html.escape(a.name) for a in ranked[:25]] and shown
+    assert "sort=trend&amp;segment=smb&amp;min_texts=4" in section  # the download keeps them
+    bad = admin.get("/ui/sales?min_arr=lots")
+    assert bad.status_code == 422 and "min_arr" in bad.text
+    assert admin.get("/ui/sales?expansion_sort=revenue_at_risk").status_code == 422
+
+
+def test_sales_csv_download_is_the_api_list(admin: TestClient, ui_store: UiStore) -> None:
+    r = admin.get("/ui/sales/signals.csv?list=expansion&sort=p_expand_180d")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    ranked = sorted(ui_store.world.active, key=lambda a: (a.p_expand, a.account_id), reverse=True)
+    assert [x["account_id"] for x in rows] == [a.account_id for a in ranked]
+    assert "attachment" in r.headers["content-disposition"]
+
+
+def test_sales_evidence_is_the_most_negative_text(admin: TestClient, ui_store: UiStore) -> None:
+    page = admin.get("/ui/sales").text
     # evidence of the top risk account: its most negative text of the 90 days before as_of
-    top = min(
-        (a for a in ui_store.world.active if a.trend < 0), key=lambda a: (a.trend, a.account_id)
-    )
+    top = max(ui_store.world.active, key=lambda a: (a.p[90], a.account_id))
     window = [
         d
         for d in ui_store.world.documents
@@ -55,10 +98,14 @@ def test_sales_lists_rank_by_trend_with_sparklines_and_evidence(
         and d["created_at"].date() <= AS_OF
     ]
     worst = min(window, key=lambda d: d["sentiment"])
+    assert worst["sentiment"] <= -0.3  # the fixture's riskiest account wrote a negative text
     risk = _section(page, "list-risk")
     assert html.escape(worst["text"]) in risk
     assert f'href="/ui/documents/{worst["id"]}"' in risk
     assert f"{Path(worst['file']).name}:{worst['line']}" in risk
+    # a text near neutral moved nothing: never shown as evidence, even with room for it
+    mild = [d for d in window if d["sentiment"] > -0.3]
+    assert mild and not any(html.escape(d["text"]) in risk for d in mild)
 
 
 def test_account_names_are_escaped(admin: TestClient) -> None:
@@ -157,6 +204,8 @@ def test_account_view_traces_evidence_to_file_and_line(
     risk = _section(page, "account-risk")
     for h in (90, 180, 365):
         assert pct(account.p[h]) in risk
+    assert pct(account.p_expand) in risk and "Expansion more likely" in risk
+    assert f"({account.texts_90d} texts)" in risk
     assert 'id="chart-trajectory"' in page and 'id="chart-drivers"' in page
     assert "sentiment_trend" in _section(page, "drivers")
     newest = max(

@@ -1,0 +1,174 @@
+"""The sales lists' models, and how the top of each list fared out of time.
+
+``fit_signals`` runs inside every ``undertow fit``, after the churn model is chosen:
+
+* the expansion model (``risk.expansion``): back-test, fit on all history, forecast of
+  ``p_expand_180d`` with its reason and drivers;
+* the list check behind the sales view's calibration line ("of accounts ranked like
+  these last quarter, X% churned"). At each of the last ``quarters`` quarter origins
+  (as_of - 90 days and - 180, each with a fully observed 90-day window after it),
+  the churn model of the snapshot's kind, with all its features, is fitted on what was
+  known at the origin and ranks the accounts active then by ``p_churn_90d``; recorded
+  are the churn rate within 90 days of its top 25/50/100, of the same accounts ranked
+  by the shrunk sentiment trend, and of all of them (the base rate). The expansion
+  list's figures come from the expansion back-test (180-day windows).
+
+Nothing here sees a date after ``as_of``; origins share their panels
+(``risk.expansion.OriginPanels``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk.backtest import MODEL_GROUPS, ModelFactory, fit_group
+from risk.errors import RiskError
+from risk.expansion import ExpansionConfig, ExpansionFit, OriginPanels, fit_expansion, top_rates
+from risk.inputs import RiskInputs
+from risk.trajectories import Panel, TrajectoryConfig
+
+LIST_DAYS = 90
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    """The expansion model's settings (its ``list_sizes`` and ``min_train_months`` serve
+    the risk list's check too) and how many quarters the risk list's check looks back."""
+
+    expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
+    quarters: int = 2  # each costs a fit of the churn model (cox_tv: ~6 s at 150k rows)
+
+
+@dataclass
+class SignalsFit:
+    expansion: ExpansionFit
+    risk_lists: dict[str, Any]
+
+    def metrics(self) -> dict[str, Any]:
+        exp = self.expansion.metrics
+        lists: dict[str, Any] = {"risk": self.risk_lists}
+        bt = exp.get("backtest") or {}
+        if bt.get("lists"):
+            lists["expansion"] = {
+                "horizon_days": bt.get("horizon_days"),
+                "origins": bt["lists"],
+                "rule": "expansion back-test: top of each origin's list by p_expand, "
+                "expansion opportunities opened within 180 days",
+            }
+        return {"expansion": exp, "lists": lists}
+
+    def summary(self) -> dict[str, Any]:
+        """The expansion figures ``undertow fit --json`` prints."""
+        exp = self.expansion.metrics
+        bt = exp.get("backtest") or {}
+        keys = ("auc", "auc_trend", "auc_crm_history", "brier", "ici", "expected", "observed")
+        return {
+            "status": exp.get("status"),
+            **({"reason": exp["reason"]} if exp.get("reason") else {}),
+            "model_version": exp.get("model_version"),
+            "backtest_origins": bt.get("origins"),
+            "backtest_base_rate": bt.get("base_rate"),
+            **{f"backtest_{k}": bt.get(k) for k in keys},
+            "calibration_factor": (exp.get("calibration_in_the_large") or {}).get("factor"),
+            "expected_openings_180d": exp.get("expected_openings_180d"),
+        }
+
+
+def prediction_fields(pred: pd.DataFrame, signals: SignalsFit | None) -> dict[str, dict[str, Any]]:
+    """Per account, the stored columns of the sales lists beyond the churn forecast:
+    ``revenue_at_risk_90d``, ``texts_90d``, ``trend_weight`` and (when the expansion model
+    could be fitted) ``p_expand_180d``, ``expansion_reason``, ``expansion_drivers``."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in pred.itertuples(index=False):
+        out[r.account_id] = {
+            "revenue_at_risk_90d": float(r.arr) * float(r.p_churn_90d),
+            "texts_90d": None if pd.isna(getattr(r, "texts_90d", None)) else int(r.texts_90d),
+            "trend_weight": None
+            if pd.isna(getattr(r, "trend_weight", None))
+            else float(r.trend_weight),
+        }
+    if signals is not None:
+        for e in signals.expansion.predictions.itertuples(index=False):
+            if e.account_id in out:
+                out[e.account_id].update(
+                    p_expand_180d=float(e.p_expand_180d),
+                    expansion_reason=e.expansion_reason,
+                    expansion_drivers=e.expansion_drivers,
+                )
+    return out
+
+
+def churn_list_check(
+    inputs: RiskInputs,
+    panels: OriginPanels,
+    factory: ModelFactory,
+    config: SignalsConfig,
+) -> dict[str, Any]:
+    """The risk list's out-of-time figures of the module docstring."""
+    first = inputs.texts["created_at"].min()
+    earliest = (
+        None
+        if pd.isna(first)
+        else first
+        + pd.DateOffset(
+            months=config.expansion.min_train_months + panels.trajectories.warmup_months
+        )
+    )
+    churn = inputs.accounts.set_index("account_id")["churned_at"]
+    out = []
+    for q in range(config.quarters, 0, -1):  # oldest origin first, as the back-tests
+        t = (inputs.as_of - pd.Timedelta(days=LIST_DAYS * q)).normalize()
+        if earliest is None or t < earliest:
+            continue
+        _, panel = panels(t)
+        if panel.current.empty or int(panel.rows["event"].sum()) < 5:
+            continue
+        try:
+            model = fit_group(factory, panel, MODEL_GROUPS["full"])
+        except RiskError:
+            continue
+        p = model.p_churn(panel.current, [LIST_DAYS])[:, 0]
+        when = panel.current["account_id"].map(churn)
+        y = ((when > t) & (when <= t + pd.Timedelta(days=LIST_DAYS))).to_numpy().astype(int)
+        trend = panel.current["sentiment_trend"].to_numpy(dtype=float)
+        sizes = config.expansion.list_sizes
+        row = _origin(t, p, y, -trend, sizes)
+        rar = panel.current["arr"].to_numpy(dtype=float) * p
+        row["top_revenue_at_risk"] = top_rates(rar, y, sizes)
+        out.append(row)
+    return {
+        "horizon_days": LIST_DAYS,
+        "origins": out,
+        "rule": "at each origin, the churn model of the snapshot's kind fitted on what was "
+        "known then ranks the active accounts by p_churn_90d; churn within 90 days",
+    }
+
+
+def _origin(
+    t: pd.Timestamp, p: np.ndarray, y: np.ndarray, trend_score: np.ndarray, sizes: tuple[int, ...]
+) -> dict[str, Any]:
+    return {
+        "origin": t.date().isoformat(),
+        "accounts": len(y),
+        "base_rate": round(float(y.mean()), 4) if len(y) else None,
+        "top": top_rates(p, y, sizes),
+        "top_trend": top_rates(trend_score, y, sizes),
+    }
+
+
+def fit_signals(
+    inputs: RiskInputs,
+    panel: Panel,
+    trajectories: TrajectoryConfig,
+    churn_factory: ModelFactory,
+    config: SignalsConfig | None = None,
+) -> SignalsFit:
+    """The expansion model and the list checks of the module docstring."""
+    cfg = config or SignalsConfig()
+    panels = OriginPanels(inputs, trajectories)
+    expansion = fit_expansion(inputs, panel, trajectories, cfg.expansion, panels)
+    return SignalsFit(expansion, churn_list_check(inputs, panels, churn_factory, cfg))
