@@ -87,7 +87,8 @@ class RiskInputs:
     aspects: pd.DataFrame
     sentiment_model_version: str | None = None
     note: str | None = None  # why the default as_of is not the latest event, if it is not
-    # every stored opportunity (initial deals too: ``risk.expansion`` tells expansions apart)
+    # the opportunities of stored accounts (initial deals too: ``risk.expansion`` tells
+    # expansions apart); prospects' opportunities (unresolved) are left out
     opportunities: pd.DataFrame = field(default_factory=_no_opportunities)
 
     @property
@@ -205,7 +206,7 @@ def load_inputs(
     sentiment_model_version: str | None = None,
 ) -> RiskInputs:
     """Read accounts, experience texts (with their sentiment), surveys, aspect tags and
-    opportunities as of a date."""
+    the opportunities of stored accounts as of a date."""
     note = None
     if as_of is None:
         as_of = latest_event_date(engine)
@@ -314,7 +315,12 @@ def load_inputs(
             opportunities.c.closed_at,
             opportunities.c.is_won,
         )
-        .where(opportunities.c.created_at < cutoff)
+        # inner join: prospects' opportunities (an account_id no stored account has yet,
+        # resolved_by null) are the marketing side's pipeline, never an account's expansion
+        .select_from(
+            opportunities.join(accounts, accounts.c.account_id == opportunities.c.account_id)
+        )
+        .where(opportunities.c.created_at < cutoff, accounts.c.contract_start <= as_of.date())
         .order_by(opportunities.c.account_id, opportunities.c.created_at, opportunities.c.id),
         OPPORTUNITY_COLUMNS,
     )

@@ -141,6 +141,48 @@ def test_the_fit_stores_p_expand_and_its_back_test(
     assert line is not None and line["origin"] == dates[-1] and "last quarter" in line["text"]
 
 
+def test_prospects_opportunities_are_never_an_accounts_expansion(
+    engine: Engine, settings: Settings, stored_world: SyntheticWorld
+) -> None:
+    """The store also holds prospects' opportunities (an account id no stored account has:
+    unresolved; the demo world writes thousands) and the deals of accounts that start after
+    as_of: neither reaches the expansion model's inputs, features or outcomes."""
+    from datetime import date, datetime
+
+    from sqlalchemy import insert
+
+    from ingest.db.schema import accounts, opportunities
+    from risk.inputs import load_inputs
+
+    as_of = "2026-06-30"
+    before = load_inputs(engine, as_of, settings=settings)
+    prov = {"source": "test", "source_file": "t", "source_line": 1, "row_hash": "0" * 64}
+    with engine.begin() as conn:
+        conn.execute(insert(accounts).values(
+            account_id="LATE-1", name="Late Co", name_norm="late co", segment="smb",
+            arr=5_000.0, currency="USD", contract_start=date(2026, 8, 1),
+            updated_at=datetime(2026, 8, 1), **prov,
+        ))  # fmt: skip
+        conn.execute(insert(opportunities), [
+            {"opportunity_id": f"P-OPP-{k}", "account_id": f"P-{k}", "resolved_by": None,
+             "created_at": datetime(2025, 1 + k % 12, 1 + k % 28, 10), "amount": 9_000.0,
+             "closed_at": datetime(2026, 2, 1), "is_won": k % 2 == 0, **prov}
+            for k in range(200)
+        ] + [
+            {"opportunity_id": "LATE-OPP", "account_id": "LATE-1", "resolved_by": "account_id",
+             "created_at": datetime(2026, 5, 2, 10), "amount": 5_000.0, "closed_at": None,
+             "is_won": None, **prov},
+        ])  # fmt: skip
+    after = load_inputs(engine, as_of, settings=settings)
+    pd.testing.assert_frame_equal(after.opportunities, before.opportunities)
+    assert set(after.opportunities["account_id"]) <= set(after.accounts["account_id"])
+    rows_b, cur_b = expansion_frames(build_panel(before), before)
+    rows_a, cur_a = expansion_frames(build_panel(after), after)
+    pd.testing.assert_frame_equal(rows_a, rows_b)
+    pd.testing.assert_frame_equal(cur_a, cur_b)
+    assert int(rows_a["event"].sum()) > 20
+
+
 def test_the_forecast_advances_what_the_calendar_decides() -> None:
     """A recent expansion only grows older over the horizon, and a renewal comes when the
     contract's anniversary does: the forecast steps them month by month."""

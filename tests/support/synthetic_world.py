@@ -303,6 +303,7 @@ def write_to_store(engine: Engine, world: SyntheticWorld, model_version: str = "
             "source": "synthetic",
             "opportunity_id": f"OPP-{i}",
             "account_id": r.account_id,
+            "resolved_by": "account_id",
             "created_at": r.created_at.to_pydatetime(),
             "amount": float(r.amount),
             "stage": "closed_won" if r.is_won else None,
