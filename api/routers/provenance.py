@@ -308,6 +308,7 @@ def _impact_provenance(
     _, offset = _offset(cursor, query)
     figures = impact_of_period(engine, run, date_from, date_to)
     totals = metric in (Metric.baseline, Metric.dark_pipeline)
+    row: dict[str, Any] | None
     if totals:
         value = figures.get(metric.value)
         row = {k: figures.get(k) for k in (metric.value, f"{metric.value}_low", f"{metric.value}_high")}
