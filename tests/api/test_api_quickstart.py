@@ -51,6 +51,7 @@ def test_quickstart_builds_a_store_the_api_serves(tmp_path: Path) -> None:
     assert set(out["keys"]) == {"sales", "finance", "marketing", "admin"}
     assert out["ingest"]["accounts"]["inserted"] == 40
     assert out["score"]["scored"] > 0 and out["fit"]["run_id"]
+    assert out["measure"]["run_id"] and out["measure"]["weeks"] >= 26
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'undertow.db'}")
     app = create_app(settings, ApiSettings(rate_limit_per_second=0))
@@ -72,6 +73,11 @@ def test_quickstart_builds_a_store_the_api_serves(tmp_path: Path) -> None:
         sales = {"Authorization": f"Bearer {keys['sales']}"}
         assert client.get("/v1/signals?list=risk", headers=sales).status_code == 200
         assert client.get("/v1/churn-risk", headers=sales).status_code == 403
+        mkt = {"Authorization": f"Bearer {keys['marketing']}"}
+        impact = client.get("/v1/channel-impact", headers=mkt).json()
+        assert impact["run_id"] == out["measure"]["run_id"] and impact["channels"]
+        forecast = client.get("/v1/forecast", headers=fin).json()
+        assert forecast["forecast_id"] == out["measure"]["forecast_id"]  # the recorded one
 
 
 def _id_column(kind: str) -> str:
