@@ -1,0 +1,192 @@
+"""The Ray engine: batch steps on an actor pool, tasks for ``start_map``.
+
+- ``batches(make)``: ``workers`` actors (one CPU each) each call ``make()`` once (the
+  model loads once per actor) and run frames sent to them; the driver keeps
+  ``IN_FLIGHT`` frames queued per actor, so an actor never waits for the next frame, and
+  hands results back as they finish. Measured against Ray Data ``map_batches`` with an
+  actor pool in ``benchmarks/scale.py``: the same throughput on texts the driver pages out
+  of the store, with less start-up and no second scheduler (RESULTS.md, "Scale-out").
+- ``start_map(fn, items, shared)``: ``shared`` is put in the object store once; one task
+  per item (numpy columns reach the workers without a copy).
+- A worker that dies is restarted (``MAX_RESTARTS``) and its batch or task run again
+  (``MAX_RETRIES``); results are keyed, so a batch that was written before the death is
+  not written twice.
+- An address that cannot be reached fails within ``CONNECT_TIMEOUT_S`` with the address in
+  the message (Ray's own connect would retry for minutes or end the process).
+
+Each actor's threads (ONNX Runtime, torch) are held to its CPUs through
+``UNDERTOW_THREADS``, so two actors on two cores do not oversubscribe them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import pandas as pd
+import ray
+
+from nlp.engines import BatchStep, EngineError, EngineUnavailableError, RunBatches
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CONNECT_TIMEOUT_S = 5.0
+READY_TIMEOUT_S = 600.0  # actors loading their model (the int8 export is built on first use)
+IN_FLIGHT = 2
+MAX_RESTARTS = 3
+MAX_RETRIES = 3
+DEFAULT_PORT = 6379
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of ``host:port`` or ``ray://host:port``; None for ``auto``."""
+    if address == "auto":
+        return None
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep:
+        return rest, DEFAULT_PORT
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise EngineUnavailableError(
+            f"Ray address {address!r} is not host:port (e.g. 10.0.0.5:6379 or ray://head:10001)"
+        ) from None
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise EngineUnavailableError (naming ``address``) unless a TCP connection opens."""
+    target = _host_port(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout):
+            return
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise EngineUnavailableError(
+            f"cannot reach the Ray cluster at {address} ({reason}); check --ray-address or "
+            "UNDERTOW_RAY_ADDRESS, and that `ray start --head` runs there"
+        ) from exc
+
+
+# Ray's own notices (a local instance started, its token) are not for our users: commands
+# print their own progress; task errors still come back as exceptions.
+QUIET: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
+
+
+@contextmanager
+def connect(address: str | None, workers: int | None) -> Iterator[RayEngine]:
+    """A RayEngine on the cluster at ``address``, or on a local instance started (and shut
+    down) here; a connection this process already holds is used and left open."""
+    owned = False
+    if not ray.is_initialized():
+        if address:
+            check_reachable(address)
+            try:
+                ray.init(address=address, **QUIET)
+            except (ConnectionError, RuntimeError) as exc:
+                raise EngineUnavailableError(
+                    f"cannot connect to the Ray cluster at {address} ({exc}); check "
+                    "--ray-address or UNDERTOW_RAY_ADDRESS and the cluster's auth token"
+                ) from exc
+        else:
+            ray.init(include_dashboard=False, **QUIET)
+        owned = True
+    try:
+        yield RayEngine(workers)
+    finally:
+        if owned:
+            ray.shutdown()
+
+
+class _BatchActor:
+    """One worker of ``batches``: builds the step once, then runs frames through it."""
+
+    def __init__(self, make: Callable[[], BatchStep], threads: int) -> None:
+        os.environ["UNDERTOW_THREADS"] = str(threads)
+        self.step = make()
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def run(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.step(frame)
+
+
+def _apply(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    return fn(shared, item)
+
+
+class RayEngine:
+    """The Ray engine on the cluster this process is connected to (see the module doc)."""
+
+    name = "ray"
+    distributed = True
+
+    def __init__(self, workers: int | None = None) -> None:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = max(1, workers or cpus)
+        actor = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RETRIES)
+        self._actor: Any = actor(_BatchActor)
+        self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_apply)
+
+    @contextmanager
+    def batches(self, make: Callable[[], BatchStep]) -> Iterator[RunBatches]:
+        actors: list[Any] = [self._actor.remote(make, 1) for _ in range(self.workers)]
+        try:
+            ready = [a.ready.remote() for a in actors]
+            done, waiting = ray.wait(ready, num_returns=len(ready), timeout=READY_TIMEOUT_S)
+            if waiting:
+                raise EngineError(
+                    f"only {len(done)} of {len(ready)} Ray workers started within "
+                    f"{READY_TIMEOUT_S:.0f} s: ask for fewer (--ray-workers) or add nodes"
+                )
+            ray.get(done)  # a worker whose model cannot load raises its error here
+            yield lambda frames: self._run(actors, frames)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+
+    def _run(self, actors: list[Any], frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        free = deque(actors * IN_FLIGHT)
+        running: dict[Any, Any] = {}
+        todo = iter(frames)
+        more = True
+        while True:
+            while more and free:
+                frame = next(todo, None)
+                if frame is None:
+                    more = False
+                    break
+                actor = free.popleft()
+                running[actor.run.remote(frame)] = actor
+            if not running:
+                return
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                free.append(running.pop(ref))
+                yield self._get(ref)
+
+    def start_map(
+        self, fn: Callable[[Any, T], R], items: Sequence[T], shared: Any = None
+    ) -> Callable[[], list[R]]:
+        shared_ref = ray.put(shared)
+        refs = [self._task.remote(fn, shared_ref, item) for item in items]
+        return lambda: [self._get(ref) for ref in refs]
+
+    @staticmethod
+    def _get(ref: Any) -> Any:
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+            raise EngineError(
+                f"a Ray worker died {MAX_RETRIES + 1} times on the same work ({exc}); "
+                "see the worker logs under /tmp/ray/session_latest/logs"
+            ) from exc
