@@ -171,14 +171,17 @@ def engine_options(fn: F) -> F:
 
 
 @contextmanager
-def compute_engine(kind: str, address: str | None, workers: int | None) -> Iterator[Any]:
-    """The compute engine the options name, open for the ``with`` block. UNDERTOW_RAY_ADDRESS
-    is ignored by the local engine; an explicit --ray-address with it is a usage error."""
+def compute_engine(
+    kind: str, address: str | None, workers: int | None, preload: tuple[str, ...] = ()
+) -> Iterator[Any]:
+    """The compute engine the options name, open for the ``with`` block (``preload``: the
+    modules Ray workers import as they start). UNDERTOW_RAY_ADDRESS is ignored by the
+    local engine; an explicit --ray-address with it is a usage error."""
     from nlp.engines import open_engine
 
     if kind == "local" and address:
         source = click.get_current_context().get_parameter_source("ray_address")
         if source is not click.core.ParameterSource.COMMANDLINE:
             address = None
-    with open_engine(kind, address, workers) as engine:
+    with open_engine(kind, address, workers, preload) as engine:
         yield engine

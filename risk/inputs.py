@@ -76,6 +76,29 @@ class RiskInputs:
         )
 
 
+# What a panel reads of each frame (``risk.trajectories.build_panel``, ``origins``).
+PANEL_COLUMNS = {
+    "texts": ["account_id", "created_at", "kind", "rating", "sentiment", "p_negative"],
+    "surveys": SURVEY_COLUMNS,
+    "aspects": ASPECT_COLUMNS,
+}
+REPEATED_STRINGS = ["account_id", "kind", "survey_type", "aspect"]
+
+
+def compact(inputs: RiskInputs) -> RiskInputs:
+    """The same store, as cheap to ship to other processes as it gets: only the columns a
+    panel reads, repeated strings (account ids, kinds) as categoricals. Panels built from
+    it are the panels of ``inputs`` (numpy columns travel without pickling each value)."""
+    frames = {}
+    for name, columns in PANEL_COLUMNS.items():
+        frame = getattr(inputs, name)
+        frame = frame[[c for c in columns if c in frame]].copy()
+        for column in frame.columns.intersection(REPEATED_STRINGS):
+            frame[column] = frame[column].astype("category")
+        frames[name] = frame
+    return replace(inputs, **frames)
+
+
 def to_timestamp(value: Any) -> pd.Timestamp:
     """A date-like value as a midnight Timestamp; a clear error for anything else."""
     if isinstance(value, pd.Timestamp | datetime | date | str):

@@ -126,6 +126,39 @@ def period_boundaries(inputs: RiskInputs, config: TrajectoryConfig) -> pd.Dateti
     return pd.DatetimeIndex(list(months) + [cutoff])
 
 
+def _at_risk(
+    acc: pd.DataFrame, b_ns: np.ndarray, cutoff: pd.Timestamp, warmup_months: int
+) -> tuple[np.ndarray, ...]:
+    """Per account (rows) and period (columns): start, churn, has_churn, exit, period
+    start within the contract, exposure in days, event, and at risk."""
+    start = acc["contract_start"].values.astype("datetime64[ns]")
+    churn = acc["churned_at"].values.astype("datetime64[ns]")
+    has_churn = ~np.isnat(churn)
+    exit_ = np.where(has_churn, churn, np.datetime64(cutoff.to_datetime64()))
+    lo = np.maximum(b_ns[:-1][None, :], start[:, None])
+    hi = np.minimum(b_ns[1:][None, :], exit_[:, None])
+    exposure = (hi - lo) / np.timedelta64(1, "D")
+    event = (
+        has_churn[:, None]
+        & (churn[:, None] >= b_ns[:-1][None, :])
+        & (churn[:, None] < b_ns[1:][None, :])
+    )
+    at_risk = (exposure > 0) | event
+    at_risk[:, : min(warmup_months, len(b_ns) - 1)] = False
+    return start, churn, has_churn, exit_, lo, exposure, event, at_risk
+
+
+def panel_size(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> int:
+    """``len(build_panel(inputs, config).rows)`` without building the features (a fit
+    decides which models it can afford before the panel exists)."""
+    cfg = config or TrajectoryConfig()
+    b_ns = period_boundaries(inputs, cfg).values.astype("datetime64[ns]")
+    at_risk = _at_risk(
+        inputs.accounts.reset_index(drop=True), b_ns, inputs.cutoff, cfg.warmup_months
+    )[-1]
+    return int(at_risk.sum())
+
+
 def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> Panel:
     """The account panel of ``inputs`` (see the module docstring for every definition)."""
     cfg = config or TrajectoryConfig()
@@ -237,21 +270,10 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     add("activity", "review_rating", (c_srt + k0 * cfg.rating_prior) / (c_nrt + k0))
 
     # ---- periods at risk
-    start = acc["contract_start"].values.astype("datetime64[ns]")
-    churn = acc["churned_at"].values.astype("datetime64[ns]")
-    has_churn = ~np.isnat(churn)
-    exit_ = np.where(has_churn, churn, np.datetime64(inputs.cutoff.to_datetime64()))
-    lo = np.maximum(b_ns[:-1][None, :], start[:, None])
-    hi = np.minimum(b_ns[1:][None, :], exit_[:, None])
-    day = np.timedelta64(1, "D")
-    exposure = (hi - lo) / day
-    event = (
-        has_churn[:, None]
-        & (churn[:, None] >= b_ns[:-1][None, :])
-        & (churn[:, None] < b_ns[1:][None, :])
+    start, churn, has_churn, exit_, lo, exposure, event, at_risk = _at_risk(
+        acc, b_ns, inputs.cutoff, cfg.warmup_months
     )
-    at_risk = (exposure > 0) | event
-    at_risk[:, : min(cfg.warmup_months, n_k)] = False
+    day = np.timedelta64(1, "D")
     exposure = np.maximum(exposure, 0.5) / DAYS_PER_MONTH
     tenure = np.maximum((lo - start[:, None]) / day, 0) / DAYS_PER_MONTH
 

@@ -74,3 +74,20 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "UNDERTOW_DATA_DIR": str(settings.data_dir),
         "HF_HUB_OFFLINE": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def ray_engine() -> Iterator[object]:
+    """One local Ray instance for every Ray test of the session (2 CPUs, a small object
+    store, no dashboard), as a ``RayEngine``; skipped when the ``ray`` extra is missing."""
+    try:
+        import ray
+    except ImportError as exc:
+        pytest.skip(f"ray is not importable ({exc}); install the 'ray' extra")
+    from nlp.engines.ray_backend import QUIET, RayEngine
+
+    ray.init(num_cpus=2, object_store_memory=200 * 1024**2, include_dashboard=False, **QUIET)
+    try:
+        yield RayEngine()
+    finally:
+        ray.shutdown()

@@ -10,7 +10,9 @@ An engine offers the layers above two operations, and nothing else:
   It returns a function that waits and gives the results in item order. Locally nothing
   runs until that function is called; on Ray the tasks start at once, so the caller can
   work meanwhile, and ``shared`` (a big read-only object) goes to the object store once.
-  The risk fit's back-test and forecast run through it.
+  The risk fit's back-test and forecast run through it. A task's BLAS runs on one thread
+  wherever it runs (``one_thread``): a sum split over threads adds in another order, and
+  the last bit of a result would depend on the engine.
 
 ``open_engine(kind, address, workers)`` is the one entry point of the composition roots.
 Ray is imported only in ``nlp.engines.ray_backend``, and only when that engine is asked
@@ -83,7 +85,15 @@ class LocalEngine:
         self, fn: Callable[[Any, T], R], items: Sequence[T], shared: Any = None
     ) -> Callable[[], list[R]]:
         todo = list(items)
-        return lambda: [fn(shared, item) for item in todo]
+        return lambda: [one_thread(fn, shared, item) for item in todo]
+
+
+def one_thread(fn: Callable[[Any, T], R], shared: Any, item: T) -> R:
+    """``fn(shared, item)`` with BLAS and OpenMP held to one thread (the task's own CPU)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return fn(shared, item)
 
 
 LOCAL = LocalEngine()
@@ -91,13 +101,17 @@ LOCAL = LocalEngine()
 
 @contextmanager
 def open_engine(
-    kind: str = "local", address: str | None = None, workers: int | None = None
+    kind: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    preload: Sequence[str] = (),
 ) -> Iterator[ComputeEngine]:
     """The engine ``kind`` for the length of the ``with`` block.
 
     ``ray``: connects to the cluster at ``address`` (``host:port``, ``ray://host:port`` or
     ``auto``), or starts a local Ray instance when there is none, and shuts down what it
     started. ``workers``: batch workers (default: one per CPU of the cluster).
+    ``preload``: modules each Ray worker imports as it starts (what the work will need).
     """
     if kind == "local":
         if address:
@@ -116,7 +130,7 @@ def open_engine(
         raise EngineUnavailableError(
             f"the Ray engine needs the 'ray' extra ({exc}): pip install 'undertow[ray]'"
         ) from exc
-    with connect(address, workers) as engine:
+    with connect(address, workers, preload) as engine:
         yield engine
 
 
@@ -129,5 +143,6 @@ __all__ = [
     "EngineUnavailableError",
     "LocalEngine",
     "RunBatches",
+    "one_thread",
     "open_engine",
 ]

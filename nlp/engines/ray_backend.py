@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import ray
 
-from nlp.engines import BatchStep, EngineError, EngineUnavailableError, RunBatches
+from nlp.engines import BatchStep, EngineError, EngineUnavailableError, RunBatches, one_thread
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,20 +60,35 @@ def _host_port(address: str) -> tuple[str, int] | None:
         ) from None
 
 
-def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise EngineUnavailableError (naming ``address``) unless a TCP connection opens."""
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(3) + b"\x04" + bytes(5)
+SETTINGS_FRAME = 0x04
+
+
+def check_reachable(address: str, timeout: float | None = None) -> None:
+    """Raise EngineUnavailableError (naming ``address``) unless a gRPC server answers
+    there within ``timeout`` (default ``CONNECT_TIMEOUT_S``): a Ray head's GCS (or Ray
+    Client server) answers the HTTP/2 preface with a SETTINGS frame. Anything else would
+    keep ``ray.init`` retrying for minutes, or end the process."""
     target = _host_port(address)
     if target is None:
         return
+    wait = CONNECT_TIMEOUT_S if timeout is None else timeout
     try:
-        with socket.create_connection(target, timeout=timeout):
-            return
+        with socket.create_connection(target, timeout=wait) as conn:
+            conn.settimeout(wait)
+            conn.sendall(HTTP2_PREFACE)
+            header = conn.recv(9)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise EngineUnavailableError(
             f"cannot reach the Ray cluster at {address} ({reason}); check --ray-address or "
             "UNDERTOW_RAY_ADDRESS, and that `ray start --head` runs there"
         ) from exc
+    if len(header) < 9 or header[3] != SETTINGS_FRAME:
+        raise EngineUnavailableError(
+            f"{address} answers, but not as a Ray cluster (no gRPC); give the head's GCS "
+            "port (6379 by default) or a ray:// client address"
+        )
 
 
 # Ray's own notices (a local instance started, its token) are not for our users: commands
@@ -82,9 +97,13 @@ QUIET: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
 
 
 @contextmanager
-def connect(address: str | None, workers: int | None) -> Iterator[RayEngine]:
+def connect(
+    address: str | None, workers: int | None, preload: Sequence[str] = ()
+) -> Iterator[RayEngine]:
     """A RayEngine on the cluster at ``address``, or on a local instance started (and shut
-    down) here; a connection this process already holds is used and left open."""
+    down) here; a connection this process already holds is used and left open.
+    ``preload``: modules the workers import at once (``RayEngine.warm``), while the
+    driver still reads its inputs, so the first tasks do not wait for them."""
     owned = False
     if not ray.is_initialized():
         if address:
@@ -100,7 +119,9 @@ def connect(address: str | None, workers: int | None) -> Iterator[RayEngine]:
             ray.init(include_dashboard=False, **QUIET)
         owned = True
     try:
-        yield RayEngine(workers)
+        engine = RayEngine(workers)
+        engine.warm(preload)
+        yield engine
     finally:
         if owned:
             ray.shutdown()
@@ -121,7 +142,14 @@ class _BatchActor:
 
 
 def _apply(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
-    return fn(shared, item)
+    return one_thread(fn, shared, item)
+
+
+def _import(_: Any, names: Sequence[str]) -> None:
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
 
 
 class RayEngine:
@@ -131,11 +159,20 @@ class RayEngine:
     distributed = True
 
     def __init__(self, workers: int | None = None) -> None:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.workers = max(1, workers or cpus)
+        self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.workers = max(1, workers or self.cpus)
+        self._warming: list[Any] = []
         actor = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RETRIES)
         self._actor: Any = actor(_BatchActor)
         self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_apply)
+
+    def warm(self, modules: Sequence[str]) -> None:
+        """Have each worker import ``modules`` now (one task per CPU, not waited for): a
+        worker keeps what it imported for the tasks it runs next."""
+        if modules:
+            self._warming = [
+                self._task.remote(_import, None, tuple(modules)) for _ in range(self.cpus)
+            ]
 
     @contextmanager
     def batches(self, make: Callable[[], BatchStep]) -> Iterator[RunBatches]:
