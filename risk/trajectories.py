@@ -206,6 +206,8 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
 
     g_s = float(np.mean(s_c[scored] ** 2)) if scored.any() else 0.1
     g_neg = float(neg[scored].mean()) if scored.any() else 0.2
+    # per-text arrays are done with: free them (a panel of 100k accounts peaked at 1.4 GB)
+    del a, j, ok, kind, s_raw, scored, s_c, pneg, neg, w, is_ticket, rating, has_rating, has_csat
 
     # ---- surveys (NPS 0-10)
     sv = inputs.surveys[inputs.surveys["survey_type"].astype(str).str.lower() == "nps"]
@@ -236,6 +238,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     var6 = (c_s26 - c_n6 * mean6**2 + k0 * g_s) / (np.maximum(c_n6 - 1, 0) + k0)
     add("text", "sentiment_volatility", np.sqrt(np.maximum(var6, 0)))
     add("text", "negative_share", (_window(_cum(n_neg), 6) + k0 * g_neg) / (c_n6 + k0))
+    del e_num, e_den, c_n6, c_s6, c_s26, mean6, var6, sum_s, sum_s2, n_neg
 
     asp = inputs.aspects
     if len(asp) or cfg.aspects:
@@ -268,6 +271,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     )
     c_nrt, c_srt = _window(_cum(n_rt), 12), _window(_cum(sum_rt), 12)
     add("activity", "review_rating", (c_srt + k0 * cfg.rating_prior) / (c_nrt + k0))
+    del c_tk, tk3, n_e, s_e, c_nrt, c_srt, n_rt, sum_rt, n_cs, sum_cs, n_nps, sum_nps
 
     # ---- periods at risk
     start, churn, has_churn, exit_, lo, exposure, event, at_risk = _at_risk(
@@ -291,6 +295,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     for name, v in feats.items():
         rows[name] = v[ai, ji]
     crm_cols = _crm_features(acc, rows, ai, groups)
+    del lo, exposure, event, at_risk, tenure, ai, ji
 
     # ---- current state at as_of (boundary K) for active accounts
     active = ~has_churn
@@ -307,6 +312,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     )
     for name, v in feats.items():
         current[name] = v[cur_idx, n_k]
+    feats.clear()
     _crm_features(acc, current, cur_idx, None, crm_cols)
     raw_num, raw_den = _ewm(sum_raw, hl), _ewm(n_sc, hl)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -314,6 +320,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     current["sentiment"] = raw_level[cur_idx, n_k]
     current["sentiment_trend"] = (raw_level - _lagged(raw_level, 3))[cur_idx, n_k]
     current["texts_90d"] = _window(_cum(n_all), 3)[cur_idx, n_k]
+    del raw_num, raw_den, raw_level
 
     # ---- monthly trajectory (display): raw mean sentiment of each month's texts
     with np.errstate(invalid="ignore", divide="ignore"):
