@@ -17,6 +17,7 @@ from api.cli_support import (
 )
 from api.commands.groups import eval_group, train_group
 
+
 @click.command("score")
 @click.option(
     "--sentiment-only",
