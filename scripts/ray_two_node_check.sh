@@ -5,9 +5,12 @@
 #
 #   bash scripts/ray_two_node_check.sh            # ACCOUNTS=200 MONTHS=24 RAY_PORT=6390
 #
-# Both nodes run this checkout's .venv (each `ray start` is that python), one CPU each.
-# The cluster is stopped at the end (`ray stop --force`), also when a step fails. Uses the
-# served int8 model cached under UNDERTOW_DATA_DIR (default .undertow/; built on first use).
+# Both nodes run this checkout's .venv (each `ray start` is that python), one CPU each, with
+# token authentication (a token of this run, RAY_AUTH_TOKEN_PATH, as on a real cluster) and
+# a Ray temp dir of this run. The cluster is stopped at the end, also when a step fails:
+# the processes of this run's temp dir, by id (`ray stop --force` would also end every
+# other Ray instance on the machine). Uses the served int8 model cached under
+# UNDERTOW_DATA_DIR (default .undertow/; built on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$PWD/.venv/bin/python
@@ -17,19 +20,23 @@ ACCOUNTS=${ACCOUNTS:-200}
 MONTHS=${MONTHS:-24}
 export HF_HUB_OFFLINE=1 UNDERTOW_DATA_DIR=${UNDERTOW_DATA_DIR:-$PWD/.undertow}
 unset UNDERTOW_RAY_ADDRESS
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/undertow-two-node.XXXXXX")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ut2n.XXXXXX")  # short: Ray's socket paths live under it
 ray_cli() { "$PY" -m ray.scripts.scripts "$@"; }
 cleanup() {
-  ray_cli stop --force >/dev/null 2>&1 || true
+  local pids
+  pids=$(ps -eo pid=,args= | awk -v dir="$WORK/ray" 'index($0, dir) && !/awk/ {print $1}')
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+"$PY" -c "import secrets; print(secrets.token_hex(32))" >"$WORK/auth_token"
+export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$WORK/auth_token"
 
 echo "== two-node Ray cluster on 127.0.0.1:$PORT (load $(cut -d' ' -f1 /proc/loadavg))"
 ray_cli start --head --port="$PORT" --num-cpus=1 --include-dashboard=false \
-  --disable-usage-stats >"$WORK/head.log" 2>&1
+  --disable-usage-stats --temp-dir="$WORK/ray" >"$WORK/head.log" 2>&1 || { cat "$WORK/head.log"; exit 1; }
 ray_cli start --address="127.0.0.1:$PORT" --num-cpus=1 --disable-usage-stats \
-  >"$WORK/worker.log" 2>&1
+  --temp-dir="$WORK/ray" >"$WORK/worker.log" 2>&1 || { cat "$WORK/worker.log"; exit 1; }
 "$PY" - "$PORT" <<'EOF'
 import sys, time
 import ray
@@ -58,7 +65,6 @@ echo "== local engine"
 export UNDERTOW_DATABASE_URL="sqlite:///$WORK/local.db"
 /usr/bin/time -f "   score: %e s wall" "$UT" score --json >"$WORK/local-score.json" 2>"$WORK/local.err" \
   || { cat "$WORK/local.err"; exit 1; }
-tail -1 "$WORK/local.err"
 "$UT" fit --json >"$WORK/local-fit.json" 2>/dev/null
 "$UT" export churn-risk --format json --horizon-days 180 --out "$WORK/local-feed.json" 2>/dev/null
 
@@ -66,7 +72,6 @@ echo "== Ray engine through --ray-address 127.0.0.1:$PORT"
 export UNDERTOW_DATABASE_URL="sqlite:///$WORK/cluster.db"
 /usr/bin/time -f "   score: %e s wall" "$UT" score --engine ray --ray-address "127.0.0.1:$PORT" \
   --json >"$WORK/cluster-score.json" 2>"$WORK/cluster.err" || { cat "$WORK/cluster.err"; exit 1; }
-tail -1 "$WORK/cluster.err"
 "$UT" fit --engine ray --ray-address "127.0.0.1:$PORT" --json >"$WORK/cluster-fit.json" 2>/dev/null
 "$UT" export churn-risk --format json --horizon-days 180 --out "$WORK/cluster-feed.json" 2>/dev/null
 
@@ -82,8 +87,10 @@ def one(conn, sql):
     return {tuple(r[:-1]): r[-1] for r in conn.execute(sql)}
 
 score = {s: json.loads((work / f"{s}-score.json").read_text()) for s in ("local", "cluster")}
-print(f"texts scored: local {score['local']['scored']}, cluster {score['cluster']['scored']} "
-      f"on {score['cluster']['workers']} Ray workers")
+for s, r in score.items():
+    print(f"{s}: {r['scored']} texts scored at {r['texts_per_second']} texts/s ({r['engine']}, "
+          f"{r['workers']} worker(s)); aspects of {r['aspects']['tagged']} texts at "
+          f"{r['aspects']['texts_per_second']} texts/s")
 sa, sb = (one(c, "SELECT text_hash, sentiment FROM sentiment_scores") for c in (a, b))
 assert sa.keys() == sb.keys(), "the engines scored different texts"
 sent = max(abs(sa[k] - sb[k]) for k in sa)

@@ -7,7 +7,9 @@ at most the page in flight, a rerun resumes). The key is (text_hash, model_versi
 aspect). A text about none of the aspects gets one row with aspect ``none`` so that a
 rerun does not tag it again; read-side queries skip those rows. Pages are
 ``PAGE_SIZE`` texts: the encoder and the sentiment scorer see large batches, and a
-sentence seen on an earlier page is neither encoded nor scored again (per worker).
+sentence seen on an earlier page is not encoded again (per worker); its sentiment is
+scored with each page it appears on, so a page's results do not depend on which pages
+the worker saw before (the same on every engine).
 
 Pages run through a compute engine (``nlp.engines``), each through ``tag_frame``; on Ray
 every actor loads the tagger and the sentence scorer once, and with PostgreSQL stores
@@ -155,19 +157,18 @@ def fill_missing_sentiment(engine: Engine, version: str | None) -> int:
 
 
 def tag_frame(
-    tagger: AspectTagger,
-    score_sentences: ScoreTexts | None,
-    cache: dict[str, float],
-    batch: pd.DataFrame,
+    tagger: AspectTagger, score_sentences: ScoreTexts | None, batch: pd.DataFrame
 ) -> pd.DataFrame:
     """DataFrame[text_hash, text, whole] (``whole``: the text's own sentiment or NaN) ->
     its ``aspect_scores`` rows (``ROW_COLUMNS``), a ``none`` row for a text about no aspect.
-    ``cache``: sentence -> sentiment, read and filled (one per worker and run)."""
+    The page's distinct evidence sentences are scored in one call: a sentence's int8 score
+    depends on the batch it runs in, so it is scored with its page, never taken from another
+    page (a worker that saw other pages would score it otherwise)."""
     hashes = batch["text_hash"].tolist()
     texts = batch["text"].tolist()
     whole = [None if pd.isna(w) else float(w) for w in batch["whole"]]
     tags = tagger.tag(texts)
-    sentiments = aspect_sentiments(texts, tags, whole, score_sentences, cache)
+    sentiments = aspect_sentiments(texts, tags, whole, score_sentences)
     rows = [
         (hashes[int(idx)], MODEL_VERSION, str(aspect), float(conf), sent, str(method))
         for (idx, aspect, conf, method), sent in zip(
@@ -207,10 +208,8 @@ class AspectStep:
 def _tagging(
     tagger: AspectTagger, score_sentences: ScoreTexts | None, writer: RowWriter | None
 ) -> BatchStep:
-    cache: dict[str, float] = {}  # sentence -> sentiment, for this worker's run
-
     def step(batch: pd.DataFrame) -> pd.DataFrame:
-        rows = tag_frame(tagger, score_sentences, cache, batch)
+        rows = tag_frame(tagger, score_sentences, batch)
         if writer is not None:
             writer(rows)
         return rows
