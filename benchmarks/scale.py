@@ -117,12 +117,10 @@ def load() -> str:
 
 # ---------------------------------------------------------------- children
 def start_ray() -> float:
-    import ray
-
-    from nlp.engines.ray_backend import QUIET
+    from nlp.engines.ray_backend import start_local
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, **QUIET)
+    start_local(num_cpus=2)  # as `undertow ... --engine ray` starts one
     return round(time.perf_counter() - t0, 2)
 
 

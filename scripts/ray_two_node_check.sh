@@ -31,6 +31,7 @@ cleanup() {
 trap cleanup EXIT
 "$PY" -c "import secrets; print(secrets.token_hex(32))" >"$WORK/auth_token"
 export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$WORK/auth_token"
+export RAY_worker_niceness=0  # workers at the driver's priority (Ray's default nice 15 starves on a shared box)
 
 echo "== two-node Ray cluster on 127.0.0.1:$PORT (load $(cut -d' ' -f1 /proc/loadavg))"
 ray_cli start --head --port="$PORT" --num-cpus=1 --include-dashboard=false \
