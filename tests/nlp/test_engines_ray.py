@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -118,6 +119,63 @@ def test_a_worker_that_dies_is_restarted_and_its_batch_run_again(
         out = pd.concat(list(run(frames)))
     assert not marker.exists()  # a worker did die
     assert sorted(out["i"]) == list(range(8))  # and no batch was lost
+
+
+def _rows(engine: Engine, table: Any, columns: list[str]) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(*(table.c[c] for c in columns))))
+
+
+def test_aspects_and_channels_on_ray_store_the_local_rows(
+    tmp_path: Path, tiny_model: Path, ray_engine: object
+) -> None:
+    """(SQLite only: the rerun test covers workers writing to PostgreSQL.)"""
+    from ingest.db.engine import open_store
+    from ingest.db.schema import aspect_scores, channel_labels
+    from nlp.aspects import tag_store
+    from nlp.channels import classify_store
+    from nlp.engines.ray_backend import RayEngine
+
+    tiny_settings = Settings(database_url=f"sqlite:///{tmp_path / 'u.db'}", data_dir=tmp_path)
+    set_current(tiny_settings, tiny_model)
+    engine = open_store(tiny_settings)
+
+    texts = [
+        "The app crashes when I export. Support answered fast though. Billing is a mess.",
+        "Far too expensive for what it does. The onboarding call was great.",
+        "Sync with Salesforce fails every night. Please fix it, the team is angry.",
+        "Lovely people, thanks.",
+    ]
+    answers = ["a colleague told me", "heard it on a podcast", "ChatGPT suggested you", "no idea"]
+    rows = [(t, "ticket") for t in texts] + [(a, "attribution") for a in answers]
+    with engine.begin() as conn:
+        for i, (text, kind) in enumerate(rows):
+            h = hashlib.sha256(text.encode()).hexdigest()[:32]
+            conn.execute(
+                insert(documents).values(
+                    kind=kind, source="test", source_id=f"x{i}", created_at=datetime(2025, 1, 1),
+                    text=text, text_hash=h, content_hash=h, text_chars=len(text),
+                    truncated=False, source_file="x.csv", source_line=i + 2, row_hash=h,
+                )
+            )  # fmt: skip
+    score_store(engine, tiny_settings)
+    aspects = ["text_hash", "aspect", "confidence", "sentiment", "method"]
+    channels = ["document_id", "channel", "weight", "confidence", "method"]
+    local_tags = tag_store(engine, tiny_settings)
+    local_labels = classify_store(engine, tiny_settings)
+    expected = _rows(engine, aspect_scores, aspects), _rows(engine, channel_labels, channels)
+    with engine.begin() as conn:
+        conn.execute(delete(aspect_scores))
+        conn.execute(delete(channel_labels))
+    one = RayEngine(1)  # one worker: a model load less (the same function runs either way)
+    on_ray = (
+        tag_store(engine, tiny_settings, compute=one),
+        classify_store(engine, tiny_settings, compute=one),
+    )
+    assert on_ray[0]["tagged"] == local_tags["tagged"] == 4
+    assert on_ray[1]["classified"] == local_labels["classified"] == 4
+    got = _rows(engine, aspect_scores, aspects), _rows(engine, channel_labels, channels)
+    assert got == expected and len(expected[0]) >= 5
 
 
 def _ok(args: list[str], env: dict[str, str]):  # type: ignore[no-untyped-def]
