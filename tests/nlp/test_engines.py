@@ -84,3 +84,16 @@ def test_forecast_chunks_cut_one_random_stream() -> None:
     first = chunk_stream(state, 0).random((5, 1, 3))
     second = chunk_stream(state, 5 * 1 * 3).random((5, 3, 3))
     assert np.array_equal(np.concatenate([first.ravel(), second.ravel()]), whole)
+
+
+def test_the_product_imports_no_ray_until_the_ray_engine_is_asked_for() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, api.cli, api.app, nlp.engines, nlp.scoring, nlp.aspects.store, "
+        "nlp.channels.store, risk.fit, risk.backtest, risk.forecast; "
+        "print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -27,7 +27,7 @@ class ShippingEngine(LocalEngine):
         self.shipped: list[int] = []
 
     def start_map(self, fn: Any, items: Any, shared: Any = None) -> Any:
-        import cloudpickle
+        cloudpickle = pytest.importorskip("cloudpickle", reason="comes with the 'ray' extra")
 
         blob = cloudpickle.dumps(shared)
         self.shipped.append(len(blob))
