@@ -101,6 +101,7 @@ def start_local(num_cpus: int | None = None, object_store_memory: int | None = N
     priority: Ray's default (nice 15) leaves them the CPU other jobs do not want, which on a
     shared machine made the Ray fit slower than the local engine's one process."""
     ray.init(
+        address="local",  # a new instance even when `ray start` runs on this machine
         num_cpus=num_cpus,
         object_store_memory=object_store_memory,
         include_dashboard=False,
