@@ -4,8 +4,9 @@
   model loads once per actor) and run frames sent to them; the driver keeps
   ``IN_FLIGHT`` frames queued per actor, so an actor never waits for the next frame, and
   hands results back as they finish. Measured against Ray Data ``map_batches`` with an
-  actor pool in ``benchmarks/scale.py``: the same throughput on texts the driver pages out
-  of the store, with less start-up and no second scheduler (RESULTS.md, "Scale-out").
+  actor pool in ``benchmarks/scale.py``: the same throughput within the noise, but Ray
+  Data wants the pending texts as a dataset first, while the pool streams the pages the
+  driver reads out of the store (less memory, RESULTS.md "Scale-out on Ray").
 - ``start_map(fn, items, shared)``: ``shared`` is put in the object store once; one task
   per item (numpy columns reach the workers without a copy).
 - A worker that dies is restarted (``MAX_RESTARTS``) and its batch or task run again
@@ -41,7 +42,8 @@ READY_TIMEOUT_S = 600.0  # actors loading their model (the int8 export is built 
 IN_FLIGHT = 2
 MAX_RESTARTS = 3
 MAX_RETRIES = 3
-DEFAULT_PORT = 6379
+DEFAULT_PORT = 6379  # a head's GCS
+CLIENT_PORT = 10001  # Ray Client (ray://)
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -51,7 +53,7 @@ def _host_port(address: str) -> tuple[str, int] | None:
     rest = address.removeprefix("ray://")
     host, sep, port = rest.rpartition(":")
     if not sep:
-        return rest, DEFAULT_PORT
+        return rest, CLIENT_PORT if address.startswith("ray://") else DEFAULT_PORT
     try:
         return host.strip("[]"), int(port)
     except ValueError:
@@ -124,10 +126,12 @@ def connect(
             check_reachable(address)
             try:
                 ray.init(address=address, **QUIET)
-            except (ConnectionError, RuntimeError) as exc:
+            except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise EngineUnavailableError(
-                    f"cannot connect to the Ray cluster at {address} ({exc}); check "
-                    "--ray-address or UNDERTOW_RAY_ADDRESS and the cluster's auth token"
+                    f"cannot connect to the Ray cluster at {address} ({first}); check "
+                    "--ray-address or UNDERTOW_RAY_ADDRESS and the cluster's auth token "
+                    "(RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH)"
                 ) from exc
         else:
             start_local()
