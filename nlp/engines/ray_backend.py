@@ -4,7 +4,7 @@
   model loads once per actor) and run frames sent to them; the driver keeps
   ``IN_FLIGHT`` frames queued per actor, so an actor never waits for the next frame, and
   hands results back as they finish. Measured against Ray Data ``map_batches`` with an
-  actor pool in ``benchmarks/scale.py``: the same throughput within the noise, but Ray
+  actor pool in ``benchmarks/scale.py``: the same total time within the noise, but Ray
   Data wants the pending texts as a dataset first, while the pool streams the pages the
   driver reads out of the store (less memory, RESULTS.md "Scale-out on Ray").
 - ``start_map(fn, items, shared)``: ``shared`` is put in the object store once; one task
