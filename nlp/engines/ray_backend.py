@@ -113,6 +113,24 @@ def start_local(num_cpus: int | None = None, object_store_memory: int | None = N
 
 
 @contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block (native code writes there directly);
+    a refused connection then ends in our one line, not in a page of retries."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextmanager
 def connect(
     address: str | None, workers: int | None, preload: Sequence[str] = ()
 ) -> Iterator[RayEngine]:
@@ -125,7 +143,8 @@ def connect(
         if address:
             check_reachable(address)
             try:
-                ray.init(address=address, **QUIET)
+                with _native_stderr_quiet():  # Ray's C++ client logs each retry there
+                    ray.init(address=address, **QUIET)
             except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise EngineUnavailableError(
