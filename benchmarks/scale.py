@@ -224,9 +224,7 @@ def child_fit(n: int, mode: str) -> dict[str, Any]:
     inputs = compact(make_world(n, months=24, seed=1).inputs)  # as risk.inputs reads a store
     out["generate_s"] = round(time.perf_counter() - t0, 2)
     if compute is not None:
-        import ray
-
-        ray.get(compute._warming)  # noqa: SLF001 - the timed fit starts on warm workers
+        compute.wait_warm()  # the timed fit starts on warm workers
     t0 = time.perf_counter()
     result = compute_fit(inputs, FitConfig(), compute=compute)
     out["fit_s"] = round(time.perf_counter() - t0, 2)

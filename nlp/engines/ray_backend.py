@@ -211,6 +211,10 @@ class RayEngine:
                 self._task.remote(_import, None, tuple(modules)) for _ in range(self.cpus)
             ]
 
+    def wait_warm(self) -> None:
+        """Block until the ``warm`` imports are done (a benchmark's clock starts after)."""
+        ray.get(self._warming)
+
     @contextmanager
     def batches(self, make: Callable[[], BatchStep]) -> Iterator[RunBatches]:
         actors: list[Any] = [self._actor.remote(make, 1) for _ in range(self.workers)]
