@@ -20,7 +20,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sentiment_tiny import make_tiny_model
 from sqlalchemy import Engine, create_engine, delete, func, insert, select
 
 from api.cli import cli
@@ -34,17 +33,6 @@ pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
 KINDS = ("accounts", "opportunities", "reviews", "tickets", "surveys", "attribution")
 WORDS = "the invoice sync failed again and support was slow but the new dashboard is great".split()
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture
-def tiny_settings(settings: Settings, tiny_model: Path) -> Settings:
-    set_current(settings, tiny_model)
-    return settings
 
 
 def add_texts(engine: Engine, n: int) -> None:
