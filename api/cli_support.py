@@ -171,3 +171,33 @@ def write_output(data: bytes, out: Path | None) -> None:
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout."
 )
+
+
+def engine_options(fn: F) -> F:
+    """``--engine local|ray``, ``--ray-address`` (or UNDERTOW_RAY_ADDRESS) and
+    ``--ray-workers``: where a command's batch work runs (``nlp.engines``)."""
+    fn = click.option("--ray-workers", type=click.IntRange(1, 4096), default=None,
+                      help="Batch workers on Ray (default: one per CPU of the cluster).")(fn)  # fmt: skip
+    fn = click.option("--ray-address", envvar="UNDERTOW_RAY_ADDRESS", default=None,
+                      metavar="ADDR", help="A running Ray cluster (host:port, ray://host:port "
+                      "or auto); default with --engine ray: start a local Ray instance.")(fn)  # fmt: skip
+    return click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]),
+                        default="local", show_default=True,
+                        help="Run the batch work in this process or on Ray.")(fn)  # fmt: skip
+
+
+@contextmanager
+def compute_engine(
+    kind: str, address: str | None, workers: int | None, preload: tuple[str, ...] = ()
+) -> Iterator[Any]:
+    """The compute engine the options name, open for the ``with`` block (``preload``: the
+    modules Ray workers import as they start). UNDERTOW_RAY_ADDRESS is ignored by the
+    local engine; an explicit --ray-address with it is a usage error."""
+    from nlp.engines import open_engine
+
+    if kind == "local" and address:
+        source = click.get_current_context().get_parameter_source("ray_address")
+        if source is not click.core.ParameterSource.COMMANDLINE:
+            address = None
+    with open_engine(kind, address, workers, preload) as engine:
+        yield engine

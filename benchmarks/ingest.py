@@ -158,7 +158,9 @@ def main() -> None:
         sqlite = sorted(runs, key=lambda r: r["rows_per_second"])[len(runs) // 2]  # the median
         if len(runs) > 1:
             rates = ", ".join(f"{r['rows_per_second']:,.0f}" for r in runs)
-            print(f"SQLite median of {len(runs)} runs: {sqlite['rows_per_second']:,.0f} rows/s ({rates})")
+            print(
+                f"SQLite median of {len(runs)} runs: {sqlite['rows_per_second']:,.0f} rows/s ({rates})"
+            )
         pg = (
             postgres_ingest(args.postgres_url, path, args.chunk_rows) if args.postgres_url else None
         )

@@ -29,14 +29,15 @@ and the CRM-only model (tenure, ARR, segment):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nlp.engines import LOCAL, ComputeEngine
 from risk.errors import NotEnoughDataError, RiskError
-from risk.inputs import RiskInputs
+from risk.inputs import RiskInputs, compact
 from risk.survival.base import SurvivalModel
 from risk.trajectories import ASPECT_PREFIX, Panel, TrajectoryConfig, build_panel
 
@@ -214,79 +215,154 @@ def run_candidates(
     traj: TrajectoryConfig | None = None,
     config: BacktestConfig | None = None,
     panel_now: Panel | None = None,
+    *,
+    compute: ComputeEngine | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Back-test several candidate models on the same rolling origins (each origin's panel
     is built once and shared). Returns candidate -> back-test (as ``run_backtest``), or
     ``{"status": "failed", "reason": ...}`` for a candidate whose fit failed."""
-    traj, cfg = traj or TrajectoryConfig(), config or BacktestConfig()
-    horizon = cfg.horizon_days
-    ts = origins(inputs, horizon, cfg, traj)
-    if not ts and horizon > 90:
-        horizon = 90
-        ts = origins(inputs, horizon, cfg, traj)
-    if not ts:
-        months = cfg.min_train_months + traj.warmup_months
-        raise NotEnoughDataError(
-            f"too little history for an out-of-time back-test: it needs texts or surveys "
-            f"from at least {months} months before an origin and {horizon} days after it, "
-            f"by as_of {inputs.as_of.date()}"
-        )
+    return start_candidates(inputs, factories, traj, config, compute).result(panel_now)
+
+
+def start_candidates(
+    inputs: RiskInputs,
+    factories: dict[str, ModelFactory],
+    traj: TrajectoryConfig | None = None,
+    config: BacktestConfig | None = None,
+    compute: ComputeEngine | None = None,
+) -> PendingBacktest:
+    """``run_candidates`` in two halves: the origins start now as tasks of ``compute``
+    (on Ray they run while the caller builds today's panel), ``result`` finishes."""
+    return PendingBacktest(
+        inputs, factories, traj or TrajectoryConfig(), config or BacktestConfig(), compute or LOCAL
+    )
+
+
+@dataclass
+class OriginFit:
+    """One origin's share of the back-test: each candidate's models fitted on the panel
+    known at the origin, their predictions for the accounts active then, or why it failed."""
+
+    origin: pd.Timestamp
+    used: bool = False  # False: fewer than 5 churn events before it, or no active account
+    predictions: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    models: dict[str, dict[str, SurvivalModel]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def fit_origin(shared: tuple[Any, ...], t: pd.Timestamp) -> OriginFit:
+    """The back-test at origin ``t``: ``shared`` = (inputs, factories, trajectory config,
+    horizon in days, grid of days). A task of the compute engine."""
+    inputs, factories, traj, horizon, grid = shared
+    out = OriginFit(t)
+    panel = build_panel(inputs.restrict(t), traj)
+    if int(panel.rows["event"].sum()) < 5 or panel.current.empty:
+        return out
+    out.used = True
     churn = inputs.accounts.set_index("account_id")["churned_at"]
-    grid = sorted({*range(30, horizon + 1, 30), horizon, 90})
-    pooled: dict[str, dict[str, list[pd.DataFrame]]] = {
-        c: {m: [] for m in MODEL_GROUPS} for c in factories
-    }
-    first_models: dict[str, dict[str, SurvivalModel]] = {c: {} for c in factories}
-    failed: dict[str, str] = {}
-    used: list[str] = []
-    for t in ts:
-        panel = build_panel(inputs.restrict(t), traj)
-        if int(panel.rows["event"].sum()) < 5 or panel.current.empty:
-            continue
-        outcome = _window_outcomes(panel.current, churn, t, horizon)
-        for cand, factory in factories.items():
-            if cand in failed:
-                continue
-            for name, groups in MODEL_GROUPS.items():
-                try:
-                    model = fit_group(factory, panel, groups)
-                except RiskError as exc:
-                    failed[cand] = f"{cand} failed at origin {t.date()} ({name}): {exc}"
-                    break
-                first_models[cand].setdefault(name, model)
-                f = 1 - np.exp(-model.cumulative_hazard(panel.current, grid))
-                frame = outcome.copy()
-                for k, g in enumerate(grid):
-                    frame[f"F_{g}"] = f[:, k]
-                frame["origin"] = t
-                pooled[cand][name].append(frame)
-        used.append(t.date().isoformat())
-    if not used:
-        raise NotEnoughDataError("no back-test origin had at least 5 churn events before it")
-    panel_now = panel_now or build_panel(inputs, traj)
-    extra_panels: dict[tuple[str, ...], Panel] = {}
-    first_t = pd.Timestamp(used[0])
-    out: dict[str, dict[str, Any]] = {}
-    for cand in factories:
-        if cand in failed:
-            out[cand] = {"status": "failed", "reason": failed[cand]}
-            continue
-        models = {
-            name: judge(pd.concat(frames, ignore_index=True), horizon)
-            for name, frames in pooled[cand].items()
-        }
-        for name, model in first_models[cand].items():
-            panel = _panel_for(model, panel_now, inputs, traj, extra_panels)
-            models[name].update(
-                lead_time(model, panel, first_t, horizon, cfg.high_risk_quantile, churn)
-            )
-        out[cand] = {
-            "horizon_days": horizon,
-            "origins": used,
-            "models": models,
-            "config": cfg.as_dict(),
-        }
+    outcome = _window_outcomes(panel.current, churn, t, horizon)
+    for cand, factory in factories.items():
+        out.predictions[cand], out.models[cand] = {}, {}
+        for name, groups in MODEL_GROUPS.items():
+            try:
+                model = fit_group(factory, panel, groups)
+            except RiskError as exc:
+                out.failed[cand] = f"{cand} failed at origin {t.date()} ({name}): {exc}"
+                break
+            out.models[cand][name] = model
+            f = 1 - np.exp(-model.cumulative_hazard(panel.current, grid))
+            frame = outcome.copy()
+            for k, g in enumerate(grid):
+                frame[f"F_{g}"] = f[:, k]
+            frame["origin"] = t
+            out.predictions[cand][name] = frame
     return out
+
+
+def _judge(horizon: int, pooled: pd.DataFrame) -> dict[str, Any]:
+    return judge(pooled, horizon)
+
+
+class PendingBacktest:
+    """A back-test whose origins were handed to a compute engine (``start_candidates``)."""
+
+    def __init__(
+        self,
+        inputs: RiskInputs,
+        factories: dict[str, ModelFactory],
+        traj: TrajectoryConfig,
+        cfg: BacktestConfig,
+        compute: ComputeEngine,
+    ) -> None:
+        self.inputs, self.factories, self.traj, self.cfg = inputs, factories, traj, cfg
+        self.compute = compute
+        self.horizon = cfg.horizon_days
+        ts = origins(inputs, self.horizon, cfg, traj)
+        if not ts and self.horizon > 90:
+            self.horizon = 90
+            ts = origins(inputs, self.horizon, cfg, traj)
+        self.origins = ts
+        grid = sorted({*range(30, self.horizon + 1, 30), self.horizon, 90})
+        shipped = compact(inputs) if compute.distributed else inputs
+        shared = (shipped, factories, traj, self.horizon, grid)
+        self._fits = compute.start_map(fit_origin, ts, shared)
+
+    def result(self, panel_now: Panel | None = None) -> dict[str, dict[str, Any]]:
+        """Candidate -> back-test, as ``run_candidates``; ``panel_now`` (built here if
+        None) is today's panel, on which each first-origin model's lead time is judged."""
+        inputs, traj, cfg, horizon = self.inputs, self.traj, self.cfg, self.horizon
+        if not self.origins:
+            months = cfg.min_train_months + traj.warmup_months
+            raise NotEnoughDataError(
+                f"too little history for an out-of-time back-test: it needs texts or surveys "
+                f"from at least {months} months before an origin and {horizon} days after it, "
+                f"by as_of {inputs.as_of.date()}"
+            )
+        fits = [f for f in self._fits() if f.used]
+        if not fits:
+            raise NotEnoughDataError("no back-test origin had at least 5 churn events before it")
+        failed: dict[str, str] = {}
+        for fit in fits:  # a candidate's first failure, in origin order
+            for cand, why in fit.failed.items():
+                failed.setdefault(cand, why)
+        ok = [c for c in self.factories if c not in failed]
+        jobs = [(c, m) for c in ok for m in MODEL_GROUPS]
+        pooled = [
+            pd.concat([f.predictions[c][m] for f in fits], ignore_index=True) for c, m in jobs
+        ]
+        judging = self.compute.start_map(_judge, pooled, horizon)  # meanwhile, lead times
+        churn = inputs.accounts.set_index("account_id")["churned_at"]
+        panel_now = panel_now or build_panel(inputs, traj)
+        extra_panels: dict[tuple[str, ...], Panel] = {}
+        first_t = fits[0].origin
+        leads = {
+            (cand, name): lead_time(
+                model,
+                _panel_for(model, panel_now, inputs, traj, extra_panels),
+                first_t,
+                horizon,
+                cfg.high_risk_quantile,
+                churn,
+            )
+            for cand in ok
+            for name, model in fits[0].models[cand].items()
+        }
+        judged = dict(zip(jobs, judging(), strict=True))
+        out: dict[str, dict[str, Any]] = {}
+        for cand in self.factories:
+            if cand in failed:
+                out[cand] = {"status": "failed", "reason": failed[cand]}
+                continue
+            models = {
+                name: {**judged[(cand, name)], **leads[(cand, name)]} for name in MODEL_GROUPS
+            }
+            out[cand] = {
+                "horizon_days": horizon,
+                "origins": [f.origin.date().isoformat() for f in fits],
+                "models": models,
+                "config": cfg.as_dict(),
+            }
+        return out
 
 
 def _panel_for(

@@ -52,6 +52,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert
 
 from ingest.db.schema import risk_predictions, risk_runs, risk_trajectories
+from nlp.engines import ComputeEngine
 from risk import ledger
 from risk.backtest import (
     CALIBRATION_PRIOR_EVENTS,
@@ -59,7 +60,7 @@ from risk.backtest import (
     ModelFactory,
     calibration_factor,
     fit_group,
-    run_candidates,
+    start_candidates,
 )
 from risk.errors import NotEnoughDataError, RiskError, RiskInputError
 from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
@@ -69,9 +70,12 @@ from risk.signals import SignalsConfig, SignalsFit, fit_signals, prediction_fiel
 from risk.survival.base import SurvivalModel
 from risk.survival.cox_tv import CoxTimeVaryingModel
 from risk.survival.pem import PiecewiseExponentialModel
-from risk.trajectories import Panel, TrajectoryConfig, build_panel
+from risk.trajectories import Panel, TrajectoryConfig, build_panel, panel_size
 
 FIT_STEPS = 5
+FULL = ("text", "activity", "crm")  # the feature groups of the model a fit stores
+# what a fit's tasks import: Ray workers load them as they start (``nlp.engines``)
+RAY_PRELOAD = ("risk.fit", "lifelines.utils", "sklearn.metrics")
 BATCH = 5_000
 TRAJECTORY_MONTHS = 24
 
@@ -209,45 +213,52 @@ def compute_fit(
     inputs: RiskInputs,
     config: FitConfig | None = None,
     on_progress: Callable[[int], None] | None = None,
+    compute: ComputeEngine | None = None,
 ) -> FitResult:
-    """The fit without the store: panel, back-test, final model, forecast."""
+    """The fit without the store: panel, back-test, final model, forecast. ``compute``
+    (``nlp.engines``) runs the back-test's origins and judgements and the forecast's
+    chunks; the result is the same on every engine."""
     cfg = config or FitConfig()
     step = on_progress or (lambda n: None)
-    panel = build_panel(inputs, cfg.trajectories)
+    kinds, skipped = cfg.usable_candidates(panel_size(inputs, cfg.trajectories))
+    pending = start_candidates(
+        inputs, {k: cfg.factory_for(k) for k in kinds}, cfg.trajectories, cfg.backtest, compute
+    )
+    panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
     step(1)
-    kinds, skipped = cfg.usable_candidates(len(panel.rows))
+    events = int(panel.rows["event"].sum())
+    # with one candidate the final model is known already: fit it while the back-test runs
+    early = (
+        fit_group(cfg.factory_for(kinds[0]), panel, FULL)
+        if len(kinds) == 1 and events >= 5
+        else None
+    )
     try:
-        backtests = run_candidates(
-            inputs,
-            {k: cfg.factory_for(k) for k in kinds},
-            cfg.trajectories,
-            cfg.backtest,
-            panel,
-        )
+        backtests = pending.result(panel)
     except NotEnoughDataError as exc:
         backtests = {k: {"status": "skipped", "reason": str(exc)} for k in kinds}
     chosen, why = choose_model(kinds, backtests)
     bt: dict[str, Any] | None = backtests.get(chosen)
     step(1)
-    if int(panel.rows["event"].sum()) < 5:
+    if events < 5:
         raise NotEnoughDataError(
             f"need at least 5 churn events before {inputs.as_of.date()} to fit, "
-            f"got {int(panel.rows['event'].sum())}: ingest more account history"
+            f"got {events}: ingest more account history"
             + (f" ({inputs.note})" if inputs.note else "")
         )
     try:
-        model = fit_group(cfg.factory_for(chosen), panel, ("text", "activity", "crm"))
+        model = early or fit_group(cfg.factory_for(chosen), panel, FULL)
     except RiskError as exc:  # a candidate that back-tested may still fail on all history
         if chosen == kinds[0]:
             raise
         why = f"{chosen} failed on the full history ({exc}); fell back to {kinds[0]}"
         chosen, bt = kinds[0], backtests.get(kinds[0])
-        model = fit_group(cfg.factory_for(chosen), panel, ("text", "activity", "crm"))
+        model = fit_group(cfg.factory_for(chosen), panel, FULL)
     full = (bt or {}).get("models", {}).get("full", {})
     factor = calibration_factor(full.get("expected"), full.get("observed"))
     model.calibration_ = math.log(factor)
     step(1)
-    fc = forecast(model, panel.current, cfg.forecast, cfg.ltv)
+    fc = forecast(model, panel.current, cfg.forecast, cfg.ltv, compute)
     signals = fit_signals(inputs, panel, cfg.trajectories, cfg.factory_for(chosen), cfg.signals)
     step(1)
     state = json.dumps(
@@ -430,8 +441,10 @@ def fit_and_store(
     on_progress: Callable[[int], None] | None = None,
     *,
     config: FitConfig | None = None,
+    compute: ComputeEngine | None = None,
 ) -> StoredFit:
-    """Fit and store a risk snapshot."""
+    """Fit and store a risk snapshot. ``compute`` runs the fit's parallel parts
+    (``compute_fit``)."""
     cfg = config or FitConfig()
     inputs = load_inputs(
         engine, as_of, settings=settings, sentiment_model_version=cfg.sentiment_model_version
@@ -441,7 +454,7 @@ def fit_and_store(
             f"no accounts known at {inputs.as_of.date()}: ingest accounts first"
         )
     check_money(inputs)
-    result = compute_fit(inputs, cfg, on_progress)
+    result = compute_fit(inputs, cfg, on_progress, compute)
     stored = store(engine, result, cfg)
     if on_progress:
         on_progress(1)

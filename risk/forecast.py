@@ -7,7 +7,8 @@ aggregate revenue risk's interval also includes which accounts actually churn: f
 parameter draw, churn of every account is simulated (Bernoulli with its drawn
 probability) and the churned ARR summed; low/high are percentiles of that sum. The point
 figure is the expected churned ARR, sum of ARR x p_churn. A fixed seed makes a fit
-reproducible.
+reproducible, on one process or on a cluster (chunks of accounts are tasks, each with its
+own cut of one random stream).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nlp.engines import LOCAL, ComputeEngine
 from risk.drivers import explain
 from risk.ltv import LtvConfig, expected_ltv, revenue_at_risk
 from risk.survival.base import SurvivalModel
@@ -54,40 +56,28 @@ def forecast(
     current: pd.DataFrame,
     config: ForecastConfig | None = None,
     ltv: LtvConfig | None = None,
+    compute: ComputeEngine | None = None,
 ) -> Forecast:
+    """Predictions, intervals, LTV and drivers of every account of ``current``, and the
+    revenue risk. Chunks of ``chunk_size`` accounts are tasks of ``compute``; the
+    simulation's random stream is cut at each chunk's start (``chunk_stream``), so the
+    result is the same however the chunks are run."""
     cfg, ltv_cfg = config or ForecastConfig(), ltv or LtvConfig()
+    compute = compute or LOCAL
     rng = np.random.default_rng(cfg.seed)
-    hz = list(cfg.horizons)
     coef, shift = model.draw_parameters(cfg.n_draws, rng)
-    q = ((1 - cfg.interval) / 2, 1 - (1 - cfg.interval) / 2)
     segments = sorted(segment_labels(current["segment"]).unique())
-    sims = {s: np.zeros((cfg.n_draws, len(hz))) for s in segments}
-    parts: list[pd.DataFrame] = []
-    for lo in range(0, len(current), cfg.chunk_size):
-        chunk = current.iloc[lo : lo + cfg.chunk_size]
-        arr = chunk["arr"].to_numpy(dtype=float)
-        ch = model.cumulative_hazard(chunk, hz + ltv_cfg.grid_days())
-        p = 1 - np.exp(-ch[:, : len(hz)])
-        surv = np.exp(-ch[:, len(hz) :])
-        pd_draws = 1 - np.exp(-model.cumulative_hazard(chunk, hz, coef, shift))  # B x n x H
-        lo_q, hi_q = np.quantile(pd_draws, q, axis=0)
-        churned = rng.random(pd_draws.shape) < pd_draws
-        seg = segment_labels(chunk["segment"]).to_numpy()
-        for s in segments:
-            m = seg == s
-            if m.any():
-                sims[s] += np.einsum("bnh,n->bh", churned[:, m, :], arr[m])
-        out = pd.DataFrame({"account_id": chunk["account_id"].to_numpy()})
-        for k, h in enumerate(hz):
-            out[f"p_churn_{h}d"] = p[:, k]
-            out[f"p_churn_{h}d_low"] = np.minimum(lo_q[:, k], p[:, k])
-            out[f"p_churn_{h}d_high"] = np.maximum(hi_q[:, k], p[:, k])
-        out["expected_ltv"] = expected_ltv(arr, surv, ltv_cfg)
-        reasons, drivers = explain(model.features, model.contributions(chunk), chunk, model.mean_)
-        out["reason"] = reasons
-        out["drivers"] = drivers
-        parts.append(out)
-    pred = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    state = rng.bit_generator.state
+    per_account = cfg.n_draws * len(cfg.horizons)  # Bernoulli draws per account
+    starts = list(range(0, len(current), cfg.chunk_size))
+    chunks = [(current.iloc[lo : lo + cfg.chunk_size], lo * per_account) for lo in starts]
+    shared = (model, coef, shift, state, cfg, ltv_cfg, segments)
+    parts = compute.start_map(forecast_chunk, chunks, shared)()
+    sims = {s: np.zeros((cfg.n_draws, len(cfg.horizons))) for s in segments}
+    for _, chunk_sims in parts:  # summed in chunk order, as one pass would
+        for s, sim in chunk_sims.items():
+            sims[s] += sim
+    pred = pd.concat([p for p, _ in parts], ignore_index=True) if parts else pd.DataFrame()
     keep = ["account_id", "name", "segment", "arr", "sentiment", "sentiment_trend"]
     keep += ["trend_weight", "texts_90d"]
     pred = (
@@ -95,7 +85,55 @@ def forecast(
         .reset_index(drop=True)
         .merge(pred, on="account_id")
     )
-    return Forecast(pred, _revenue_risk(pred, sims, hz, q))
+    return Forecast(pred, _revenue_risk(pred, sims, list(cfg.horizons), _quantiles(cfg)))
+
+
+def _quantiles(cfg: ForecastConfig) -> tuple[float, float]:
+    return (1 - cfg.interval) / 2, 1 - (1 - cfg.interval) / 2
+
+
+def chunk_stream(state: Any, offset: int) -> np.random.Generator:
+    """The forecast's random stream (``state``: after the parameter draws) advanced by
+    ``offset`` uniform doubles: each double takes one step of PCG64, so a chunk starting
+    ``offset`` draws in sees what one pass over all chunks would have drawn there."""
+    bits = np.random.PCG64()
+    bits.state = state
+    bits.advance(offset)
+    return np.random.Generator(bits)
+
+
+def forecast_chunk(
+    shared: tuple[Any, ...], job: tuple[pd.DataFrame, int]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """One chunk of ``forecast``: its accounts' rows, and per segment the simulated churned
+    ARR (draws x horizons). A task of the compute engine."""
+    model, coef, shift, state, cfg, ltv_cfg, segments = shared
+    chunk, offset = job
+    hz = list(cfg.horizons)
+    q = _quantiles(cfg)
+    arr = chunk["arr"].to_numpy(dtype=float)
+    ch = model.cumulative_hazard(chunk, hz + ltv_cfg.grid_days())
+    p = 1 - np.exp(-ch[:, : len(hz)])
+    surv = np.exp(-ch[:, len(hz) :])
+    pd_draws = 1 - np.exp(-model.cumulative_hazard(chunk, hz, coef, shift))  # B x n x H
+    lo_q, hi_q = np.quantile(pd_draws, q, axis=0)
+    churned = chunk_stream(state, offset).random(pd_draws.shape) < pd_draws
+    seg = segment_labels(chunk["segment"]).to_numpy()
+    sims = {}
+    for s in segments:
+        m = seg == s
+        if m.any():
+            sims[s] = np.einsum("bnh,n->bh", churned[:, m, :], arr[m])
+    out = pd.DataFrame({"account_id": chunk["account_id"].to_numpy()})
+    for k, h in enumerate(hz):
+        out[f"p_churn_{h}d"] = p[:, k]
+        out[f"p_churn_{h}d_low"] = np.minimum(lo_q[:, k], p[:, k])
+        out[f"p_churn_{h}d_high"] = np.maximum(hi_q[:, k], p[:, k])
+    out["expected_ltv"] = expected_ltv(arr, surv, ltv_cfg)
+    reasons, drivers = explain(model.features, model.contributions(chunk), chunk, model.mean_)
+    out["reason"] = reasons
+    out["drivers"] = drivers
+    return out, sims
 
 
 def _revenue_risk(

@@ -113,6 +113,29 @@ class RiskInputs:
         )
 
 
+# What a panel reads of each frame (``risk.trajectories.build_panel``, ``origins``).
+PANEL_COLUMNS = {
+    "texts": ["account_id", "created_at", "kind", "rating", "sentiment", "p_negative"],
+    "surveys": SURVEY_COLUMNS,
+    "aspects": ASPECT_COLUMNS,
+}
+REPEATED_STRINGS = ["account_id", "kind", "survey_type", "aspect"]
+
+
+def compact(inputs: RiskInputs) -> RiskInputs:
+    """The same store, as cheap to ship to other processes as it gets: only the columns a
+    panel reads, repeated strings (account ids, kinds) as categoricals. Panels built from
+    it are the panels of ``inputs`` (numpy columns travel without pickling each value)."""
+    frames = {}
+    for name, columns in PANEL_COLUMNS.items():
+        frame = getattr(inputs, name)
+        frame = frame[[c for c in columns if c in frame]].copy()
+        for column in frame.columns.intersection(REPEATED_STRINGS):
+            frame[column] = frame[column].astype("category")
+        frames[name] = frame
+    return replace(inputs, **frames)
+
+
 def to_timestamp(value: Any) -> pd.Timestamp:
     """A date-like value as a midnight Timestamp; a clear error for anything else."""
     if isinstance(value, pd.Timestamp | datetime | date | str):
@@ -330,19 +353,22 @@ def load_inputs(
     opp["is_won"] = opp["is_won"].eq(True)
     opp = _opportunities_at(opp, pd.Timestamp(cutoff))
     # a fixed row order: the same store gives the same floating-point sums on every back end
-    return RiskInputs(
-        as_of=as_of,
-        accounts=acc.sort_values("account_id", kind="stable").reset_index(drop=True),
-        texts=texts.sort_values(
-            ["account_id", "created_at", "kind", "text_hash"], kind="stable"
-        ).reset_index(drop=True),
-        surveys=srv.sort_values(
-            ["account_id", "submitted_at", "survey_type", "score"], kind="stable"
-        ).reset_index(drop=True),
-        aspects=asp.sort_values(["account_id", "created_at", "aspect"], kind="stable").reset_index(
-            drop=True
-        ),
-        sentiment_model_version=mv,
-        note=note,
-        opportunities=opp.astype({"account_id": str}),
+    # (then kept compact: ids and kinds as categoricals, a third of the memory at 100k accounts)
+    return compact(
+        RiskInputs(
+            as_of=as_of,
+            accounts=acc.sort_values("account_id", kind="stable").reset_index(drop=True),
+            texts=texts.sort_values(
+                ["account_id", "created_at", "kind", "text_hash"], kind="stable"
+            ).reset_index(drop=True),
+            surveys=srv.sort_values(
+                ["account_id", "submitted_at", "survey_type", "score"], kind="stable"
+            ).reset_index(drop=True),
+            aspects=asp.sort_values(
+                ["account_id", "created_at", "aspect"], kind="stable"
+            ).reset_index(drop=True),
+            sentiment_model_version=mv,
+            note=note,
+            opportunities=opp.astype({"account_id": str}),
+        )
     )

@@ -185,6 +185,39 @@ def period_boundaries(inputs: RiskInputs, config: TrajectoryConfig) -> pd.Dateti
     return pd.DatetimeIndex(list(months) + [cutoff])
 
 
+def _at_risk(
+    acc: pd.DataFrame, b_ns: np.ndarray, cutoff: pd.Timestamp, warmup_months: int
+) -> tuple[np.ndarray, ...]:
+    """Per account (rows) and period (columns): start, churn, has_churn, exit, period
+    start within the contract, exposure in days, event, and at risk."""
+    start = acc["contract_start"].values.astype("datetime64[ns]")
+    churn = acc["churned_at"].values.astype("datetime64[ns]")
+    has_churn = ~np.isnat(churn)
+    exit_ = np.where(has_churn, churn, np.datetime64(cutoff.to_datetime64()))
+    lo = np.maximum(b_ns[:-1][None, :], start[:, None])
+    hi = np.minimum(b_ns[1:][None, :], exit_[:, None])
+    exposure = (hi - lo) / np.timedelta64(1, "D")
+    event = (
+        has_churn[:, None]
+        & (churn[:, None] >= b_ns[:-1][None, :])
+        & (churn[:, None] < b_ns[1:][None, :])
+    )
+    at_risk = (exposure > 0) | event
+    at_risk[:, : min(warmup_months, len(b_ns) - 1)] = False
+    return start, churn, has_churn, exit_, lo, exposure, event, at_risk
+
+
+def panel_size(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> int:
+    """``len(build_panel(inputs, config).rows)`` without building the features (a fit
+    decides which models it can afford before the panel exists)."""
+    cfg = config or TrajectoryConfig()
+    b_ns = period_boundaries(inputs, cfg).values.astype("datetime64[ns]")
+    at_risk = _at_risk(
+        inputs.accounts.reset_index(drop=True), b_ns, inputs.cutoff, cfg.warmup_months
+    )[-1]
+    return int(at_risk.sum())
+
+
 def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> Panel:
     """The account panel of ``inputs`` (see the module docstring for every definition)."""
     cfg = config or TrajectoryConfig()
@@ -232,6 +265,8 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
 
     g_s = float(np.mean(s_c[scored] ** 2)) if scored.any() else 0.1
     g_neg = float(neg[scored].mean()) if scored.any() else 0.2
+    # per-text arrays are done with: free them (a panel of 100k accounts peaked at 1.4 GB)
+    del a, j, ok, kind, s_raw, scored, s_c, pneg, neg, w, is_ticket, rating, has_rating, has_csat
 
     # ---- surveys (NPS 0-10)
     sv = inputs.surveys[inputs.surveys["survey_type"].astype(str).str.lower() == "nps"]
@@ -262,6 +297,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     var6 = (c_s26 - c_n6 * mean6**2 + k0 * g_s) / (np.maximum(c_n6 - 1, 0) + k0)
     add("text", "sentiment_volatility", np.sqrt(np.maximum(var6, 0)))
     add("text", "negative_share", (_window(_cum(n_neg), 6) + k0 * g_neg) / (c_n6 + k0))
+    del e_num, e_den, c_n6, c_s6, c_s26, mean6, var6, sum_s, sum_s2, n_neg
 
     asp = inputs.aspects
     if len(asp) or cfg.aspects:
@@ -294,23 +330,13 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     )
     c_nrt, c_srt = _window(_cum(n_rt), 12), _window(_cum(sum_rt), 12)
     add("activity", "review_rating", (c_srt + k0 * cfg.rating_prior) / (c_nrt + k0))
+    del c_tk, tk3, n_e, s_e, c_nrt, c_srt, n_rt, sum_rt, n_cs, sum_cs, n_nps, sum_nps
 
     # ---- periods at risk
-    start = acc["contract_start"].values.astype("datetime64[ns]")
-    churn = acc["churned_at"].values.astype("datetime64[ns]")
-    has_churn = ~np.isnat(churn)
-    exit_ = np.where(has_churn, churn, np.datetime64(inputs.cutoff.to_datetime64()))
-    lo = np.maximum(b_ns[:-1][None, :], start[:, None])
-    hi = np.minimum(b_ns[1:][None, :], exit_[:, None])
-    day = np.timedelta64(1, "D")
-    exposure = (hi - lo) / day
-    event = (
-        has_churn[:, None]
-        & (churn[:, None] >= b_ns[:-1][None, :])
-        & (churn[:, None] < b_ns[1:][None, :])
+    start, churn, has_churn, exit_, lo, exposure, event, at_risk = _at_risk(
+        acc, b_ns, inputs.cutoff, cfg.warmup_months
     )
-    at_risk = (exposure > 0) | event
-    at_risk[:, : min(cfg.warmup_months, n_k)] = False
+    day = np.timedelta64(1, "D")
     exposure = np.maximum(exposure, 0.5) / DAYS_PER_MONTH
     tenure = np.maximum((lo - start[:, None]) / day, 0) / DAYS_PER_MONTH
 
@@ -328,6 +354,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     for name, v in feats.items():
         rows[name] = v[ai, ji]
     crm_cols = _crm_features(acc, rows, ai, groups)
+    del lo, exposure, event, at_risk, tenure, ai, ji
 
     # ---- current state at as_of (boundary K) for active accounts
     active = ~has_churn
@@ -344,6 +371,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     )
     for name, v in feats.items():
         current[name] = v[cur_idx, n_k]
+    feats.clear()
     _crm_features(acc, current, cur_idx, None, crm_cols)
     raw_num, raw_den = _ewm(sum_raw, hl), _ewm(n_sc, hl)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -353,6 +381,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     current["sentiment_trend"] = trend[cur_idx]
     current["trend_weight"] = weight[cur_idx]
     current["texts_90d"] = n_recent[cur_idx].astype(int)
+    del raw_num, raw_den, raw_level
 
     # ---- monthly trajectory (display): raw mean sentiment of each month's texts
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -95,3 +95,26 @@ def measured_run(measured_store: Any) -> dict[str, Any]:
     from marketing.measure import measure_and_store
 
     return measure_and_store(measured_store.engine, config=SMALL)
+
+
+@pytest.fixture(scope="session")
+def ray_engine() -> Iterator[object]:
+    """One local Ray instance for every Ray test of the session (2 CPUs, a small object
+    store, no dashboard), as a ``RayEngine``; skipped when the ``ray`` extra is missing."""
+    try:
+        import ray
+    except ImportError as exc:
+        pytest.skip(f"ray is not importable ({exc}); install the 'ray' extra")
+    from nlp.engines.ray_backend import QUIET, RayEngine
+
+    ray.init(
+        address="local",  # a new instance, never a cluster `ray start` left on this machine
+        num_cpus=2,
+        object_store_memory=200 * 1024**2,
+        include_dashboard=False,
+        **QUIET,
+    )
+    try:
+        yield RayEngine()
+    finally:
+        ray.shutdown()

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli_support import emit, handle_errors, json_option, progress, state, write_output
+from api.cli_support import (
+    compute_engine,
+    emit,
+    engine_options,
+    handle_errors,
+    json_option,
+    progress,
+    state,
+    write_output,
+)
 from api.commands.groups import eval_group, export_group
 from risk.forecast import HORIZONS
 
@@ -141,17 +150,30 @@ def fit_lines(result: dict[str, Any]) -> list[str]:
 @click.command("fit")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Fit with what was known at this date (default: the latest event date in the store, never after today).")  # fmt: skip
+@engine_options
 @json_option
 @handle_errors
-def fit_command(as_of: str | None, as_json: bool) -> None:
-    """Build account trajectories, fit the survival model, store a risk snapshot and its back-test."""
-    from risk.fit import FIT_STEPS, fit_and_store
+def fit_command(
+    as_of: str | None,
+    engine_kind: str,
+    ray_address: str | None,
+    ray_workers: int | None,
+    as_json: bool,
+) -> None:
+    """Build account trajectories, fit the survival model, store a risk snapshot and its
+    back-test (back-test origins, candidates and forecast chunks in parallel with --engine ray)."""
+    from risk.fit import FIT_STEPS, RAY_PRELOAD, fit_and_store
     from risk.inputs import to_timestamp
 
     st = state()
     when = to_timestamp(as_of) if as_of else None
-    with progress("fitting churn risk", total=FIT_STEPS) as advance:
-        stored = fit_and_store(st.engine(), st.settings, as_of=when, on_progress=advance)
+    with (
+        compute_engine(engine_kind, ray_address, ray_workers, RAY_PRELOAD) as compute,
+        progress("fitting churn risk", total=FIT_STEPS) as advance,
+    ):
+        stored = fit_and_store(
+            st.engine(), st.settings, as_of=when, on_progress=advance, compute=compute
+        )
     result = fit_summary(stored)
     emit(result, as_json, "\n".join(fit_lines(result)))
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from api.cli_support import emit, handle_errors, json_option, progress, state
+from api.cli_support import (
+    compute_engine,
+    emit,
+    engine_options,
+    handle_errors,
+    json_option,
+    progress,
+    state,
+)
 from api.commands.groups import eval_group, train_group
 
 
@@ -16,36 +24,46 @@ from api.commands.groups import eval_group, train_group
     is_flag=True,
     help="Score sentiment only; skip aspect tagging and attribution-channel classification.",
 )
+@engine_options
 @json_option
 @handle_errors
-def score(sentiment_only: bool, as_json: bool) -> None:
+def score(
+    sentiment_only: bool,
+    engine_kind: str,
+    ray_address: str | None,
+    ray_workers: int | None,
+    as_json: bool,
+) -> None:
     """Score every stored text the current sentiment model has not scored yet, then tag
-    aspects and classify attribution answers (each cached by text and model version)."""
+    aspects and classify attribution answers (each cached by text and model version),
+    in this process or on Ray (--engine ray)."""
     from nlp.scoring import count_pending, score_store
     from nlp.sentiment import current_model_version
 
     st = state()
     engine = st.engine()
     pending, _ = count_pending(engine, current_model_version(st.settings))
-    with progress("scoring sentiment", total=pending) as advance:
-        result = score_store(engine, st.settings, on_progress=advance)
-    summary = (
-        f"scored {result['scored']} texts ({result['cached']} cached) with "
-        f"{result['model_version']} at {result['texts_per_second']} texts/s"
-    )
-    if not sentiment_only:
-        from nlp.aspects import tag_store
-        from nlp.channels import classify_store
-
-        with progress("tagging aspects") as advance:
-            aspects = tag_store(engine, st.settings, advance)
-        with progress("classifying attribution answers") as advance:
-            channels = classify_store(engine, st.settings, advance)
-        result = {**result, "aspects": aspects, "channels": channels}
-        summary += (
-            f"\ntagged aspects of {aspects['tagged']} texts ({aspects['cached']} cached); "
-            f"classified {channels['classified']} attribution answers ({channels['cached']} cached)"
+    with compute_engine(engine_kind, ray_address, ray_workers) as compute:
+        with progress("scoring sentiment", total=pending) as advance:
+            result = score_store(engine, st.settings, on_progress=advance, compute=compute)
+        summary = (
+            f"scored {result['scored']} texts ({result['cached']} cached) with "
+            f"{result['model_version']} at {result['texts_per_second']} texts/s"
+            + (f" on {compute.workers} Ray workers" if compute.distributed else "")
         )
+        if not sentiment_only:
+            from nlp.aspects import tag_store
+            from nlp.channels import classify_store
+
+            with progress("tagging aspects") as advance:
+                aspects = tag_store(engine, st.settings, advance, compute=compute)
+            with progress("classifying attribution answers") as advance:
+                channels = classify_store(engine, st.settings, advance, compute=compute)
+            result = {**result, "aspects": aspects, "channels": channels}
+            summary += (
+                f"\ntagged aspects of {aspects['tagged']} texts ({aspects['cached']} cached); "
+                f"classified {channels['classified']} attribution answers ({channels['cached']} cached)"
+            )
     emit(result, as_json, summary)
 
 

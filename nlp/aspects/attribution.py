@@ -9,8 +9,10 @@ sentence, or when no sentence scorer is at hand, the aspect takes the whole text
 sentiment (from ``sentiment_scores``), or None when that is unknown too.
 
 Sentences repeat across texts (support templates, sign-offs): which aspects a sentence's
-rules name is memoised, and ``tag_store`` passes one sentiment ``cache`` for its whole
-run, so a sentence is scored once per run, not once per page.
+rules name is memoised, and each distinct sentence of a call is scored once. A ``cache``
+can carry scores across calls; ``tag_store`` does not pass one (a sentence is scored with
+each page: the int8 score of a sentence depends on its batch, and a page's result must
+not depend on the pages a worker happened to see before).
 """
 
 from __future__ import annotations

@@ -7,7 +7,13 @@ at most the page in flight, a rerun resumes). The key is (text_hash, model_versi
 aspect). A text about none of the aspects gets one row with aspect ``none`` so that a
 rerun does not tag it again; read-side queries skip those rows. Pages are
 ``PAGE_SIZE`` texts: the encoder and the sentiment scorer see large batches, and a
-sentence seen on an earlier page is neither encoded nor scored again.
+sentence seen on an earlier page is not encoded again (per worker); its sentiment is
+scored with each page it appears on, so a page's results do not depend on which pages
+the worker saw before (the same on every engine).
+
+Pages run through a compute engine (``nlp.engines``), each through ``tag_frame``; on Ray
+every actor loads the tagger and the sentence scorer once, and with PostgreSQL stores
+its own rows. Rows are inserted ignoring stored keys (``nlp.result_rows``).
 
 Per-aspect sentiment comes from the sentences that mention the aspect (scored by the
 sentiment engineer's scorer, ``nlp.sentiment.load_scorer``), else the whole text's
@@ -19,19 +25,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 
 from ingest.db.schema import aspect_scores, documents, sentiment_scores
 from ingest.settings import Settings
 from nlp.aspects.attribution import ScoreTexts, aspect_sentiments
 from nlp.aspects.tagger import MODEL_VERSION, AspectTagger, default_tagger
+from nlp.engines import LOCAL, BatchStep, ComputeEngine, EngineError
 from nlp.pending_texts import count_pending, pending_pages
+from nlp.result_rows import RowWriter, write_rows
+from nlp.scoring import workers_write
 from nlp.versions import register_model, sentiment_version
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,7 @@ PAGE_SIZE = 1024
 ASPECT_KINDS = ("review", "ticket", "survey")
 NO_ASPECT = "none"  # the sentinel row of a text about none of the aspects
 NEGATIVE_BELOW = -0.25  # an aspect mention with sentiment below this counts as negative
+ROW_COLUMNS = ["text_hash", "model_version", "aspect", "confidence", "sentiment", "method"]
 
 
 def _count(engine: Engine, version: str) -> tuple[int, int]:
@@ -56,12 +67,12 @@ def _text_sentiments(engine: Engine, hashes: list[str], version: str | None) -> 
         return {h: float(s) for h, s in conn.execute(q)}
 
 
-def _default_sentence_scorer(settings: Settings) -> ScoreTexts | None:
+def _default_sentence_scorer(settings: Settings, parts: int | None = None) -> ScoreTexts | None:
     """The sentiment scorer's ``score_texts`` if a sentiment model can be loaded."""
     try:
         from nlp.sentiment import load_scorer
 
-        return load_scorer(settings).score_texts  # type: ignore[no-any-return]
+        return load_scorer(settings, parts=parts).score_texts  # type: ignore[no-any-return]
     except Exception as exc:  # aspects still work: whole-text sentiment only
         log.warning("sentence sentiment unavailable (%s); using whole-text sentiment", exc)
         return None
@@ -103,6 +114,76 @@ def fill_missing_sentiment(engine: Engine, version: str | None) -> int:
     return filled
 
 
+def tag_frame(
+    tagger: AspectTagger, score_sentences: ScoreTexts | None, batch: pd.DataFrame
+) -> pd.DataFrame:
+    """DataFrame[text_hash, text, whole] (``whole``: the text's own sentiment or NaN) ->
+    its ``aspect_scores`` rows (``ROW_COLUMNS``), a ``none`` row for a text about no aspect.
+    The page's distinct evidence sentences are scored in one call: a sentence's int8 score
+    depends on the batch it runs in, so it is scored with its page, never taken from another
+    page (a worker that saw other pages would score it otherwise)."""
+    hashes = batch["text_hash"].tolist()
+    texts = batch["text"].tolist()
+    whole = [None if pd.isna(w) else float(w) for w in batch["whole"]]
+    tags = tagger.tag(texts)
+    sentiments = aspect_sentiments(texts, tags, whole, score_sentences)
+    rows = [
+        (hashes[int(idx)], MODEL_VERSION, str(aspect), float(conf), sent, str(method))
+        for (idx, aspect, conf, method), sent in zip(
+            tags[["idx", "aspect", "confidence", "method"]].itertuples(index=False),
+            sentiments,
+            strict=True,
+        )
+    ]
+    tagged_idx = set(tags["idx"].astype(int))
+    rows += [
+        (h, MODEL_VERSION, NO_ASPECT, 1.0, None, "none")
+        for i, h in enumerate(hashes)
+        if i not in tagged_idx
+    ]
+    out = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    out["sentiment"] = out["sentiment"].astype(object)  # None stays None (NULL), not NaN
+    return out
+
+
+@dataclass(frozen=True)
+class AspectStep:
+    """What each worker builds once: the tagger and the sentence scorer, then ``tag_frame``
+    over pages; with ``writer`` the worker stores its rows itself."""
+
+    settings: Settings
+    sentence_sentiment: bool = True
+    writer: RowWriter | None = None
+    parts: int | None = None  # the driver's split of a scorer batch (see nlp.scoring)
+
+    def __call__(self) -> BatchStep:
+        scorer = (
+            _default_sentence_scorer(self.settings, self.parts) if self.sentence_sentiment else None
+        )
+        return _tagging(default_tagger(), scorer, self.writer)
+
+
+def _tagging(
+    tagger: AspectTagger, score_sentences: ScoreTexts | None, writer: RowWriter | None
+) -> BatchStep:
+    def step(batch: pd.DataFrame) -> pd.DataFrame:
+        rows = tag_frame(tagger, score_sentences, batch)
+        if writer is not None:
+            writer(rows)
+        return rows
+
+    return step
+
+
+def _pages(engine: Engine, s_version: str | None) -> Iterator[pd.DataFrame]:
+    """DataFrame[text_hash, text, whole] pages of the customer texts not yet tagged."""
+    for page in pending_pages(engine, aspect_scores, MODEL_VERSION, PAGE_SIZE, ASPECT_KINDS):
+        frame = pd.DataFrame(page, columns=["text_hash", "text"])
+        whole = _text_sentiments(engine, frame["text_hash"].tolist(), s_version)
+        frame["whole"] = frame["text_hash"].map(whole).astype(float)
+        yield frame
+
+
 def tag_store(
     engine: Engine,
     settings: Settings,
@@ -112,6 +193,7 @@ def tag_store(
     score_sentences: ScoreTexts | None = None,
     sentence_sentiment: bool = True,
     on_total: Callable[[int], None] | None = None,
+    compute: ComputeEngine | None = None,
 ) -> dict[str, Any]:
     """Fill ``aspect_scores`` for every customer text not yet tagged by this version.
 
@@ -119,9 +201,11 @@ def tag_store(
     rows written), ``aspects`` (count per aspect, this run), ``sentiment_filled``,
     ``model_version``, ``sentiment_model_version`` and ``texts_per_second``.
     ``score_sentences`` (a ``score_texts`` callable) scores the sentences behind each
-    aspect; by default the current sentiment model's, when one can be loaded.
+    aspect; by default the current sentiment model's, when one can be loaded. Pages run
+    through ``compute`` (``nlp.engines``); a given ``tagger`` or ``score_sentences`` runs
+    in this process only.
     """
-    tagger = tagger or default_tagger()
+    compute = compute or LOCAL
     pending, cached = _count(engine, MODEL_VERSION)
     if on_total:
         on_total(pending)
@@ -138,59 +222,36 @@ def tag_store(
     }
     if pending == 0:
         return result
-    if score_sentences is None and sentence_sentiment:
-        score_sentences = _default_sentence_scorer(settings)
-    _register(engine, tagger)
+    local_models = tagger is not None or score_sentences is not None
+    if local_models and compute.distributed:
+        raise EngineError("a tagger or sentence scorer built in this process cannot run on Ray")
+    _register(engine, tagger or default_tagger())
+    remote = workers_write(engine, compute)
+    writer = RowWriter(settings.database_url, aspect_scores.name) if remote else None
+    make: Callable[[], BatchStep]
+    if local_models:
+        sentences = score_sentences
+        if sentences is None and sentence_sentiment:
+            sentences = _default_sentence_scorer(settings)
+        make = lambda: _tagging(tagger or default_tagger(), sentences, None)  # noqa: E731
+    else:
+        from nlp.sentiment.backends import default_threads
+
+        make = AspectStep(settings, sentence_sentiment, writer, parts=default_threads())
     counts: dict[str, int] = {}
-    sentence_cache: dict[str, float] = {}  # sentence -> sentiment, for this run
-    seconds = 0.0
-    for page in pending_pages(engine, aspect_scores, MODEL_VERSION, PAGE_SIZE, ASPECT_KINDS):
-        hashes = [h for h, _ in page]
-        texts = [t for _, t in page]
-        whole = _text_sentiments(engine, hashes, s_version)
-        t0 = time.perf_counter()
-        tags = tagger.tag(texts)
-        sentiments = aspect_sentiments(
-            texts, tags, [whole.get(h) for h in hashes], score_sentences, sentence_cache
-        )
-        seconds += time.perf_counter() - t0
-        rows = [
-            {
-                "text_hash": hashes[int(idx)],
-                "model_version": MODEL_VERSION,
-                "aspect": str(aspect),
-                "confidence": float(conf),
-                "sentiment": sent,
-                "method": str(method),
-            }
-            for (idx, aspect, conf, method), sent in zip(
-                tags[["idx", "aspect", "confidence", "method"]].itertuples(index=False),
-                sentiments,
-                strict=True,
-            )
-        ]
-        tagged_idx = set(tags["idx"].astype(int))
-        rows += [
-            {
-                "text_hash": h,
-                "model_version": MODEL_VERSION,
-                "aspect": NO_ASPECT,
-                "confidence": 1.0,
-                "sentiment": None,
-                "method": "none",
-            }
-            for i, h in enumerate(hashes)
-            if i not in tagged_idx
-        ]
-        with engine.begin() as conn:
-            conn.execute(insert(aspect_scores), rows)
-        for row in rows:
-            name = str(row["aspect"])
-            counts[name] = counts.get(name, 0) + 1
-        result["tagged"] += len(page)
-        result["rows"] += len(rows)
-        if on_progress:
-            on_progress(len(page))
+    with compute.batches(make) as run:
+        start = time.perf_counter()
+        for rows in run(_pages(engine, s_version)):
+            if not remote:
+                write_rows(engine, aspect_scores, rows)
+            for name, n in rows["aspect"].value_counts().items():
+                counts[str(name)] = counts.get(str(name), 0) + int(n)
+            texts = rows["text_hash"].nunique()
+            result["tagged"] += texts
+            result["rows"] += len(rows)
+            if on_progress:
+                on_progress(texts)
+        seconds = time.perf_counter() - start
     result["aspects"] = dict(sorted(counts.items()))
     result["texts_per_second"] = round(result["tagged"] / seconds, 1) if seconds > 0 else 0.0
     return result

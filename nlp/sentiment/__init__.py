@@ -30,15 +30,27 @@ def load_tokenizer(base_dir: str | None) -> Any:
 
 
 def load_scorer(
-    settings: Settings, *, variant: str | None = None, batch_size: int = 32
+    settings: Settings,
+    *,
+    variant: str | None = None,
+    batch_size: int = 32,
+    parts: int | None = None,
 ) -> SentimentScorer:
     """The scorer of the current model in its serving variant (or ``variant``:
-    ``onnx-int8``, ``onnx-fp32``, ``torch-fp32``)."""
-    return scorer_for(current_artifacts(settings), settings, variant=variant, batch_size=batch_size)
+    ``onnx-int8``, ``onnx-fp32``, ``torch-fp32``). ``parts``: how many parts an ONNX
+    batch is split into (default: one per thread; see ``backends.OnnxBackend``)."""
+    return scorer_for(
+        current_artifacts(settings), settings, variant=variant, batch_size=batch_size, parts=parts
+    )
 
 
 def scorer_for(
-    artifacts: Path, settings: Settings, *, variant: str | None = None, batch_size: int = 32
+    artifacts: Path,
+    settings: Settings,
+    *,
+    variant: str | None = None,
+    batch_size: int = 32,
+    parts: int | None = None,
 ) -> SentimentScorer:
     """The scorer of the model in ``artifacts`` (exports cached under settings.data_dir)."""
     from nlp.sentiment.backends import OnnxBackend, TorchBackend
@@ -58,7 +70,7 @@ def scorer_for(
     if variant == "torch-fp32":
         backend = TorchBackend(build_encoder(artifacts, base))
     else:
-        backend = OnnxBackend(ensure_onnx(artifacts, settings, variant))
+        backend = OnnxBackend(ensure_onnx(artifacts, settings, variant), parts=parts)
     version = model_version(artifacts)
     if variant != served:
         version = f"{version}-{variant}"

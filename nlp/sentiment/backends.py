@@ -32,18 +32,24 @@ DISABLED_FUSIONS = ("SkipLayerNormFusion",)
 class OnnxBackend:
     """An ONNX Runtime session on the CPU, graph optimizations on (less the slow fusions).
 
-    With ``threads`` > 1 a batch is split into up to ``threads`` parts that run at the same
-    time, each on one core (the session has one intra-op thread; ``run`` is thread-safe
-    and releases the GIL). Measured faster than one run spread over the cores by ORT's
-    intra-op threads: no synchronisation inside every operator, and each part's
-    activations stay in its core's cache. Each part drops the columns that are padding in
-    all of its rows.
+    A batch is split into up to ``parts`` parts (default: ``threads``), and up to
+    ``threads`` of them run at the same time, each on one core (the session has one
+    intra-op thread; ``run`` is thread-safe and releases the GIL). Measured faster than one
+    run spread over the cores by ORT's intra-op threads: no synchronisation inside every
+    operator, and each part's activations stay in its core's cache. Each part drops the
+    columns that are padding in all of its rows.
+
+    The int8 model quantizes each part's activations with one scale per tensor, so a
+    text's score depends on the part it was run in: Ray workers of one core keep the
+    driver's ``parts`` (and run them one after another) to score exactly as this machine's
+    local engine does (benchmarks/RESULTS.md, "Scale-out").
     """
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, parts: int | None = None) -> None:
         import onnxruntime as ort
 
         self.threads = max(1, threads or default_threads())
+        self.parts = max(1, parts or self.threads)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = 1
@@ -68,15 +74,19 @@ class OnnxBackend:
         return np.asarray(self.session.run(["pooled"], feed)[0], dtype=np.float32)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        parts = min(self.threads, len(input_ids))
+        parts = min(self.parts, len(input_ids))
         if parts <= 1:
             return self._run(input_ids, attention_mask)
+        bounds = np.linspace(0, len(input_ids), parts + 1).astype(int)
+        pieces = list(zip(bounds[:-1], bounds[1:], strict=True))
+        if self.threads == 1:
+            return np.concatenate(
+                [self._run(input_ids[a:b], attention_mask[a:b]) for a, b in pieces]
+            )
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="undertow-onnx")
-        bounds = np.linspace(0, len(input_ids), parts + 1).astype(int)
         futures = [
-            self._pool.submit(self._run, input_ids[a:b], attention_mask[a:b])
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            self._pool.submit(self._run, input_ids[a:b], attention_mask[a:b]) for a, b in pieces
         ]
         return np.concatenate([f.result() for f in futures])
 

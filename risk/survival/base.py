@@ -61,11 +61,13 @@ class SurvivalModel(ABC):
             )
 
     def _standardise(self, rows: pd.DataFrame) -> np.ndarray:
-        x = rows[self.features].to_numpy(dtype=float)
+        x = rows[self.features].to_numpy(dtype=float, copy=True)  # our own copy, then in place
         self.mean_ = x.mean(axis=0)
         sd = x.std(axis=0)
         self.scale_ = np.where(sd > 1e-9, sd, 1.0)
-        return (x - self.mean_) / self.scale_
+        x -= self.mean_  # the same arithmetic as (x - mean) / scale, without two more copies
+        x /= self.scale_
+        return x
 
     def _z(self, frame: pd.DataFrame) -> np.ndarray:
         self._check_fitted()

@@ -31,6 +31,7 @@ class PiecewiseExponentialModel(SurvivalModel):
         self._check_rows(rows)
         z = self._standardise(rows)
         x = np.column_stack([np.ones(len(z)), z])
+        del z  # rows x features: the design matrix holds it now
         y = rows["event"].to_numpy(dtype=float)
         off = np.log(rows["exposure"].to_numpy(dtype=float))
         pen = np.full(x.shape[1], self.penalty)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sentiment_tiny import make_tiny_model
 from sqlalchemy import Engine, func, insert, select
 
 from api.cli import cli
@@ -29,17 +28,6 @@ EVAL_KEYS = {
     "model_version",
     "texts_per_second",
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture
-def tiny_settings(settings: Settings, tiny_model: Path) -> Settings:
-    set_current(settings, tiny_model)
-    return settings
 
 
 def add_documents(engine: Engine, texts: list[str], ratings: list[float] | None = None) -> None:

@@ -1,0 +1,420 @@
+"""Scale-out on Ray, all in one run: scoring, the writer, and the churn fit, local vs Ray.
+
+    .venv/bin/python benchmarks/scale.py [--accounts 400] [--fit-accounts 100000] [--repeat 3]
+                                         [--postgres URL] [--skip-fit] [--skip-score]
+
+Every measured run is a fresh child process (Ray, when used, is started inside it as a
+local instance with 2 CPUs); the parent samples the child's whole process tree (Ray's
+GCS, raylet and workers included) every 0.2 s and reports the peak of the summed PSS
+(proportional set size: shared pages such as the object store counted once) and of the
+summed RSS.
+
+1. Scoring (sentiment, the served int8 model): a demo world of ``--accounts`` accounts x
+   24 months is ingested into SQLite once; each run scores a copy of that store.
+   ``local`` (this process, 2 ONNX threads), ``ray x1`` and ``ray x2`` (actor pool of 1
+   and 2 workers, the driver writing), and ``ray data x2`` (the same step in Ray Data
+   ``map_batches`` with an actor pool, for the choice of engine). texts/s is the scoring
+   loop's wall time, model load excluded (Ray Data: from its first result on, as it starts
+   its actors lazily); ``total`` is the child's whole run: imports, starting Ray and the
+   actors, reading and writing the store.
+   Each Ray run's scores are compared with the local run's (max |diff| per text), and one
+   more run splits batches by the worker's own thread (parts=1) to show what int8 dynamic
+   quantization does when a batch is cut differently.
+2. The writer: ``nlp.result_rows.write_rows`` of sentiment rows in batches of 128 (the
+   driver's share of scoring), into SQLite and, with ``--postgres``, PostgreSQL.
+3. The fit (``risk.fit.compute_fit``, store I/O excluded, as ``benchmarks/fit.py``) at
+   ``--fit-accounts`` x 24 months: local, then Ray (2 CPUs, workers warmed while the
+   world is generated), ``--repeat`` pairs back to back; every pair's results are checked
+   identical, and the median of the pairs' time ratios is printed. The world's frames are
+   compacted first, as ``risk.inputs.load_inputs`` returns a store's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "benchmarks":
+    sys.path.pop(0)  # benchmarks/ingest.py would shadow the ``ingest`` package
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "tests" / "support"))  # synthetic_world
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+# ---------------------------------------------------------------- process-tree memory
+class TreeMemory:
+    """Peak summed PSS and RSS of a process and all its descendants, sampled."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak_pss = self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            pss = rss = 0
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                except psutil.Error:
+                    continue
+                pss += getattr(info, "pss", info.rss)
+                rss += info.rss
+            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return {
+            "peak_pss_gb": round(self.peak_pss / 1e9, 2),
+            "peak_rss_gb": round(self.peak_rss / 1e9, 2),
+        }
+
+
+def child(args: list[str], timeout: float = 1800) -> dict[str, Any]:
+    """Run ``scale.py --child ...`` in a fresh process; its last stdout line is JSON."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    memory = TreeMemory(proc.pid)
+    out, err = proc.communicate(timeout=timeout)
+    mem = memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"child {args} failed ({proc.returncode}):\n{err[-3000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), **mem}
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split(" ")[0]
+
+
+# ---------------------------------------------------------------- children
+def start_ray() -> float:
+    from nlp.engines.ray_backend import start_local
+
+    t0 = time.perf_counter()
+    start_local(num_cpus=2)  # as `undertow ... --engine ray` starts one
+    return round(time.perf_counter() - t0, 2)
+
+
+def child_score(db: str, data_dir: str, mode: str) -> dict[str, Any]:
+    from ingest.db.engine import open_store
+    from ingest.settings import Settings
+    from nlp.scoring import score_store
+
+    t0 = time.perf_counter()
+    settings = Settings(database_url=f"sqlite:///{db}", data_dir=Path(data_dir))
+    engine = open_store(settings)
+    out: dict[str, Any] = {"mode": mode}
+    if mode == "local":
+        res = score_store(engine, settings)
+    else:
+        out["ray_init_s"] = start_ray()
+        from nlp.engines.ray_backend import RayEngine
+
+        workers = int(mode.rsplit("x", 1)[1])
+        compute = RayEngine(workers)
+        if mode.startswith("ray data"):
+            res = _score_with_ray_data(engine, settings, workers)
+        elif mode.startswith("ray parts=1"):
+            res = _score_with_parts(engine, settings, compute, 1)
+        else:
+            res = score_store(engine, settings, compute=compute)
+    out.update(scored=res["scored"], texts_per_second=res["texts_per_second"])
+    out["total_s"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+class _DataStep:
+    """The batch step as Ray Data's callable class (built once per actor)."""
+
+    def __init__(self, make: Any) -> None:
+        self.step = make()
+
+    def __call__(self, batch: Any) -> Any:
+        return self.step(batch)
+
+
+def _score_with_ray_data(engine: Any, settings: Any, workers: int) -> dict[str, Any]:
+    import ray.data
+
+    from ingest.db.schema import sentiment_scores
+    from nlp.result_rows import write_rows
+    from nlp.scoring import SentimentStep, pending_batches
+    from nlp.sentiment import current_model_version
+    from nlp.sentiment.backends import default_threads
+
+    version = current_model_version(settings)
+    frames = list(pending_batches(engine, version))
+    ds = ray.data.from_pandas(frames).map_batches(
+        _DataStep,
+        fn_constructor_args=(SentimentStep(settings, None, default_threads()),),
+        batch_size=None,
+        batch_format="pandas",
+        concurrency=workers,
+        num_cpus=1,
+    )
+    scored, first, t0 = 0, 0, 0.0
+    for rows in ds.iter_batches(batch_size=None, batch_format="pandas"):
+        write_rows(engine, sentiment_scores, rows, stamp="scored_at")
+        if not scored:  # Ray Data starts its actors lazily: time from the first result on
+            first, t0 = len(rows), time.perf_counter()
+        scored += len(rows)
+    rate = (scored - first) / (time.perf_counter() - t0)
+    return {"scored": scored, "texts_per_second": round(rate, 1)}
+
+
+def _score_with_parts(engine: Any, settings: Any, compute: Any, parts: int) -> dict[str, Any]:
+    from ingest.db.schema import sentiment_scores
+    from nlp.result_rows import write_rows
+    from nlp.scoring import SentimentStep, pending_batches
+    from nlp.sentiment import current_model_version
+
+    version = current_model_version(settings)
+    scored, t0 = 0, 0.0
+    with compute.batches(SentimentStep(settings, None, parts)) as run:
+        t0 = time.perf_counter()
+        for rows in run(pending_batches(engine, version)):
+            write_rows(engine, sentiment_scores, rows, stamp="scored_at")
+            scored += len(rows)
+    return {"scored": scored, "texts_per_second": round(scored / (time.perf_counter() - t0), 1)}
+
+
+def child_fit(n: int, mode: str) -> dict[str, Any]:
+    from synthetic_world import make_world
+
+    from risk.fit import RAY_PRELOAD, FitConfig, compute_fit
+    from risk.inputs import compact
+
+    out: dict[str, Any] = {"mode": mode, "accounts": n}
+    compute = None
+    if mode == "ray":
+        out["ray_init_s"] = start_ray()
+        from nlp.engines.ray_backend import RayEngine
+
+        compute = RayEngine()
+        compute.warm(RAY_PRELOAD)  # imports happen while the world is generated
+    t0 = time.perf_counter()
+    inputs = compact(make_world(n, months=24, seed=1).inputs)  # as risk.inputs reads a store
+    out["generate_s"] = round(time.perf_counter() - t0, 2)
+    if compute is not None:
+        compute.wait_warm()  # the timed fit starts on warm workers
+    t0 = time.perf_counter()
+    result = compute_fit(inputs, FitConfig(), compute=compute)
+    out["fit_s"] = round(time.perf_counter() - t0, 2)
+    out["panel_rows"] = len(result.panel.rows)
+    pred = result.forecast.predictions
+    out["fingerprint"] = [
+        result.model_version,
+        json.dumps(result.backtest, sort_keys=True, default=str),
+        float(pred["p_churn_180d"].sum()),
+        float(pred["p_churn_365d_high"].sum()),
+        json.dumps(result.forecast.revenue_risk, sort_keys=True),
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- parent steps
+def build_store(folder: Path, accounts: int) -> tuple[Path, int]:
+    from ingest.db.engine import open_store
+    from ingest.demo import build_world, write_world
+    from ingest.pipeline import ingest_paths
+    from ingest.settings import Settings
+
+    db = folder / "base.db"
+    settings = Settings(database_url=f"sqlite:///{db}", data_dir=folder / "data")
+    engine = open_store(settings)
+    paths = write_world(
+        build_world(accounts=accounts, months=24, seed=7, end="2026-06-30"), folder / "world"
+    )
+    for kind in ("accounts", "opportunities", "reviews", "tickets", "surveys", "attribution"):
+        ingest_paths(engine, kind, [paths[kind]], settings=settings)
+    from nlp.scoring import count_pending
+    from nlp.sentiment import current_model_version
+
+    pending, _ = count_pending(engine, current_model_version(settings))
+    engine.dispose()
+    return db, pending
+
+
+def read_scores(db: Path) -> dict[str, float]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT text_hash, sentiment FROM sentiment_scores"))
+
+
+def bench_scoring(folder: Path, accounts: int) -> None:
+    from ingest.settings import Settings
+    from nlp.sentiment.export import ensure_onnx
+    from nlp.sentiment.registry import current_artifacts
+
+    db, texts = build_store(folder, accounts)
+    data_dir = folder / "data"
+    ensure_onnx(current_artifacts(Settings(data_dir=data_dir)), Settings(data_dir=data_dir))
+    print(f"\n## scoring: demo world {accounts} accounts x 24 months, {texts} distinct texts "
+          f"(load {load()})", flush=True)  # fmt: skip
+    print(f"{'engine':<16}{'texts/s':>9}{'vs local':>10}{'total s':>9}{'ray init s':>12}"
+          f"{'peak PSS GB':>13}{'peak RSS GB':>13}{'max |diff|':>12}", flush=True)  # fmt: skip
+    reference: dict[str, float] | None = None
+    local_rate = None
+    for mode in ("local", "ray x1", "ray x2", "ray data x2", "ray parts=1 x2"):
+        run_db = folder / f"{mode.replace(' ', '_')}.db"
+        shutil.copy(db, run_db)
+        res = child(["score", str(run_db), str(data_dir), mode])
+        got = read_scores(run_db)
+        if reference is None:
+            reference, local_rate = got, res["texts_per_second"]
+        diff = (
+            max(abs(got[h] - reference[h]) for h in reference)
+            if got.keys() == reference.keys()
+            else float("nan")
+        )
+        print(f"{mode:<16}{res['texts_per_second']:>9.1f}{res['texts_per_second'] / local_rate:>9.2f}x"
+              f"{res['total_s']:>9.1f}{res.get('ray_init_s', 0):>12.1f}{res['peak_pss_gb']:>13.2f}"
+              f"{res['peak_rss_gb']:>13.2f}{diff:>12.4f}", flush=True)  # fmt: skip
+
+
+def bench_writer(folder: Path, postgres: str | None, n: int = 50_000) -> None:
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import create_engine, text
+
+    from ingest.db.engine import make_engine, upgrade
+    from ingest.db.schema import sentiment_scores
+    from nlp.result_rows import write_rows
+    from nlp.scoring import COMMIT_BATCH, RESULT_COLUMNS
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet([1, 1, 1], n)
+    rows = pd.DataFrame(
+        {
+            "text_hash": [f"{i:032x}" for i in rng.permutation(n) * 7919],
+            "model_version": "bench-writer",
+            "p_negative": p[:, 0],
+            "p_neutral": p[:, 1],
+            "p_positive": p[:, 2],
+            "sentiment": p[:, 2] - p[:, 0],
+            "n_chunks": 1,
+        }
+    )[RESULT_COLUMNS]
+    print(f"\n## the writer: {n:,} sentiment rows in batches of {COMMIT_BATCH} (load {load()})")
+    targets = [("sqlite", f"sqlite:///{folder / 'writer.db'}")]
+    if postgres:
+        admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS undertow_bench_writer"))
+            conn.execute(text("CREATE DATABASE undertow_bench_writer"))
+        from sqlalchemy.engine import make_url
+
+        targets.append(("postgresql", make_url(postgres).set(database="undertow_bench_writer")
+                        .render_as_string(hide_password=False)))  # fmt: skip
+    for name, url in targets:
+        engine = make_engine(url)
+        upgrade(engine)
+        t0 = time.perf_counter()
+        for lo in range(0, n, COMMIT_BATCH):
+            write_rows(
+                engine, sentiment_scores, rows.iloc[lo : lo + COMMIT_BATCH], stamp="scored_at"
+            )
+        seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()  # a rerun: every key is stored already
+        for lo in range(0, 10_000, COMMIT_BATCH):
+            write_rows(
+                engine, sentiment_scores, rows.iloc[lo : lo + COMMIT_BATCH], stamp="scored_at"
+            )
+        again = 10_000 / (time.perf_counter() - t0)
+        print(
+            f"{name:<12}{n / seconds:>10,.0f} rows/s   (rerun of stored keys: {again:,.0f} rows/s)"
+        )
+        engine.dispose()
+    if postgres:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS undertow_bench_writer"))
+        admin.dispose()
+
+
+def bench_fit(n: int, repeat: int) -> None:
+    import statistics
+
+    print(f"\n## fit: {n:,} accounts x 24 months, risk.fit.compute_fit (load {load()})", flush=True)
+    print(f"{'engine':<8}{'fit s':>8}{'vs local':>10}{'ray init s':>12}{'peak PSS GB':>13}"
+          f"{'peak RSS GB':>13}{'load':>7}", flush=True)  # fmt: skip
+    ratios, same = [], True
+    for _ in range(repeat):  # local then Ray, back to back: a shared machine's load drifts
+        results = {}
+        for mode in ("local", "ray"):
+            res = results[mode] = child(["fit", str(n), mode])
+            ratio = res["fit_s"] / results["local"]["fit_s"]
+            print(f"{mode:<8}{res['fit_s']:>8.1f}{ratio:>9.2f}x{res.get('ray_init_s', 0):>12.1f}"
+                  f"{res['peak_pss_gb']:>13.2f}{res['peak_rss_gb']:>13.2f}{load():>7}",
+                  flush=True)  # fmt: skip
+        ratios.append(results["ray"]["fit_s"] / results["local"]["fit_s"])
+        same = same and results["local"]["fingerprint"] == results["ray"]["fingerprint"]
+    print(
+        f"panel rows {results['local']['panel_rows']:,}; Ray / local fit time: median "
+        f"{statistics.median(ratios):.2f} of {repeat} pair(s); Ray results identical to local: {same}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, default=400, help="demo world for scoring")
+    ap.add_argument("--fit-accounts", type=int, default=100_000)
+    ap.add_argument("--postgres", default=os.environ.get("UNDERTOW_TEST_POSTGRES_URL"))
+    ap.add_argument("--skip-score", action="store_true")
+    ap.add_argument("--skip-fit", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="local/Ray fit pairs")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        res = child_score(*rest) if kind == "score" else child_fit(int(rest[0]), rest[1])
+        print(json.dumps(res))
+        return
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)  # the int8 export's quantization hint
+    print(f"benchmarks/scale.py on {os.cpu_count()} CPUs; load average at start {load()}")
+    with tempfile.TemporaryDirectory(prefix="undertow-scale-") as tmp:
+        folder = Path(tmp)
+        if not args.skip_score:
+            bench_scoring(folder, args.accounts)
+        bench_writer(folder, args.postgres)
+        if not args.skip_fit:
+            bench_fit(args.fit_accounts, args.repeat)
+    print(f"\nload average at end {load()}")
+
+
+if __name__ == "__main__":
+    main()

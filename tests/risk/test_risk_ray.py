@@ -1,0 +1,74 @@
+"""The fit on the Ray engine (the session's local Ray instance): the same snapshot as the
+local engine, from the library and from `undertow fit --engine ray`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+from synthetic_world import SyntheticWorld
+
+from api.cli import cli
+from ingest.db.schema import risk_predictions, risk_runs
+from risk.fit import FitConfig, compute_fit
+
+pytest.importorskip("ray", reason="the 'ray' extra is not installed")
+
+
+def test_a_fit_on_ray_is_the_local_fit(world: SyntheticWorld, ray_engine: object) -> None:
+    local = compute_fit(world.inputs, FitConfig())
+    on_ray = compute_fit(world.inputs, FitConfig(), compute=ray_engine)  # type: ignore[arg-type]
+    assert set(local.candidates) == {"pem", "cox_tv"}  # both candidates back-tested
+    assert on_ray.model.to_dict() == local.model.to_dict()
+    assert on_ray.backtest == local.backtest and on_ray.candidates == local.candidates
+    assert on_ray.choice == local.choice and on_ray.model_version == local.model_version
+    pd.testing.assert_frame_equal(
+        on_ray.forecast.predictions, local.forecast.predictions, check_exact=True
+    )
+    assert on_ray.forecast.revenue_risk == local.forecast.revenue_risk
+
+
+def _snapshot(engine: Engine, run_id: str) -> tuple[dict, pd.DataFrame]:  # type: ignore[type-arg]
+    with engine.connect() as conn:
+        run = conn.execute(select(risk_runs).where(risk_runs.c.run_id == run_id)).one()._asdict()
+        rows = conn.execute(
+            select(risk_predictions).where(risk_predictions.c.run_id == run_id)
+        ).all()
+    frame = pd.DataFrame(rows).drop(columns="run_id").sort_values("account_id")
+    return run, frame.reset_index(drop=True)
+
+
+def test_fit_command_on_ray_stores_the_local_snapshot(
+    engine: Engine,
+    cli_env: dict[str, str],
+    stored_world: SyntheticWorld,
+    ray_engine: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nlp.engines.ray_backend import RayEngine
+
+    mapped: list[str] = []
+    real = RayEngine.start_map
+
+    def counted(self, fn, items, shared=None):  # type: ignore[no-untyped-def]
+        mapped.append(fn.__name__)
+        return real(self, fn, items, shared)
+
+    monkeypatch.setattr(RayEngine, "start_map", counted)
+    runs = []
+    for extra in ([], ["--engine", "ray"]):
+        res = CliRunner().invoke(
+            cli, ["fit", "--as-of", "2026-06-30", "--json", *extra], env=cli_env
+        )
+        assert res.exit_code == 0, res.output
+        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    assert mapped == ["fit_origin", "_judge", "forecast_chunk"]  # the second fit ran on Ray
+    assert len(runs[1]["backtest_origins"]) == 3
+    local, on_ray = (_snapshot(engine, r["run_id"]) for r in runs)
+    assert on_ray[0]["model_version"] == local[0]["model_version"]
+    for key in ("params", "metrics", "n_accounts", "as_of"):
+        assert on_ray[0][key] == local[0][key], key
+    pd.testing.assert_frame_equal(on_ray[1], local[1], check_exact=True)
