@@ -38,16 +38,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nlp.engines import LOCAL, ComputeEngine
 from risk.backtest import BacktestConfig, calibration_factor, origins, usable_features
 from risk.drivers import explain
 from risk.errors import NotEnoughDataError
-from risk.inputs import RiskInputs
+from risk.inputs import RiskInputs, compact
 from risk.survival.pem import PiecewiseExponentialModel
 from risk.trajectories import DAYS_PER_MONTH, Panel, TrajectoryConfig, build_panel
 
@@ -281,61 +283,91 @@ def outcome(
     return account_ids.isin(set(hit)).to_numpy().astype(int)
 
 
+def backtest_origin(
+    shared: tuple[Any, ...], t: pd.Timestamp
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The back-test at origin ``t``: the origin's pooled rows (p, p_baseline, trend, y) and
+    its list row, or None when no account is active then or too few expansions came
+    before it. ``shared`` = (inputs, trajectory config, ExpansionConfig, OriginPanels or
+    None: a task on a cluster builds the origin's panel itself). A task of the compute
+    engine (``nlp.engines``)."""
+    inputs, trajectories, config, panels = shared
+    known, panel = (panels or OriginPanels(inputs, trajectories))(t)
+    if panel.current.empty:
+        return None
+    rows, current = expansion_frames(panel, known)
+    try:
+        model = fit_model(rows, panel, FULL_GROUPS, config)
+        baseline = fit_model(rows, panel, BASELINE_GROUPS, config)
+    except NotEnoughDataError:
+        return None
+    ops = openings(inputs.accounts, inputs.opportunities)  # as known at as_of
+    frame = pd.DataFrame(
+        {
+            "account_id": current["account_id"].to_numpy(),
+            "p": p_expand(model, current, config.horizon_days),
+            "p_baseline": p_expand(baseline, current, config.horizon_days),
+            "trend": current["sentiment_trend"].to_numpy(dtype=float),
+            "y": outcome(ops, current["account_id"], t, config.horizon_days),
+        }
+    )
+    frame["origin"] = t
+    listed = {
+        "origin": t.date().isoformat(),
+        "accounts": len(frame),
+        "base_rate": round(float(frame["y"].mean()), 4),
+        "top": top_rates(frame["p"].to_numpy(), frame["y"].to_numpy(), config.list_sizes),
+        "top_trend": top_rates(frame["trend"].to_numpy(), frame["y"].to_numpy(), config.list_sizes),
+    }
+    return frame, listed
+
+
+def start_backtest(
+    inputs: RiskInputs,
+    trajectories: TrajectoryConfig,
+    config: ExpansionConfig,
+    panels: OriginPanels | None = None,
+    compute: ComputeEngine | None = None,
+) -> Callable[[], dict[str, Any]]:
+    """``backtest`` in two halves: the origins start now as tasks of ``compute`` (on a
+    cluster they run while the caller fits the churn model); the function returned
+    waits and pools them. In this process the origins share ``panels``; on a cluster
+    each task gets the inputs once, compact (``risk.inputs.compact``)."""
+    compute = compute or LOCAL
+    ts = origins(inputs, config.horizon_days, config.origins_config(), trajectories)
+    shared = (
+        (compact(inputs), trajectories, config, None)
+        if compute.distributed
+        else (inputs, trajectories, config, panels or OriginPanels(inputs, trajectories))
+    )
+    fits = compute.start_map(backtest_origin, ts, shared)
+
+    def result() -> dict[str, Any]:
+        done = [r for r in fits() if r is not None]
+        if not done:
+            raise NotEnoughDataError(
+                "too little history for an out-of-time back-test of the expansion model"
+            )
+        return {
+            "horizon_days": config.horizon_days,
+            "origins": [listed["origin"] for _, listed in done],
+            **_judge(pd.concat([f for f, _ in done], ignore_index=True), config.list_sizes),
+            "lists": [listed for _, listed in done],
+        }
+
+    return result
+
+
 def backtest(
     inputs: RiskInputs,
     trajectories: TrajectoryConfig,
     config: ExpansionConfig,
     panels: OriginPanels | None = None,
+    compute: ComputeEngine | None = None,
 ) -> dict[str, Any]:
     """The rolling-origin back-test of the module docstring (NotEnoughDataError without
     an origin that has enough expansions before it)."""
-    panels = panels or OriginPanels(inputs, trajectories)
-    ts = origins(inputs, config.horizon_days, config.origins_config(), trajectories)
-    ops = openings(inputs.accounts, inputs.opportunities)
-    pooled, used, lists = [], [], []
-    for t in ts:
-        known, panel = panels(t)
-        if panel.current.empty:
-            continue
-        rows, current = expansion_frames(panel, known)
-        try:
-            model = fit_model(rows, panel, FULL_GROUPS, config)
-            baseline = fit_model(rows, panel, BASELINE_GROUPS, config)
-        except NotEnoughDataError:
-            continue
-        frame = pd.DataFrame(
-            {
-                "account_id": current["account_id"].to_numpy(),
-                "p": p_expand(model, current, config.horizon_days),
-                "p_baseline": p_expand(baseline, current, config.horizon_days),
-                "trend": current["sentiment_trend"].to_numpy(dtype=float),
-                "y": outcome(ops, current["account_id"], t, config.horizon_days),
-            }
-        )
-        frame["origin"] = t
-        pooled.append(frame)
-        used.append(t.date().isoformat())
-        lists.append(
-            {
-                "origin": t.date().isoformat(),
-                "accounts": len(frame),
-                "base_rate": round(float(frame["y"].mean()), 4),
-                "top": top_rates(frame["p"].to_numpy(), frame["y"].to_numpy(), config.list_sizes),
-                "top_trend": top_rates(
-                    frame["trend"].to_numpy(), frame["y"].to_numpy(), config.list_sizes
-                ),
-            }
-        )
-    if not pooled:
-        raise NotEnoughDataError(
-            "too little history for an out-of-time back-test of the expansion model"
-        )
-    return {
-        "horizon_days": config.horizon_days,
-        "origins": used,
-        **_judge(pd.concat(pooled, ignore_index=True), config.list_sizes),
-        "lists": lists,
-    }
+    return start_backtest(inputs, trajectories, config, panels, compute)()
 
 
 def _version(model: ExpansionHazardModel, inputs: RiskInputs) -> str:
@@ -364,9 +396,11 @@ def fit_expansion(
     trajectories: TrajectoryConfig,
     config: ExpansionConfig | None = None,
     panels: OriginPanels | None = None,
+    pending: Callable[[], dict[str, Any]] | None = None,
 ) -> ExpansionFit:
     """Back-test, fit on all history, calibrate in the large, forecast. Without enough
-    expansions in the store, the predictions are empty and ``metrics["status"]`` says why."""
+    expansions in the store, the predictions are empty and ``metrics["status"]`` says why.
+    ``pending``: the back-test already started (``start_backtest``), else run here."""
     cfg = config or ExpansionConfig()
     empty = pd.DataFrame(
         columns=["account_id", "p_expand_180d", "expansion_reason", "expansion_drivers"]
@@ -377,7 +411,7 @@ def fit_expansion(
     except NotEnoughDataError as exc:
         return ExpansionFit(None, empty, {"status": "skipped", "reason": str(exc)})
     try:
-        bt: dict[str, Any] = backtest(inputs, trajectories, cfg, panels)
+        bt: dict[str, Any] = (pending or start_backtest(inputs, trajectories, cfg, panels))()
     except NotEnoughDataError as exc:
         bt = {"status": "skipped", "reason": str(exc)}
     factor = calibration_factor(bt.get("expected"), bt.get("observed"))

@@ -66,7 +66,7 @@ from risk.errors import NotEnoughDataError, RiskError, RiskInputError
 from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
-from risk.signals import SignalsConfig, SignalsFit, fit_signals, prediction_fields
+from risk.signals import SignalsConfig, SignalsFit, prediction_fields, start_signals
 from risk.survival.base import SurvivalModel
 from risk.survival.cox_tv import CoxTimeVaryingModel
 from risk.survival.pem import PiecewiseExponentialModel
@@ -215,15 +215,17 @@ def compute_fit(
     on_progress: Callable[[int], None] | None = None,
     compute: ComputeEngine | None = None,
 ) -> FitResult:
-    """The fit without the store: panel, back-test, final model, forecast. ``compute``
-    (``nlp.engines``) runs the back-test's origins and judgements and the forecast's
-    chunks; the result is the same on every engine."""
+    """The fit without the store: panel, back-test, final model, forecast, the sales
+    lists' models. ``compute`` (``nlp.engines``) runs the back-test's origins and
+    judgements, the expansion back-test's origins and the forecast's chunks; the result
+    is the same on every engine."""
     cfg = config or FitConfig()
     step = on_progress or (lambda n: None)
     kinds, skipped = cfg.usable_candidates(panel_size(inputs, cfg.trajectories))
     pending = start_candidates(
         inputs, {k: cfg.factory_for(k) for k in kinds}, cfg.trajectories, cfg.backtest, compute
     )
+    signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute)
     panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
     step(1)
     events = int(panel.rows["event"].sum())
@@ -259,7 +261,7 @@ def compute_fit(
     model.calibration_ = math.log(factor)
     step(1)
     fc = forecast(model, panel.current, cfg.forecast, cfg.ltv, compute)
-    signals = fit_signals(inputs, panel, cfg.trajectories, cfg.factory_for(chosen), cfg.signals)
+    signals = signals_pending.result(panel, cfg.factory_for(chosen))
     step(1)
     state = json.dumps(
         [_rounded(model.to_dict()), inputs.sentiment_model_version, inputs.as_of.isoformat()],

@@ -14,7 +14,10 @@
   list's figures come from the expansion back-test (180-day windows).
 
 Nothing here sees a date after ``as_of``; origins share their panels
-(``risk.expansion.OriginPanels``).
+(``risk.expansion.OriginPanels``). ``start_signals`` starts the expansion back-test's
+origins as tasks of the fit's compute engine (``nlp.engines``; on a cluster they run while
+the churn model is fitted, each building its own origin panel), ``PendingSignals.result``
+finishes; the result is the same on every engine.
 """
 
 from __future__ import annotations
@@ -25,9 +28,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nlp.engines import ComputeEngine
 from risk.backtest import MODEL_GROUPS, ModelFactory, fit_group
 from risk.errors import RiskError
-from risk.expansion import ExpansionConfig, ExpansionFit, OriginPanels, fit_expansion, top_rates
+from risk.expansion import (
+    ExpansionConfig,
+    ExpansionFit,
+    OriginPanels,
+    fit_expansion,
+    start_backtest,
+    top_rates,
+)
 from risk.inputs import RiskInputs
 from risk.trajectories import Panel, TrajectoryConfig
 
@@ -160,15 +171,49 @@ def _origin(
     }
 
 
+class PendingSignals:
+    """The sales lists' models with their expansion back-test already started
+    (``start_signals``); ``result`` fits the rest once today's panel and the churn
+    model's kind are known."""
+
+    def __init__(
+        self,
+        inputs: RiskInputs,
+        trajectories: TrajectoryConfig,
+        config: SignalsConfig,
+        compute: ComputeEngine | None,
+    ) -> None:
+        self.inputs, self.trajectories, self.config = inputs, trajectories, config
+        self.panels = OriginPanels(inputs, trajectories)
+        self._backtest = start_backtest(
+            inputs, trajectories, config.expansion, self.panels, compute
+        )
+
+    def result(self, panel: Panel, churn_factory: ModelFactory) -> SignalsFit:
+        inputs, cfg = self.inputs, self.config
+        expansion = fit_expansion(
+            inputs, panel, self.trajectories, cfg.expansion, self.panels, self._backtest
+        )
+        return SignalsFit(expansion, churn_list_check(inputs, self.panels, churn_factory, cfg))
+
+
+def start_signals(
+    inputs: RiskInputs,
+    trajectories: TrajectoryConfig,
+    config: SignalsConfig | None = None,
+    compute: ComputeEngine | None = None,
+) -> PendingSignals:
+    """``fit_signals`` in two halves (module docstring)."""
+    return PendingSignals(inputs, trajectories, config or SignalsConfig(), compute)
+
+
 def fit_signals(
     inputs: RiskInputs,
     panel: Panel,
     trajectories: TrajectoryConfig,
     churn_factory: ModelFactory,
     config: SignalsConfig | None = None,
+    compute: ComputeEngine | None = None,
 ) -> SignalsFit:
     """The expansion model and the list checks of the module docstring."""
-    cfg = config or SignalsConfig()
-    panels = OriginPanels(inputs, trajectories)
-    expansion = fit_expansion(inputs, panel, trajectories, cfg.expansion, panels)
-    return SignalsFit(expansion, churn_list_check(inputs, panels, churn_factory, cfg))
+    return start_signals(inputs, trajectories, config, compute).result(panel, churn_factory)

@@ -75,7 +75,7 @@ def test_a_fit_whose_tasks_are_shipped_is_the_local_fit(world: SyntheticWorld) -
     local = compute_fit(world.inputs, FitConfig())
     engine = ShippingEngine()
     shipped = compute_fit(world.inputs, FitConfig(), compute=engine)
-    assert len(engine.shipped) == 3  # origins, judgements, forecast chunks
+    assert len(engine.shipped) == 4  # origins, expansion origins, judgements, forecast chunks
     assert shipped.model.to_dict() == local.model.to_dict()
     assert shipped.backtest == local.backtest and shipped.candidates == local.candidates
     assert shipped.model_version == local.model_version
@@ -83,3 +83,10 @@ def test_a_fit_whose_tasks_are_shipped_is_the_local_fit(world: SyntheticWorld) -
         shipped.forecast.predictions, local.forecast.predictions, check_exact=True
     )
     assert shipped.forecast.revenue_risk == local.forecast.revenue_risk
+    assert shipped.signals is not None and local.signals is not None
+    assert shipped.signals.metrics() == local.signals.metrics()
+    pd.testing.assert_frame_equal(
+        shipped.signals.expansion.predictions,
+        local.signals.expansion.predictions,
+        check_exact=True,
+    )

@@ -29,6 +29,12 @@ def test_a_fit_on_ray_is_the_local_fit(world: SyntheticWorld, ray_engine: object
         on_ray.forecast.predictions, local.forecast.predictions, check_exact=True
     )
     assert on_ray.forecast.revenue_risk == local.forecast.revenue_risk
+    assert local.signals is not None and on_ray.signals is not None
+    assert local.signals.expansion.metrics["status"] == "ok"  # the expansion model was fitted
+    assert on_ray.signals.metrics() == local.signals.metrics()
+    pd.testing.assert_frame_equal(
+        on_ray.signals.expansion.predictions, local.signals.expansion.predictions, check_exact=True
+    )
 
 
 def _snapshot(engine: Engine, run_id: str) -> tuple[dict, pd.DataFrame]:  # type: ignore[type-arg]
@@ -65,10 +71,12 @@ def test_fit_command_on_ray_stores_the_local_snapshot(
         )
         assert res.exit_code == 0, res.output
         runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    assert mapped == ["fit_origin", "_judge", "forecast_chunk"]  # the second fit ran on Ray
+    # the second fit ran on Ray, the expansion model's back-test origins too
+    assert mapped == ["fit_origin", "backtest_origin", "_judge", "forecast_chunk"]
     assert len(runs[1]["backtest_origins"]) == 3
     local, on_ray = (_snapshot(engine, r["run_id"]) for r in runs)
     assert on_ray[0]["model_version"] == local[0]["model_version"]
     for key in ("params", "metrics", "n_accounts", "as_of"):
         assert on_ray[0][key] == local[0][key], key
+    assert local[1]["p_expand_180d"].notna().all()  # the expansion model's forecast is stored
     pd.testing.assert_frame_equal(on_ray[1], local[1], check_exact=True)
