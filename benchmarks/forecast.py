@@ -30,18 +30,14 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-
-def _load_world_builder() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("marketing_world", Path(__file__).with_name("marketing_world.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_store
+END = "2026-11-29"  # a Sunday: the data end with a complete week
 
 
-build_store = _load_world_builder()
+def build_store(seed: int, accounts: int, months: int, style: str, folder: Path) -> tuple[Any, Path]:
+    from marketing.demo_store import demo_store
+
+    store = demo_store(folder, seed=seed, accounts=accounts, months=months, end=END, style=style)
+    return store.engine, store.world_dir
 
 
 def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 `undertow measure` end to end on 130 weeks x 5 channels.
 
 One demo world (``--seed``, 30 months: 130 complete weeks, five paid channels) in a fresh
-SQLite store (``benchmarks/marketing_world.py``). Then, in the same run:
+SQLite store (``marketing.demo_store``). Then, in the same run:
 
 1. ``undertow measure --json`` as a subprocess with its default settings (what a user
    runs): wall time of the whole command, from process start to its JSON;
@@ -23,23 +23,10 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 # benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
-
-
-def _load_world_builder() -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "marketing_world", Path(__file__).with_name("marketing_world.py")
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_store
 
 
 def main() -> None:
@@ -51,7 +38,9 @@ def main() -> None:
     from marketing.mmm import MediaMixConfig, MediaMixModel
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine, _ = _load_world_builder()(args.seed, 5, 30, "demo", Path(tmp))
+        from marketing.demo_store import demo_store
+
+        engine = demo_store(Path(tmp), seed=args.seed, accounts=5, months=30, end="2026-11-29").engine
         url = str(engine.url)
         engine.dispose()
         load = os.getloadavg()[0]

@@ -17,11 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ingest.db.engine import open_store
 from ingest.settings import Settings
 from marketing.mmm import MediaMixConfig
 
-KINDS = ("accounts", "leads", "opportunities", "spend", "experiments", "attribution")
 END = date(2026, 11, 29)
 SMALL = MediaMixConfig(draws=30, tune=40, chains=2, keep_draws=40)
 
@@ -36,18 +34,10 @@ class MeasuredStore:
 def build_measured_store(folder: Path) -> MeasuredStore:
     """The demo world of 20 accounts over 9 months ending at ``END``, its marketing kinds
     and answers ingested, the answers classified (no measurement yet)."""
-    from ingest.demo import build_world, write_world
-    from ingest.pipeline import ingest_paths
-    from nlp.channels import classify_store
+    from marketing.demo_store import demo_store
 
-    world = build_world(accounts=20, months=9, seed=5, end=END)
-    paths = write_world(world, folder / "world")
-    settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=folder / "data")
-    engine = open_store(settings)
-    for kind in KINDS:
-        ingest_paths(engine, kind, [paths[kind]], settings=settings)
-    classify_store(engine, settings)
-    return MeasuredStore(engine, settings, folder)
+    store = demo_store(folder, seed=5, accounts=20, months=9, end=END)
+    return MeasuredStore(store.engine, store.settings, folder)
 
 
 def copy_store(store: MeasuredStore, folder: Path) -> Settings:
