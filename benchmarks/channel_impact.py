@@ -142,6 +142,14 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _rounded(error: float | None) -> float | None:
+    return None if error is None else round(float(error), 4)
+
+
+def _pct(errors: list[float | None]) -> str:
+    return " ".join("-" if e is None else f"{e:+.1%}" for e in errors)
+
+
 def summary(worlds: list[dict[str, Any]], method: str) -> dict[str, Any]:
     rows = [c for w in worlds if method in w for c in w[method]["channels"]]
     if not rows:
@@ -151,9 +159,8 @@ def summary(worlds: list[dict[str, Any]], method: str) -> dict[str, Any]:
         "covered": sum(r["covered"] for r in rows),
         "median_width": float(np.median([r["width"] for r in rows if r["width"] is not None])),
         "median_error": float(np.median([r["error"] for r in rows])),
-        "paid_errors": [round(w[method]["paid_error"], 3) for w in worlds if method in w],
-        "dark_errors": [None if w[method]["dark_error"] is None else round(w[method]["dark_error"], 3)
-                        for w in worlds if method in w],  # fmt: skip
+        "paid_errors": [_rounded(w[method]["paid_error"]) for w in worlds if method in w],
+        "dark_errors": [_rounded(w[method]["dark_error"]) for w in worlds if method in w],
         "seconds": [round(w[method]["seconds"], 1) for w in worlds if method in w],
     }
 
@@ -190,7 +197,7 @@ def main() -> None:
         if not s:
             continue
         print(f"{m:26s} {s['covered']:>3d}/{s['rois']:<5d} {s['median_width']:>10.2f} {s['median_error']:>9.1%}  "
-              f"{str(s['paid_errors']):22s} {str(s['dark_errors']):21s} {s['seconds']}")  # fmt: skip
+              f"{_pct(s['paid_errors']):22s} {_pct(s['dark_errors']):21s} {s['seconds']}")  # fmt: skip
 
 
 if __name__ == "__main__":
