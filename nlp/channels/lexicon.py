@@ -370,6 +370,20 @@ RULES: list[tuple[str, str, str, str]] = [
         r"reached out|called (me|us)|emailed (me|us)|previous (job|company|employer)|"
         r"(last|old|former) (job|company|employer)|used (it|you) (before|at))",
     ),
+    (  # bought through a formal process, or inherited: a route, not a channel
+        "other:procurement",
+        "other",
+        STRONG,
+        r"(rfps?|rfis?|rfqs?|request for (proposals?|quotes?|information)|tenders?|"
+        r"procurement|purchasing (team|department|dept|process)|sourcing team|"
+        r"vendor (evaluation|selection|review|assessment|shortlist|comparison)|shortlist(ed)?|"
+        r"(part of|through|via|after|during|with) (an|the|our|a) (acquisition|merger)|"
+        r"(company|firm|business|startup) (we|i) (acquired|bought|merged with)|"
+        r"(acquired|merged) (company|business|firm|startup)|"
+        r"already (here|there|in place|in use|being used|used) (when|before) (i|we)|"
+        r"(was|were) (already )?(here|in place) (before|when) (i|we)|"
+        r"inherited( it)?|came with the (job|role|company|acquisition))",
+    ),
 ]
 
 # Phrases that say "I don't know": the answer is ``other`` with a low confidence unless
@@ -396,6 +410,7 @@ FUZZY_TARGETS: dict[str, str] = {
         "newsletter article blog ebook whitepaper "
         "advertisement advert sponsored billboard "
         "partner reseller consultant agency marketplace integrator "
+        "procurement tender vendor evaluation shortlist acquisition merger inherited already "
         "colleague colleagues coworker friend friends referral referred recommended "
         "recommendation recommend someone "
         "remember recall chatbot shopify hubspot salesforce zapier notion stripe"

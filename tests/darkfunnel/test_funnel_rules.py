@@ -41,6 +41,30 @@ def test_brand_and_misspelling_rules(answer: str, channel: str) -> None:
     assert r.method.startswith("rule:")
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "RFP proces",
+        "vendor evaulation run by IT",
+        "procurement shortlist",
+        "formal tender",
+        "part of an acquisition",
+        "came with the company I acquired",
+        "it was aready here when I joined",
+    ],
+)
+def test_formal_purchases_and_inherited_tools_are_other_not_partner(answer: str) -> None:
+    # the embedding head read these as partner or community: an enterprise's RFP
+    # answers inflated the partner channel's self-reported share of the pipeline
+    r = classify_rules(answer)
+    assert r.decided and r.weights == {"other": 1.0}, (answer, r)
+
+
+def test_a_channel_named_beside_a_formal_process_is_that_channel() -> None:
+    assert classify_rules("RFP and then a demo at your booth").weights == {"event": 1.0}
+    assert classify_rules("Acquired podcast").weights == {"podcast": 1.0}
+
+
 def test_ads_on_a_platform_are_paid_not_the_platform() -> None:
     assert classify_rules("saw an ad on LinkedIn").weights == {"paid_ads": 1.0}
     assert classify_rules("Google ads").weights == {"paid_ads": 1.0}
