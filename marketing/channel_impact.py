@@ -13,14 +13,19 @@ answers, ``marketing.mmm``) and the period's ``AnswerEvidence``:
   after the period (``l_max`` weeks): the derivative at the period's level, by a 1% bump.
 - ``baseline``: the period's observed outcome minus every channel's contribution, so the
   figures add up to the outcome.
-- ``dark_pipeline``: the pipeline buyers credit to the dark channels. Answers give the
-  post-stratified dark share; but buyers who forgot a paid touch name other channels,
-  some of them dark, and the model knows how much paid pipeline went unnamed
-  (``M = sum_c (1 - recall_c) contribution_c``): ``dark = dark_share x outcome - q x M``,
-  where ``q``, the share of a forgotten paid channel's credit that goes to dark channels,
-  is read off the buyers whom tracking saw come through a modelled channel and who named
-  something else (``misnamed_dark_share``). Its 90% interval carries the answers'
-  sampling error (bootstrap), the model's posterior and ``q``.
+- ``dark_pipeline``: the part of the baseline (the pipeline no spend bought) that its
+  buyers credit to the dark channels: ``dark = baseline x D / B``, a dark share read
+  among the baseline's own buyers, because buyers sourced by paid channels answer at
+  their own rate (post-stratifying by tracked source cannot see that within a stratum,
+  and the dark share of all answers moves with it). In shares of the answers
+  (post-stratified): a paid channel's credit less its organic part is what its own
+  buyers said (``S_c``); those who forgot it said something else, ``F_c = S_c (1 -
+  recall_c) / recall_c``, a share ``q`` of it dark; so the baseline's buyers said ``B = 1
+  - sum S_c - sum F_c`` of the answers, of which ``D = dark_share - q sum F_c`` dark.
+  ``q`` is read off the buyers whom tracking saw come through a modelled channel and who
+  named something else (``misnamed_dark_share``). The 90% interval carries the answers'
+  sampling error (bootstrap), the model's posterior (baseline, recall, organic parts) and
+  ``q``.
 - Side by side per channel: ``self_reported_share`` (answers, non-response corrected),
   ``tracked_share`` (tracked source), ``experiment_lift`` (the latest stored lift test
   of the channel, as given) and the model's own lift for that test. ``disagreements``
@@ -36,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from marketing.answer_evidence import AnswerEvidence
+from marketing.answer_evidence import Z90, AnswerEvidence
 from marketing.lift_tests import LiftObservation, LiftTests
 from marketing.media_posterior import MediaPosterior
 from nlp.channels.taxonomy import DARK_CHANNELS
@@ -198,9 +203,25 @@ def _dark_pipeline(
     if answers is None or not answers.answered or outcome <= 0:
         return None
     n = contrib.shape[0]
-    said = rng.normal(answers.dark_share, answers.dark_share_se, n) * outcome
-    unnamed = (contrib * (1 - posterior.params["recall"])).clip(min=0).sum(axis=1)
-    return Interval.of(np.clip(said - misnamed_dark_share(posterior, answers, rng, n) * unnamed, 0, None))
+    recall = posterior.params["recall"].clip(min=0.05)
+    organic = posterior.params["organic"]
+    shares = answers.shares.set_index("channel")
+    sourced, forgotten = np.zeros(n), np.zeros(n)
+    for j, c in enumerate(posterior.channels):
+        if c not in shares.index:
+            continue
+        row = shares.loc[c]
+        sd = max(float(row["share_high"] - row["share_low"]) / (2 * Z90), 0.0)
+        said_c = np.clip(rng.normal(float(row["share"]), sd, n), 0, None)
+        own = said_c * (1 - organic[:, j])  # S_c
+        sourced += own
+        forgotten += own * (1 - recall[:, j]) / recall[:, j]  # F_c
+    dark_said = np.clip(rng.normal(answers.dark_share, answers.dark_share_se, n), 0, None)
+    q = misnamed_dark_share(posterior, answers, rng, n)
+    by_baseline = (1 - sourced - forgotten).clip(min=1e-6)  # B
+    fraction = ((dark_said - q * forgotten) / by_baseline).clip(0, 1)  # D / B
+    baseline = (outcome - contrib.sum(axis=1)).clip(min=0)
+    return Interval.of(baseline * fraction)
 
 
 def misnamed_dark_share(

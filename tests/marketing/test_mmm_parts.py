@@ -163,3 +163,53 @@ def test_chains_that_disagree_are_not_called_converged() -> None:
         sample_stats={"diverging": np.zeros((2, 400), dtype=bool)},
     )
     assert _diagnostics(fine, MediaMixConfig(draws=400, chains=2))["converged"]
+
+
+def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
+    """Paid-sourced buyers answer half as often as the rest, inside one tracked stratum
+    (the post-stratification cannot see it). Outcome 100: event's spend bought 40 (its
+    buyers recall it 80% of the time; who forgets names a dark channel or search, half
+    each), the baseline 60: 30 dark, 30 search. The answered credit: event 16, dark 30 + 2,
+    search 30 + 2, of 80 answers. The dark share of all answers (0.40) says 40 less the
+    forgotten 4 = 36; among the baseline's buyers it is 30."""
+    from types import SimpleNamespace
+
+    from marketing.channel_impact import _dark_pipeline
+    from nlp.channels.taxonomy import CHANNELS
+
+    n = 4000
+    posterior = SimpleNamespace(
+        channels=["event"], params={"recall": np.full((n, 1), 0.8), "organic": np.zeros((n, 1))}
+    )
+    other = pd.DataFrame(0.0, index=list(CHANNELS), columns=list(CHANNELS))
+    other.loc["event", "peer_referral"] = other.loc["event", "search"] = 40.0  # q ~ 0.5
+    answers = SimpleNamespace(
+        answered=80,
+        shares=pd.DataFrame(
+            {"channel": ["event"], "share": [0.2], "share_low": [0.2], "share_high": [0.2]}
+        ),
+        dark_share=0.4,
+        dark_share_se=0.0,
+        other_credit=other,
+    )
+    dark = _dark_pipeline(
+        posterior,  # type: ignore[arg-type]
+        answers,  # type: ignore[arg-type]
+        np.full((n, 1), 40.0),
+        100.0,
+        np.random.default_rng(0),
+    )
+    assert dark is not None
+    assert dark.mean == pytest.approx(30.0, abs=0.3)
+    assert dark.low < 30.0 < dark.high  # q's uncertainty is carried
+    # everyone answering alike (paid at the full rate): shares 32/100, 36/100, 32/100
+    answers.shares["share"] = answers.shares["share_low"] = answers.shares["share_high"] = 0.32
+    answers.dark_share = 0.34
+    same = _dark_pipeline(
+        posterior,  # type: ignore[arg-type]
+        answers,  # type: ignore[arg-type]
+        np.full((n, 1), 40.0),
+        100.0,
+        np.random.default_rng(0),
+    )
+    assert same is not None and same.mean == pytest.approx(30.0, abs=0.3)
