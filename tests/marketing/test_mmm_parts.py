@@ -174,7 +174,7 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     forgotten 4 = 36; among the baseline's buyers it is 30."""
     from types import SimpleNamespace
 
-    from marketing.channel_impact import _dark_pipeline
+    from marketing.channel_impact import Interval, _dark_pipeline
     from nlp.channels.taxonomy import CHANNELS
 
     n = 4000
@@ -192,24 +192,21 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
         dark_share_se=0.0,
         other_credit=other,
     )
-    dark = _dark_pipeline(
-        posterior,  # type: ignore[arg-type]
-        answers,  # type: ignore[arg-type]
-        np.full((n, 1), 40.0),
-        100.0,
-        np.random.default_rng(0),
-    )
+    def dark_pipeline() -> Interval | None:
+        return _dark_pipeline(
+            posterior,  # type: ignore[arg-type]
+            answers,  # type: ignore[arg-type]
+            np.full((n, 1), 40.0),
+            100.0,
+            np.random.default_rng(0),
+        )
+
+    dark = dark_pipeline()
     assert dark is not None
     assert dark.mean == pytest.approx(30.0, abs=0.3)
     assert dark.low < 30.0 < dark.high  # q's uncertainty is carried
     # everyone answering alike (paid at the full rate): shares 32/100, 36/100, 32/100
     answers.shares["share"] = answers.shares["share_low"] = answers.shares["share_high"] = 0.32
     answers.dark_share = 0.34
-    same = _dark_pipeline(
-        posterior,  # type: ignore[arg-type]
-        answers,  # type: ignore[arg-type]
-        np.full((n, 1), 40.0),
-        100.0,
-        np.random.default_rng(0),
-    )
+    same = dark_pipeline()
     assert same is not None and same.mean == pytest.approx(30.0, abs=0.3)
