@@ -22,8 +22,9 @@ variance is ``kappa_c * mean``.
 Buyers still under-report channels they do not remember (recall bias); that is the
 model's business (``marketing.mmm``), not this module's. What this module gives it for
 that is ``agreement``: of the answering buyers whose tracked source is a channel, how
-many name that channel themselves; and ``other_credit``: where the others put their
-credit (what buyers who forgot a channel name instead).
+many name that channel themselves; ``other_credit``: where the others put their
+credit (what buyers who forgot a channel name instead); and ``beside_credit``: what
+those who do name it credit beside it (a second channel in the same answer).
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ class AnswerEvidence:
     dark_share_se: float
     # per channel: answered opportunities tracked to it, and how many of them name it
     agreement: pd.DataFrame  # channel, tracked_answered, naming_it
-    # per tracked channel (rows): the credit its answering buyers give to other channels
+    # per tracked channel (rows): the credit of its answering buyers who do not name it
     other_credit: pd.DataFrame
+    # ... and of those who do: the channel itself and what they name beside it
+    beside_credit: pd.DataFrame
     # per answered opportunity: week index (Monday), weighted amount per channel
     _terms: pd.DataFrame
 
@@ -103,15 +106,15 @@ def _weighted_shares(
     return per_opp.sum(axis=0) / total
 
 
-def _other_credit(tracked: np.ndarray, answered: np.ndarray, cmat: np.ndarray) -> pd.DataFrame:
-    """Per tracked channel, the answers' credit to the other channels: where buyers whom
-    tracking saw come through a channel, and who do not name it, put their credit."""
+def _credit_by_tracked(
+    tracked: np.ndarray, answered: np.ndarray, cmat: np.ndarray, naming: bool
+) -> pd.DataFrame:
+    """Per tracked channel (rows), the answers' credit per channel of the buyers whom
+    tracking saw come through it and who name it (``naming``) or do not."""
     rows = {}
     for k, c in enumerate(CHANNELS):
-        mine = (tracked == c) & (answered > 0)
-        credit = cmat[mine].copy()
-        credit[:, k] = 0.0
-        rows[c] = credit.sum(axis=0)
+        mine = (tracked == c) & (answered > 0) & ((cmat[:, k] > 0) == naming)
+        rows[c] = cmat[mine].sum(axis=0)
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(CHANNELS))
 
 
@@ -179,6 +182,7 @@ def answer_evidence(opps: pd.DataFrame, credits: pd.DataFrame) -> AnswerEvidence
         dark_share=float(shares[dark_idx].sum()),
         dark_share_se=float(boots[:, dark_idx].sum(axis=1).std()) if len(boots) else 0.0,
         agreement=agreement,
-        other_credit=_other_credit(tracked_arr, answered, cmat),
+        other_credit=_credit_by_tracked(tracked_arr, answered, cmat, naming=False),
+        beside_credit=_credit_by_tracked(tracked_arr, answered, cmat, naming=True),
         _terms=terms,
     )

@@ -19,11 +19,14 @@ answers, ``marketing.mmm``) and the period's ``AnswerEvidence``:
   their own rate (post-stratifying by tracked source cannot see that within a stratum,
   and the dark share of all answers moves with it). In shares of the answers
   (post-stratified): a paid channel's credit less its organic part is what its own
-  buyers said (``S_c``); those who forgot it said something else, ``F_c = S_c (1 -
-  recall_c) / recall_c``, a share ``q`` of it dark; so the baseline's buyers said ``B = 1
-  - sum S_c - sum F_c`` of the answers, of which ``D = dark_share - q sum F_c`` dark.
-  ``q`` is read off the buyers whom tracking saw come through a modelled channel and who
-  named something else (``misnamed_dark_share``). The 90% interval carries the answers'
+  buyers said (``S_c``); the rest of their credit, ``F_c = S_c (1 - recall_c) /
+  recall_c`` (recall is a share of credit), went elsewhere: to a second channel named
+  beside c (``A_c``, in the proportions of ``beside_credit``, its dark part ``A_c^dark``)
+  and, from those who forgot c, the remainder, a share ``q`` of it dark. So the
+  baseline's buyers said ``B = 1 - sum S_c - sum F_c`` of the answers, of which ``D =
+  dark_share - sum A_c^dark - q sum (F_c - A_c)`` dark. ``q`` is read off the buyers
+  whom tracking saw come through a modelled channel and who named something else
+  (``misnamed_dark_share``). The 90% interval carries the answers'
   sampling error (bootstrap), the model's posterior (baseline, recall, organic parts) and
   ``q``.
 - Side by side per channel: ``self_reported_share`` (answers, non-response corrected),
@@ -40,6 +43,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from marketing.answer_evidence import Z90, AnswerEvidence
 from marketing.lift_tests import LiftObservation, LiftTests
@@ -206,7 +210,9 @@ def _dark_pipeline(
     recall = posterior.params["recall"].clip(min=0.05)
     organic = posterior.params["organic"]
     shares = answers.shares.set_index("channel")
-    sourced, forgotten = np.zeros(n), np.zeros(n)
+    beside = answers.beside_credit
+    dark_cols = [c for c in beside.columns if c in DARK_CHANNELS]
+    sourced, forgotten, beside_dark, elsewhere = (np.zeros(n) for _ in range(4))
     for j, c in enumerate(posterior.channels):
         if c not in shares.index:
             continue
@@ -215,11 +221,20 @@ def _dark_pipeline(
         said_c = np.clip(rng.normal(float(row["share"]), sd, n), 0, None)
         own = said_c * (1 - organic[:, j])  # S_c
         sourced += own
-        forgotten += own * (1 - recall[:, j]) / recall[:, j]  # F_c
+        not_c = own * (1 - recall[:, j]) / recall[:, j]  # F_c: credit of c's buyers elsewhere
+        mine = beside.loc[c] if c in beside.index else pd.Series(0.0, index=beside.columns)
+        named = float(mine.get(c, 0.0))
+        if named > 0:  # named beside c in the same answer: its own dark part, not q's
+            also = own * (float(mine.sum()) - named) / named
+            beside_dark += own * float(mine[dark_cols].sum()) / named
+            not_c = not_c - np.minimum(also, not_c)
+            forgotten += also
+        elsewhere += not_c
+        forgotten += not_c
     dark_said = np.clip(rng.normal(answers.dark_share, answers.dark_share_se, n), 0, None)
     q = misnamed_dark_share(posterior, answers, rng, n)
     by_baseline = (1 - sourced - forgotten).clip(min=1e-6)  # B
-    fraction = ((dark_said - q * forgotten) / by_baseline).clip(0, 1)  # D / B
+    fraction = ((dark_said - q * elsewhere - beside_dark) / by_baseline).clip(0, 1)  # D / B
     baseline = (outcome - contrib.sum(axis=1)).clip(min=0)
     return Interval.of(baseline * fraction)
 

@@ -51,6 +51,9 @@ def test_answers_are_post_stratified_by_tracked_source() -> None:
     other = ev.other_credit  # what the buyers of a tracked channel name instead of it
     assert other.loc["other", "peer_referral"] == 0.5 and other.loc["other", "search"] == 0.5
     assert other.loc["paid_ads"].sum() == 0
+    beside = ev.beside_credit  # and what those who name it credit, itself included
+    assert beside.loc["paid_ads", "paid_ads"] == 1 and beside.loc["paid_ads"].sum() == 1
+    assert beside.loc["other"].sum() == 0
     blocks, kappa = ev.blocks(WEEKS, ["paid_ads", "event"], block_weeks=2)
     assert blocks[:, 0].tolist() == [300.0, 0.0, 0.0, 0.0]  # week 1 of block 0
     assert blocks[:, 1].tolist() == [0.0] * 4 and kappa[1] == 0.0
@@ -171,7 +174,8 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     buyers recall it 80% of the time; who forgets names a dark channel or search, half
     each), the baseline 60: 30 dark, 30 search. The answered credit: event 16, dark 30 + 2,
     search 30 + 2, of 80 answers. The dark share of all answers (0.40) says 40 less the
-    forgotten 4 = 36; among the baseline's buyers it is 30."""
+    forgotten 4 = 36; among the baseline's buyers it is 30. Then everyone answering, and
+    paid buyers naming a second, dark, channel beside theirs."""
     from types import SimpleNamespace
 
     from marketing.channel_impact import Interval, _dark_pipeline
@@ -183,6 +187,8 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     )
     other = pd.DataFrame(0.0, index=list(CHANNELS), columns=list(CHANNELS))
     other.loc["event", "peer_referral"] = other.loc["event", "search"] = 40.0  # q ~ 0.5
+    beside = pd.DataFrame(0.0, index=list(CHANNELS), columns=list(CHANNELS))
+    beside.loc["event", "event"] = 16.0  # who names event names nothing beside it
     answers = SimpleNamespace(
         answered=80,
         shares=pd.DataFrame(
@@ -191,6 +197,7 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
         dark_share=0.4,
         dark_share_se=0.0,
         other_credit=other,
+        beside_credit=beside,
     )
     def dark_pipeline() -> Interval | None:
         return _dark_pipeline(
@@ -210,3 +217,12 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     answers.dark_share = 0.34
     same = dark_pipeline()
     assert same is not None and same.mean == pytest.approx(30.0, abs=0.3)
+    # a quarter of the buyers who name event name a peer beside it (half credit each):
+    # event 24 + 4 = 28, dark 30 + 4 forgotten + 4 beside = 38, search 34; the credit
+    # recall is 28 / 40. q would put half of the beside credit on dark; all of it is.
+    posterior.params["recall"] = np.full((n, 1), 0.7)
+    answers.shares["share"] = answers.shares["share_low"] = answers.shares["share_high"] = 0.28
+    answers.dark_share = 0.38
+    beside.loc["event", "event"], beside.loc["event", "peer_referral"] = 28.0, 4.0
+    second = dark_pipeline()
+    assert second is not None and second.mean == pytest.approx(30.0, abs=0.3)
