@@ -125,7 +125,11 @@ REPEATED_STRINGS = ["account_id", "kind", "survey_type", "aspect"]
 def compact(inputs: RiskInputs) -> RiskInputs:
     """The same store, as cheap to ship to other processes as it gets: only the columns a
     panel reads, repeated strings (account ids, kinds) as categoricals. Panels built from
-    it are the panels of ``inputs`` (numpy columns travel without pickling each value)."""
+    it are the panels of ``inputs`` (numpy columns travel without pickling each value).
+    Inputs that are compact already (``load_inputs`` reads them so) come back as they are,
+    not copied: both back-tests of a fit ask for them."""
+    if all(_is_compact(getattr(inputs, name), cols) for name, cols in PANEL_COLUMNS.items()):
+        return inputs
     frames = {}
     for name, columns in PANEL_COLUMNS.items():
         frame = getattr(inputs, name)
@@ -134,6 +138,13 @@ def compact(inputs: RiskInputs) -> RiskInputs:
             frame[column] = frame[column].astype("category")
         frames[name] = frame
     return replace(inputs, **frames)
+
+
+def _is_compact(frame: pd.DataFrame, columns: list[str]) -> bool:
+    return list(frame.columns) == [c for c in columns if c in frame] and all(
+        isinstance(frame[c].dtype, pd.CategoricalDtype)
+        for c in frame.columns.intersection(REPEATED_STRINGS)
+    )
 
 
 def to_timestamp(value: Any) -> pd.Timestamp:

@@ -59,6 +59,9 @@ def test_compact_inputs_build_the_same_panels_and_travel_lighter(world: Syntheti
     inp = _with_aspects(world.inputs)
     small = compact(inp)
     assert len(pickle.dumps(small)) < len(pickle.dumps(inp))
+    assert compact(small) is small  # compact already: not copied again
+    known = small.restrict(small.as_of - pd.Timedelta(days=90))  # what an origin sees
+    assert compact(known) is known
     for frame in (small.texts, small.surveys):  # no column pickled value by value
         assert not any(dtype == "object" for dtype in frame.dtypes), frame.dtypes
     traj = TrajectoryConfig(min_aspect_mentions=5)
