@@ -17,15 +17,6 @@ from ingest.settings import Settings
 from risk.fit import fit_and_store
 
 
-def _truth_csv(world: SyntheticWorld, path, expansions: bool = True) -> None:  # type: ignore[no-untyped-def]
-    t = world.truth.copy()
-    for col in ("churned_at_true", "expanded_at_true"):
-        t[col] = pd.to_datetime(t[col]).dt.strftime("%Y-%m-%d").fillna("")
-    if not expansions:
-        t = t.drop(columns=["expanded_at_true"])
-    t.to_csv(path, index=False)
-
-
 def _rate(ids: list[str], hit: pd.Series, n: int) -> float:
     return float(hit.reindex(ids[:n]).mean())
 
@@ -39,7 +30,7 @@ def test_eval_signals_at_the_cli(
 ) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     truth = tmp_path / "truth.csv"
-    _truth_csv(stored_world, truth)
+    stored_world.write_truth(truth)
     fit = fit_summary(fit_and_store(engine, settings))
     res = runner.invoke(cli, ["eval", "signals", "--truth", str(truth), "--json"], env=cli_env)
     assert res.exit_code == 0, res.output
@@ -88,7 +79,7 @@ def test_eval_signals_at_the_cli(
     assert "top 25" in res.stderr and "p_expand_180d" in res.stderr
 
     bare = tmp_path / "churn_only.csv"
-    _truth_csv(stored_world, bare, expansions=False)
+    stored_world.write_truth(bare, expansions=False)
     res = runner.invoke(cli, ["eval", "signals", "--truth", str(bare), "--json"], env=cli_env)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.strip().splitlines()[-1])["expansion"]["status"] == "skipped"

@@ -19,12 +19,6 @@ from risk.fit import fit_and_store
 from risk.truth_check import read_truth
 
 
-def _truth_csv(world: SyntheticWorld, path) -> None:  # type: ignore[no-untyped-def]
-    t = world.truth.copy()
-    t["churned_at_true"] = t["churned_at_true"].dt.strftime("%Y-%m-%d").fillna("")
-    t.to_csv(path, index=False)
-
-
 def test_read_truth_checks_its_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.csv"
     bad.write_text("account_id,churn\nA,2025-01-01\n")
@@ -48,7 +42,7 @@ def test_eval_churn_at_the_cli(
 ) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     truth = tmp_path / "truth.csv"
-    _truth_csv(stored_world, truth)
+    stored_world.write_truth(truth)
     res = runner.invoke(cli, ["eval", "churn", "--truth", str(truth)], env=cli_env)
     assert res.exit_code == 2 and "fit" in res.output  # no snapshot yet
 

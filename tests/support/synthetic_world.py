@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,16 @@ EXPANSION_HEALTH, EXPANSION_SIZE = 1.0, 0.4
 class SyntheticWorld:
     inputs: RiskInputs
     truth: pd.DataFrame  # account_id, segment, arr, churned_at_true, health_end
+
+    def write_truth(self, path: Path, expansions: bool = True) -> None:
+        """The truth as ``undertow eval churn|signals --truth`` reads it (ISO dates)."""
+        t = self.truth.copy()
+        for col in ("churned_at_true", "expanded_at_true"):
+            if col in t:
+                t[col] = pd.to_datetime(t[col]).dt.strftime("%Y-%m-%d").fillna("")
+        if not expansions:
+            t = t.drop(columns=["expanded_at_true"], errors="ignore")
+        t.to_csv(path, index=False)
 
 
 def make_world(
