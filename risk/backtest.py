@@ -255,7 +255,7 @@ def fit_origin(shared: tuple[Any, ...], t: pd.Timestamp) -> OriginFit:
     horizon in days, grid of days). A task of the compute engine."""
     inputs, factories, traj, horizon, grid = shared
     out = OriginFit(t)
-    panel = build_panel(inputs.restrict(t), traj)
+    panel = build_panel(inputs.restrict(t), traj, monthly=False)
     if int(panel.rows["event"].sum()) < 5 or panel.current.empty:
         return out
     out.used = True

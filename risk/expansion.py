@@ -113,7 +113,7 @@ class OriginPanels:
     def __call__(self, origin: pd.Timestamp) -> tuple[RiskInputs, Panel]:
         if origin not in self._built:
             known = self.inputs.restrict(origin)
-            self._built[origin] = (known, build_panel(known, self.trajectories))
+            self._built[origin] = (known, build_panel(known, self.trajectories, monthly=False))
         return self._built[origin]
 
 
@@ -160,7 +160,8 @@ def expansion_frames(panel: Panel, inputs: RiskInputs) -> tuple[pd.DataFrame, pd
     arr_now = acc["arr"].to_numpy(dtype=float)[:, None]
     arr_at = np.maximum(arr_now - later_won, ARR_FLOOR_SHARE * arr_now)
 
-    rows = panel.rows.copy()
+    # a shallow copy: the columns set below replace the panel's, never write into them
+    rows = panel.rows.copy(deep=False)
     a = ids.get_indexer(rows["account_id"])
     j = rows["period"].to_numpy(dtype=int)
     rows["churn"] = rows["event"]
@@ -390,28 +391,43 @@ class ExpansionFit:
     metrics: dict[str, Any]
 
 
-def fit_expansion(
-    inputs: RiskInputs,
-    panel: Panel,
-    trajectories: TrajectoryConfig,
-    config: ExpansionConfig | None = None,
-    panels: OriginPanels | None = None,
-    pending: Callable[[], dict[str, Any]] | None = None,
-) -> ExpansionFit:
-    """Back-test, fit on all history, calibrate in the large, forecast. Without enough
-    expansions in the store, the predictions are empty and ``metrics["status"]`` says why.
-    ``pending``: the back-test already started (``start_backtest``), else run here."""
-    cfg = config or ExpansionConfig()
-    empty = pd.DataFrame(
-        columns=["account_id", "p_expand_180d", "expansion_reason", "expansion_drivers"]
-    )
+@dataclass
+class ExpansionToday:
+    """Today's expansion model fitted on today's panel (``fit_today``), before its
+    back-test calibrates it; ``model`` None: too few expansions, ``reason`` says why."""
+
+    model: ExpansionHazardModel | None
+    current: pd.DataFrame
+    events: int
+    reason: str | None = None
+
+
+def fit_today(inputs: RiskInputs, panel: Panel, config: ExpansionConfig) -> ExpansionToday:
+    """The expansion model fitted on all history (today's panel)."""
     rows, current = expansion_frames(panel, inputs)
     try:
-        model = fit_model(rows, panel, FULL_GROUPS, cfg)
+        model = fit_model(rows, panel, FULL_GROUPS, config)
     except NotEnoughDataError as exc:
-        return ExpansionFit(None, empty, {"status": "skipped", "reason": str(exc)})
+        return ExpansionToday(None, current, 0, str(exc))
+    return ExpansionToday(model, current, int(rows["event"].sum()))
+
+
+def finish_expansion(
+    inputs: RiskInputs,
+    today: ExpansionToday,
+    config: ExpansionConfig,
+    pending: Callable[[], dict[str, Any]],
+) -> ExpansionFit:
+    """Today's model calibrated in the large by its back-test (``pending``, started by
+    ``start_backtest``), and its forecast."""
+    cfg, model, current = config, today.model, today.current
+    if model is None:
+        empty = pd.DataFrame(
+            columns=["account_id", "p_expand_180d", "expansion_reason", "expansion_drivers"]
+        )
+        return ExpansionFit(None, empty, {"status": "skipped", "reason": today.reason})
     try:
-        bt: dict[str, Any] = (pending or start_backtest(inputs, trajectories, cfg, panels))()
+        bt: dict[str, Any] = pending()
     except NotEnoughDataError as exc:
         bt = {"status": "skipped", "reason": str(exc)}
     factor = calibration_factor(bt.get("expected"), bt.get("observed"))
@@ -432,7 +448,7 @@ def fit_expansion(
         "status": "ok",
         "model_version": _version(model, inputs),
         "model": model.to_dict(),
-        "events_in_history": int(rows["event"].sum()),
+        "events_in_history": today.events,
         "backtest": bt,
         "calibration_in_the_large": {
             "factor": round(factor, 4),
@@ -445,3 +461,23 @@ def fit_expansion(
         "config": cfg.as_dict(),
     }
     return ExpansionFit(model, predictions, metrics)
+
+
+def fit_expansion(
+    inputs: RiskInputs,
+    panel: Panel,
+    trajectories: TrajectoryConfig,
+    config: ExpansionConfig | None = None,
+    panels: OriginPanels | None = None,
+    pending: Callable[[], dict[str, Any]] | None = None,
+) -> ExpansionFit:
+    """Back-test, fit on all history, calibrate in the large, forecast. Without enough
+    expansions in the store, the predictions are empty and ``metrics["status"]`` says why.
+    ``pending``: the back-test already started (``start_backtest``), else run here."""
+    cfg = config or ExpansionConfig()
+    today = fit_today(inputs, panel, cfg)
+    if today.model is None:
+        return finish_expansion(inputs, today, cfg, lambda: {})
+    return finish_expansion(
+        inputs, today, cfg, pending or start_backtest(inputs, trajectories, cfg, panels)
+    )

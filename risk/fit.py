@@ -63,7 +63,7 @@ from risk.backtest import (
     start_candidates,
 )
 from risk.errors import NotEnoughDataError, RiskError, RiskInputError
-from risk.forecast import HORIZONS, Forecast, ForecastConfig, forecast
+from risk.forecast import HORIZONS, Forecast, ForecastConfig, start_forecast
 from risk.inputs import RiskInputs, load_inputs
 from risk.ltv import LtvConfig
 from risk.signals import SignalsConfig, SignalsFit, prediction_fields, start_signals
@@ -229,12 +229,14 @@ def compute_fit(
     panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
     step(1)
     events = int(panel.rows["event"].sum())
-    # with one candidate the final model is known already: fit it while the back-test runs
-    early = (
-        fit_group(cfg.factory_for(kinds[0]), panel, FULL)
-        if len(kinds) == 1 and events >= 5
-        else None
-    )
+    # with one candidate the final model is known already: start the risk list check and
+    # fit the final model while the back-test runs; today's expansion model too
+    early = None
+    if len(kinds) == 1 and events >= 5:
+        signals_pending.start_lists(cfg.factory_for(kinds[0]))
+        early = fit_group(cfg.factory_for(kinds[0]), panel, FULL)
+    if events >= 5:
+        signals_pending.prefit(panel)
     try:
         backtests = pending.result(panel)
     except NotEnoughDataError as exc:
@@ -256,12 +258,15 @@ def compute_fit(
         why = f"{chosen} failed on the full history ({exc}); fell back to {kinds[0]}"
         chosen, bt = kinds[0], backtests.get(kinds[0])
         model = fit_group(cfg.factory_for(chosen), panel, FULL)
+    signals_pending.start_lists(cfg.factory_for(chosen))
     full = (bt or {}).get("models", {}).get("full", {})
     factor = calibration_factor(full.get("expected"), full.get("observed"))
     model.calibration_ = math.log(factor)
     step(1)
-    fc = forecast(model, panel.current, cfg.forecast, cfg.ltv, compute)
+    # the forecast's chunks run on a cluster while the driver finishes the sales lists
+    pending_forecast = start_forecast(model, panel.current, cfg.forecast, cfg.ltv, compute)
     signals = signals_pending.result(panel, cfg.factory_for(chosen))
+    fc = pending_forecast()
     step(1)
     state = json.dumps(
         [_rounded(model.to_dict()), inputs.sentiment_model_version, inputs.as_of.isoformat()],

@@ -13,6 +13,7 @@ own cut of one random stream).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,7 +34,10 @@ class ForecastConfig:
     n_draws: int = 200
     interval: float = 0.90
     seed: int = 7
-    chunk_size: int = 20_000
+    # accounts per task: 5,000 keeps the draws (n_draws x chunk x horizons) in cache and
+    # gives two workers 20 tasks at 100k accounts (20,000: 10.4 s local, 7.4 s on Ray x2;
+    # 5,000: 8.7 and 5.2 s; benchmarks/RESULTS.md)
+    chunk_size: int = 5_000
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,6 +66,18 @@ def forecast(
     revenue risk. Chunks of ``chunk_size`` accounts are tasks of ``compute``; the
     simulation's random stream is cut at each chunk's start (``chunk_stream``), so the
     result is the same however the chunks are run."""
+    return start_forecast(model, current, config, ltv, compute)()
+
+
+def start_forecast(
+    model: SurvivalModel,
+    current: pd.DataFrame,
+    config: ForecastConfig | None = None,
+    ltv: LtvConfig | None = None,
+    compute: ComputeEngine | None = None,
+) -> Callable[[], Forecast]:
+    """``forecast`` in two halves: the chunks start now as tasks of ``compute`` (on a
+    cluster they run while the caller works), the function returned waits and sums them."""
     cfg, ltv_cfg = config or ForecastConfig(), ltv or LtvConfig()
     compute = compute or LOCAL
     rng = np.random.default_rng(cfg.seed)
@@ -72,20 +88,25 @@ def forecast(
     starts = list(range(0, len(current), cfg.chunk_size))
     chunks = [(current.iloc[lo : lo + cfg.chunk_size], lo * per_account) for lo in starts]
     shared = (model, coef, shift, state, cfg, ltv_cfg, segments)
-    parts = compute.start_map(forecast_chunk, chunks, shared)()
-    sims = {s: np.zeros((cfg.n_draws, len(cfg.horizons))) for s in segments}
-    for _, chunk_sims in parts:  # summed in chunk order, as one pass would
-        for s, sim in chunk_sims.items():
-            sims[s] += sim
-    pred = pd.concat([p for p, _ in parts], ignore_index=True) if parts else pd.DataFrame()
-    keep = ["account_id", "name", "segment", "arr", "sentiment", "sentiment_trend"]
-    keep += ["trend_weight", "texts_90d"]
-    pred = (
-        current[[c for c in keep if c in current]]
-        .reset_index(drop=True)
-        .merge(pred, on="account_id")
-    )
-    return Forecast(pred, _revenue_risk(pred, sims, list(cfg.horizons), _quantiles(cfg)))
+    pending = compute.start_map(forecast_chunk, chunks, shared)
+
+    def result() -> Forecast:
+        parts = pending()
+        sims = {s: np.zeros((cfg.n_draws, len(cfg.horizons))) for s in segments}
+        for _, chunk_sims in parts:  # summed in chunk order, as one pass would
+            for s, sim in chunk_sims.items():
+                sims[s] += sim
+        pred = pd.concat([p for p, _ in parts], ignore_index=True) if parts else pd.DataFrame()
+        keep = ["account_id", "name", "segment", "arr", "sentiment", "sentiment_trend"]
+        keep += ["trend_weight", "texts_90d"]
+        pred = (
+            current[[c for c in keep if c in current]]
+            .reset_index(drop=True)
+            .merge(pred, on="account_id")
+        )
+        return Forecast(pred, _revenue_risk(pred, sims, list(cfg.horizons), _quantiles(cfg)))
+
+    return result
 
 
 def _quantiles(cfg: ForecastConfig) -> tuple[float, float]:

@@ -22,24 +22,27 @@ finishes; the result is the same on every engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from nlp.engines import ComputeEngine
+from nlp.engines import LOCAL, ComputeEngine
 from risk.backtest import MODEL_GROUPS, ModelFactory, fit_group
 from risk.errors import RiskError
 from risk.expansion import (
     ExpansionConfig,
     ExpansionFit,
+    ExpansionToday,
     OriginPanels,
-    fit_expansion,
+    finish_expansion,
+    fit_today,
     start_backtest,
     top_rates,
 )
-from risk.inputs import RiskInputs
+from risk.inputs import RiskInputs, compact
 from risk.trajectories import Panel, TrajectoryConfig
 
 LIST_DAYS = 90
@@ -113,50 +116,88 @@ def prediction_fields(pred: pd.DataFrame, signals: SignalsFit | None) -> dict[st
     return out
 
 
+def list_origins(
+    inputs: RiskInputs, trajectories: TrajectoryConfig, config: SignalsConfig
+) -> list[pd.Timestamp]:
+    """The risk list check's quarter origins (oldest first, as the back-tests), each with
+    enough history before it."""
+    first = inputs.texts["created_at"].min()
+    if pd.isna(first):
+        return []
+    months = config.expansion.min_train_months + trajectories.warmup_months
+    earliest = first + pd.DateOffset(months=months)
+    ts = [
+        (inputs.as_of - pd.Timedelta(days=LIST_DAYS * q)).normalize()
+        for q in range(config.quarters, 0, -1)
+    ]
+    return [t for t in ts if t >= earliest]
+
+
+def list_check_origin(shared: tuple[Any, ...], t: pd.Timestamp) -> dict[str, Any] | None:
+    """The risk list's row at origin ``t`` (module docstring), or None when too few churns
+    came before it or the model cannot be fitted. ``shared`` = (inputs, trajectory config,
+    churn model factory, list sizes, OriginPanels or None: a task on a cluster builds the
+    origin's panel itself). A task of the compute engine (``nlp.engines``)."""
+    inputs, trajectories, factory, sizes, panels = shared
+    _, panel = (panels or OriginPanels(inputs, trajectories))(t)
+    if panel.current.empty or int(panel.rows["event"].sum()) < 5:
+        return None
+    try:
+        model = fit_group(factory, panel, MODEL_GROUPS["full"])
+    except RiskError:
+        return None
+    p = model.p_churn(panel.current, [LIST_DAYS])[:, 0]
+    churn = inputs.accounts.set_index("account_id")["churned_at"]
+    when = panel.current["account_id"].map(churn)
+    y = ((when > t) & (when <= t + pd.Timedelta(days=LIST_DAYS))).to_numpy().astype(int)
+    trend = panel.current["sentiment_trend"].to_numpy(dtype=float)
+    row = _origin(t, p, y, -trend, sizes)
+    rar = panel.current["arr"].to_numpy(dtype=float) * p
+    row["top_revenue_at_risk"] = top_rates(rar, y, sizes)
+    return row
+
+
+def start_list_check(
+    inputs: RiskInputs,
+    panels: OriginPanels,
+    factory: ModelFactory,
+    config: SignalsConfig,
+    compute: ComputeEngine | None = None,
+) -> Callable[[], dict[str, Any]]:
+    """The risk list's out-of-time figures of the module docstring, in two halves: the
+    origins start now as tasks of ``compute`` (on a cluster they run while the driver fits
+    today's models), the function returned waits for them. In this process the origins
+    share ``panels`` with the expansion back-test; on a cluster each task gets the inputs
+    once, compact, and builds its own panel."""
+    compute = compute or LOCAL
+    ts = list_origins(inputs, panels.trajectories, config)
+    sizes = config.expansion.list_sizes
+    shared = (
+        (compact(inputs), panels.trajectories, factory, sizes, None)
+        if compute.distributed
+        else (inputs, panels.trajectories, factory, sizes, panels)
+    )
+    rows = compute.start_map(list_check_origin, ts, shared)
+
+    def result() -> dict[str, Any]:
+        return {
+            "horizon_days": LIST_DAYS,
+            "origins": [r for r in rows() if r is not None],
+            "rule": "at each origin, the churn model of the snapshot's kind fitted on what was "
+            "known then ranks the active accounts by p_churn_90d; churn within 90 days",
+        }
+
+    return result
+
+
 def churn_list_check(
     inputs: RiskInputs,
     panels: OriginPanels,
     factory: ModelFactory,
     config: SignalsConfig,
 ) -> dict[str, Any]:
-    """The risk list's out-of-time figures of the module docstring."""
-    first = inputs.texts["created_at"].min()
-    earliest = (
-        None
-        if pd.isna(first)
-        else first
-        + pd.DateOffset(
-            months=config.expansion.min_train_months + panels.trajectories.warmup_months
-        )
-    )
-    churn = inputs.accounts.set_index("account_id")["churned_at"]
-    out = []
-    for q in range(config.quarters, 0, -1):  # oldest origin first, as the back-tests
-        t = (inputs.as_of - pd.Timedelta(days=LIST_DAYS * q)).normalize()
-        if earliest is None or t < earliest:
-            continue
-        _, panel = panels(t)
-        if panel.current.empty or int(panel.rows["event"].sum()) < 5:
-            continue
-        try:
-            model = fit_group(factory, panel, MODEL_GROUPS["full"])
-        except RiskError:
-            continue
-        p = model.p_churn(panel.current, [LIST_DAYS])[:, 0]
-        when = panel.current["account_id"].map(churn)
-        y = ((when > t) & (when <= t + pd.Timedelta(days=LIST_DAYS))).to_numpy().astype(int)
-        trend = panel.current["sentiment_trend"].to_numpy(dtype=float)
-        sizes = config.expansion.list_sizes
-        row = _origin(t, p, y, -trend, sizes)
-        rar = panel.current["arr"].to_numpy(dtype=float) * p
-        row["top_revenue_at_risk"] = top_rates(rar, y, sizes)
-        out.append(row)
-    return {
-        "horizon_days": LIST_DAYS,
-        "origins": out,
-        "rule": "at each origin, the churn model of the snapshot's kind fitted on what was "
-        "known then ranks the active accounts by p_churn_90d; churn within 90 days",
-    }
+    """The risk list's out-of-time figures of the module docstring, in this process."""
+    return start_list_check(inputs, panels, factory, config)()
 
 
 def _origin(
@@ -173,8 +214,10 @@ def _origin(
 
 class PendingSignals:
     """The sales lists' models with their expansion back-test already started
-    (``start_signals``); ``result`` fits the rest once today's panel and the churn
-    model's kind are known."""
+    (``start_signals``). ``start_lists`` starts the risk list check once the churn model's
+    kind is known, ``prefit`` fits today's expansion model once today's panel is (each
+    as early as the caller can, so a cluster's workers and the driver work at once), and
+    ``result`` finishes (doing what was not done yet)."""
 
     def __init__(
         self,
@@ -184,17 +227,34 @@ class PendingSignals:
         compute: ComputeEngine | None,
     ) -> None:
         self.inputs, self.trajectories, self.config = inputs, trajectories, config
+        self.compute = compute
         self.panels = OriginPanels(inputs, trajectories)
         self._backtest = start_backtest(
             inputs, trajectories, config.expansion, self.panels, compute
         )
+        self._lists: Callable[[], dict[str, Any]] | None = None
+        self._today: ExpansionToday | None = None
+
+    def start_lists(self, churn_factory: ModelFactory) -> None:
+        """Start the risk list check with the churn model of this factory."""
+        if self._lists is None:
+            self._lists = start_list_check(
+                self.inputs, self.panels, churn_factory, self.config, self.compute
+            )
+
+    def prefit(self, panel: Panel) -> None:
+        """Fit today's expansion model on today's panel (the back-test is not needed yet)."""
+        if self._today is None:
+            self._today = fit_today(self.inputs, panel, self.config.expansion)
 
     def result(self, panel: Panel, churn_factory: ModelFactory) -> SignalsFit:
-        inputs, cfg = self.inputs, self.config
-        expansion = fit_expansion(
-            inputs, panel, self.trajectories, cfg.expansion, self.panels, self._backtest
+        self.prefit(panel)
+        self.start_lists(churn_factory)
+        assert self._today is not None and self._lists is not None
+        expansion = finish_expansion(
+            self.inputs, self._today, self.config.expansion, self._backtest
         )
-        return SignalsFit(expansion, churn_list_check(inputs, self.panels, churn_factory, cfg))
+        return SignalsFit(expansion, self._lists())
 
 
 def start_signals(

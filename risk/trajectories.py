@@ -64,6 +64,10 @@ class TrajectoryConfig:
     csat_prior: float = 4.0
 
 
+# the columns of ``Panel.monthly``
+MONTHLY = ["account_id", "month", "sentiment", "n_texts", "tickets", "sentiment_level", "nps_level"]
+
+
 @dataclass
 class Panel:
     """Training rows (one per account-period at risk), current features, monthly trajectory."""
@@ -218,8 +222,12 @@ def panel_size(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> in
     return int(at_risk.sum())
 
 
-def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> Panel:
-    """The account panel of ``inputs`` (see the module docstring for every definition)."""
+def build_panel(
+    inputs: RiskInputs, config: TrajectoryConfig | None = None, monthly: bool = True
+) -> Panel:
+    """The account panel of ``inputs`` (see the module docstring for every definition).
+    ``monthly=False`` leaves the display trajectory (``Panel.monthly``) empty: a
+    back-test's origin panels are only fitted and judged."""
     cfg = config or TrajectoryConfig()
     acc = inputs.accounts.reset_index(drop=True)
     ids = pd.Index(acc["account_id"])
@@ -384,11 +392,13 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
     del raw_num, raw_den, raw_level
 
     # ---- monthly trajectory (display): raw mean sentiment of each month's texts
+    if not monthly:
+        return Panel(inputs.as_of, rows, current, pd.DataFrame(columns=MONTHLY), groups, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         month_mean = np.where(n_sc > 0, sum_raw / np.maximum(n_sc, 1), np.nan)
     alive_bins = (b_ns[:-1][None, :] < exit_[:, None]) & (b_ns[1:][None, :] > start[:, None])
     mi, mj = np.nonzero(alive_bins)
-    monthly = pd.DataFrame(
+    trajectory = pd.DataFrame(
         {
             "account_id": acc["account_id"].to_numpy()[mi],
             "month": b[:-1][mj],
@@ -399,7 +409,7 @@ def build_panel(inputs: RiskInputs, config: TrajectoryConfig | None = None) -> P
             "nps_level": nps_level[mi, mj + 1],
         }
     )
-    return Panel(inputs.as_of, rows, current, monthly, groups, b)
+    return Panel(inputs.as_of, rows, current, trajectory, groups, b)
 
 
 def _crm_features(

@@ -7,8 +7,9 @@
   actor pool in ``benchmarks/scale.py``: the same total time within the noise, but Ray
   Data wants the pending texts as a dataset first, while the pool streams the pages the
   driver reads out of the store (less memory, RESULTS.md "Scale-out on Ray").
-- ``start_map(fn, items, shared)``: ``shared`` is put in the object store once; one task
-  per item (numpy columns reach the workers without a copy).
+- ``start_map(fn, items, shared)``: ``shared`` is put in the object store once (a tuple
+  part by part, and a part that is still alive from an earlier call is not put again);
+  one task per item (numpy columns reach the workers without a copy).
 - A worker that dies is restarted (``MAX_RESTARTS``) and its batch or task run again
   (``MAX_RETRIES``); results are keyed, so a batch that was written before the death is
   not written twice.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -178,7 +180,16 @@ class _BatchActor:
         return self.step(frame)
 
 
+class _Parts:
+    """A shared tuple whose parts went to the object store one by one (``RayEngine._put``)."""
+
+    def __init__(self, refs: tuple[Any, ...]) -> None:
+        self.refs = refs
+
+
 def _apply(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    if isinstance(shared, _Parts):
+        shared = tuple(ray.get(list(shared.refs)))
     return one_thread(fn, shared, item)
 
 
@@ -199,6 +210,7 @@ class RayEngine:
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.workers = max(1, workers or self.cpus)
         self._warming: list[Any] = []
+        self._puts: dict[int, tuple[weakref.ref[Any], Any]] = {}
         actor = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RETRIES)
         self._actor: Any = actor(_BatchActor)
         self._task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_apply)
@@ -255,9 +267,28 @@ class RayEngine:
     def start_map(
         self, fn: Callable[[Any, T], R], items: Sequence[T], shared: Any = None
     ) -> Callable[[], list[R]]:
-        shared_ref = ray.put(shared)
-        refs = [self._task.remote(fn, shared_ref, item) for item in items]
+        if isinstance(shared, tuple):
+            shared_ref: Any = _Parts(tuple(self._put(part) for part in shared))
+        else:
+            shared_ref = self._put(shared)
+        task = self._task.options(name=getattr(fn, "__qualname__", "task"))  # in Ray's dashboard
+        refs = [task.remote(fn, shared_ref, item) for item in items]
         return lambda: [self._get(ref) for ref in refs]
+
+    def _put(self, obj: Any) -> Any:
+        """``obj`` in the object store, once while it lives: the fit's back-tests and list
+        check share the same inputs (one copy in the store, not one per ``start_map``)."""
+        hit = self._puts.get(id(obj))
+        if hit is not None and hit[0]() is obj:
+            return hit[1]
+        ref = ray.put(obj)
+        try:
+            alive = weakref.ref(obj)
+        except TypeError:  # tuples, numbers, strings: small, put again next time
+            return ref
+        self._puts[id(obj)] = (alive, ref)
+        weakref.finalize(obj, self._puts.pop, id(obj), None)
+        return ref
 
     @staticmethod
     def _get(ref: Any) -> Any:

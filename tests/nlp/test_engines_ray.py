@@ -280,3 +280,23 @@ def test_score_on_an_unreachable_cluster_is_exit_2_naming_the_address(tmp_path: 
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and address in lines[0] and lines[0].startswith("error:")
+
+
+def test_a_shared_part_goes_to_the_object_store_once_while_it_lives(
+    ray_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a fit's back-tests and list check share one inputs object: one copy in the store
+    import ray
+
+    put: list[Any] = []
+    real = ray.put
+    monkeypatch.setattr(ray, "put", lambda obj, **kw: put.append(obj) or real(obj, **kw))
+    # a lambda travels by value (this test module is not importable on the workers)
+    _scaled_sum = lambda shared, item: int(shared[0]["x"].sum()) * shared[1] + item  # noqa: E731
+    frame = pd.DataFrame({"x": range(5)})  # sums to 10
+    assert ray_engine.start_map(_scaled_sum, [1, 2], (frame, 3))() == [31, 32]
+    assert ray_engine.start_map(_scaled_sum, [3], (frame, 5))() == [53]
+    assert sum(p is frame for p in put) == 1
+    other = pd.DataFrame({"x": range(3)})  # a new object is put, and reaches the task
+    assert ray_engine.start_map(_scaled_sum, [0], (other, 1))() == [3]
+    assert sum(p is other for p in put) == 1

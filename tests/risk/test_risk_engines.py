@@ -55,6 +55,19 @@ def test_panel_size_is_the_panel_built(world: SyntheticWorld) -> None:
         assert panel_size(known) == len(build_panel(known).rows) > 0
 
 
+def test_an_origin_panel_without_the_display_trajectory_is_the_same_panel(
+    world: SyntheticWorld,
+) -> None:
+    t = origins(world.inputs, 180, BacktestConfig(), TrajectoryConfig())[0]
+    known = world.inputs.restrict(t)
+    full, lean = build_panel(known), build_panel(known, monthly=False)
+    assert len(full.monthly) > 0 and lean.monthly.empty
+    assert list(lean.monthly.columns) == list(full.monthly.columns)
+    assert lean.groups == full.groups and lean.boundaries.equals(full.boundaries)
+    for part in ("rows", "current"):
+        pd.testing.assert_frame_equal(getattr(lean, part), getattr(full, part), check_exact=True)
+
+
 def test_compact_inputs_build_the_same_panels_and_travel_lighter(world: SyntheticWorld) -> None:
     inp = _with_aspects(world.inputs)
     small = compact(inp)
@@ -78,7 +91,8 @@ def test_a_fit_whose_tasks_are_shipped_is_the_local_fit(world: SyntheticWorld) -
     local = compute_fit(world.inputs, FitConfig())
     engine = ShippingEngine()
     shipped = compute_fit(world.inputs, FitConfig(), compute=engine)
-    assert len(engine.shipped) == 4  # origins, expansion origins, judgements, forecast chunks
+    # origins, expansion origins, the risk list check's origins, judgements, forecast chunks
+    assert len(engine.shipped) == 5
     assert shipped.model.to_dict() == local.model.to_dict()
     assert shipped.backtest == local.backtest and shipped.candidates == local.candidates
     assert shipped.model_version == local.model_version

@@ -73,6 +73,18 @@ def test_expansion_features_come_from_before_each_period(world: SyntheticWorld) 
     assert np.allclose(cur["log_arr"], np.log1p(arr_now.reindex(cur.index)))
 
 
+def test_expansion_frames_leave_the_shared_panel_as_it_was(world: SyntheticWorld) -> None:
+    # an origin's panel serves the expansion back-test and the risk list check in turn
+    # (risk.expansion.OriginPanels): the expansion frames must not write into it
+    panel = build_panel(world.inputs, monthly=False)
+    before = panel.rows.copy(deep=True), panel.current.copy(deep=True)
+    rows, current = expansion_frames(panel, world.inputs)
+    assert not rows["event"].equals(rows["churn"])  # the event column was replaced
+    pd.testing.assert_frame_equal(panel.rows, before[0], check_exact=True)
+    pd.testing.assert_frame_equal(panel.current, before[1], check_exact=True)
+    assert "expansions_before" not in panel.rows
+
+
 def test_the_back_test_beats_its_baselines_and_is_calibrated(world: SyntheticWorld) -> None:
     panel = build_panel(world.inputs)
     fit = fit_expansion(world.inputs, panel, TrajectoryConfig())
