@@ -52,7 +52,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert
 
 from ingest.db.schema import risk_predictions, risk_runs, risk_trajectories
-from nlp.engines import ComputeEngine
+from nlp.engines import ComputeEngine, release_memory
 from risk import ledger
 from risk.backtest import (
     CALIBRATION_PRIOR_EVENTS,
@@ -227,6 +227,7 @@ def compute_fit(
     )
     signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute)
     panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
+    release_memory()  # the build's temporaries, before today's models are fitted on it
     step(1)
     events = int(panel.rows["event"].sum())
     # with one candidate the final model is known already: start the risk list check and

@@ -348,6 +348,11 @@ def build_panel(
     exposure = np.maximum(exposure, 0.5) / DAYS_PER_MONTH
     tenure = np.maximum((lo - start[:, None]) / day, 0) / DAYS_PER_MONTH
 
+    # today's features first, so each feature's matrix can go once its rows are taken
+    active = ~has_churn
+    cur_idx = np.flatnonzero(active)
+    today = {name: v[cur_idx, n_k] for name, v in feats.items()}
+
     ai, ji = np.nonzero(at_risk)
     rows = pd.DataFrame(
         {
@@ -359,14 +364,12 @@ def build_panel(
             "tenure": tenure[ai, ji],
         }
     )
-    for name, v in feats.items():
-        rows[name] = v[ai, ji]
+    for name in list(feats):
+        rows[name] = feats.pop(name)[ai, ji]
     crm_cols = _crm_features(acc, rows, ai, groups)
     del lo, exposure, event, at_risk, tenure, ai, ji
 
     # ---- current state at as_of (boundary K) for active accounts
-    active = ~has_churn
-    cur_idx = np.flatnonzero(active)
     as_of_ns = np.datetime64(inputs.as_of.to_datetime64())
     current = pd.DataFrame(
         {
@@ -377,9 +380,8 @@ def build_panel(
             "tenure": np.maximum((as_of_ns - start[cur_idx]) / day, 0) / DAYS_PER_MONTH,
         }
     )
-    for name, v in feats.items():
-        current[name] = v[cur_idx, n_k]
-    feats.clear()
+    for name, v in today.items():
+        current[name] = v
     _crm_features(acc, current, cur_idx, None, crm_cols)
     raw_num, raw_den = _ewm(sum_raw, hl), _ewm(n_sc, hl)
     with np.errstate(invalid="ignore", divide="ignore"):

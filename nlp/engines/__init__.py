@@ -29,6 +29,7 @@ Errors::
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar
@@ -99,6 +100,21 @@ def one_thread(fn: Callable[[Any, T], R], shared: Any, item: T) -> R:
 LOCAL = LocalEngine()
 
 
+def release_memory() -> None:
+    """Hand the heap memory this process has freed back to the operating system. glibc
+    keeps freed heap memory for reuse: after a 100k-account panel was built, the
+    temporaries it freed stayed in the process while the model was fitted on top of
+    them, and a Ray driver held 0.4 GB it no longer used while it waited. Called after a
+    panel is built and before a driver waits; elsewhere than glibc it does nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 @contextmanager
 def open_engine(
     kind: str = "local",
@@ -145,4 +161,5 @@ __all__ = [
     "RunBatches",
     "one_thread",
     "open_engine",
+    "release_memory",
 ]

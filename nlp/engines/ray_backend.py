@@ -34,7 +34,14 @@ from typing import Any, TypeVar
 import pandas as pd
 import ray
 
-from nlp.engines import BatchStep, EngineError, EngineUnavailableError, RunBatches, one_thread
+from nlp.engines import (
+    BatchStep,
+    EngineError,
+    EngineUnavailableError,
+    RunBatches,
+    one_thread,
+    release_memory,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -273,7 +280,12 @@ class RayEngine:
             shared_ref = self._put(shared)
         task = self._task.options(name=getattr(fn, "__qualname__", "task"))  # in Ray's dashboard
         refs = [task.remote(fn, shared_ref, item) for item in items]
-        return lambda: [self._get(ref) for ref in refs]
+
+        def wait() -> list[R]:
+            release_memory()  # the driver waits: what it freed goes back to the machine
+            return [self._get(ref) for ref in refs]
+
+        return wait
 
     def _put(self, obj: Any) -> Any:
         """``obj`` in the object store, once while it lives: the fit's back-tests and list

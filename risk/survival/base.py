@@ -60,6 +60,24 @@ class SurvivalModel(ABC):
                 f"need at least 5 churn events in the history to fit, got {int(rows['event'].sum())}"
             )
 
+    def _design(self, rows: pd.DataFrame) -> np.ndarray:
+        """The design matrix [1, standardised features] (rows x 1 + features), filled and
+        standardised column by column: at 1.2M panel rows it is 200 MB, and this way no
+        second copy of it (nor of the features) exists while it is built."""
+        x = np.empty((len(rows), len(self.features) + 1))
+        x[:, 0] = 1.0
+        self.mean_ = np.empty(len(self.features))
+        self.scale_ = np.empty(len(self.features))
+        for k, name in enumerate(self.features):
+            v = rows[name].to_numpy(dtype=float)  # the column itself (contiguous), no copy
+            self.mean_[k] = v.mean()
+            sd = float(v.std())
+            self.scale_[k] = sd if sd > 1e-9 else 1.0
+            col = x[:, k + 1]
+            np.subtract(v, self.mean_[k], out=col)
+            col /= self.scale_[k]
+        return x
+
     def _standardise(self, rows: pd.DataFrame) -> np.ndarray:
         x = rows[self.features].to_numpy(dtype=float, copy=True)  # our own copy, then in place
         self.mean_ = x.mean(axis=0)

@@ -18,6 +18,18 @@ import pandas as pd
 
 from risk.survival.base import SurvivalModel
 
+GRAM_ROWS = 65_536
+
+
+def weighted_gram(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``(x * w[:, None]).T @ x``, summed over blocks of ``GRAM_ROWS`` rows: the weighted
+    copy of the design matrix is one block at a time, not the whole panel again."""
+    out = np.zeros((x.shape[1], x.shape[1]))
+    for lo in range(0, len(x), GRAM_ROWS):
+        xs = x[lo : lo + GRAM_ROWS]
+        out += (xs * w[lo : lo + GRAM_ROWS, None]).T @ xs
+    return out
+
 
 class PiecewiseExponentialModel(SurvivalModel):
     kind = "pem"
@@ -29,9 +41,7 @@ class PiecewiseExponentialModel(SurvivalModel):
 
     def fit(self, rows: pd.DataFrame) -> PiecewiseExponentialModel:
         self._check_rows(rows)
-        z = self._standardise(rows)
-        x = np.column_stack([np.ones(len(z)), z])
-        del z  # rows x features: the design matrix holds it now
+        x = self._design(rows)
         y = rows["event"].to_numpy(dtype=float)
         off = np.log(rows["exposure"].to_numpy(dtype=float))
         pen = np.full(x.shape[1], self.penalty)
@@ -49,7 +59,7 @@ class PiecewiseExponentialModel(SurvivalModel):
             n_iter += 1
             mu = np.exp(x @ beta + off)
             grad = x.T @ (y - mu) - pen * beta
-            hess = (x * mu[:, None]).T @ x + np.diag(pen)
+            hess = weighted_gram(x, mu) + np.diag(pen)
             step = np.linalg.solve(hess, grad)
             t = 1.0
             while t > 1e-4:
@@ -62,7 +72,7 @@ class PiecewiseExponentialModel(SurvivalModel):
             if np.max(np.abs(t * step)) < 1e-8:
                 break
         mu = np.exp(x @ beta + off)
-        hess = (x * mu[:, None]).T @ x + np.diag(pen)
+        hess = weighted_gram(x, mu) + np.diag(pen)
         full_cov = np.linalg.inv(hess)
         self.intercept_ = float(beta[0])
         self.coef_ = beta[1:]

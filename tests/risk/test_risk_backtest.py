@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 from synthetic_world import SyntheticWorld
@@ -11,7 +12,7 @@ from synthetic_world import SyntheticWorld
 from api.commands.fitting import fit_summary
 from ingest.db.schema import forecast_ledger
 from ingest.settings import Settings
-from risk.backtest import run_backtest
+from risk.backtest import ICI_BLOCK, _ici, run_backtest
 from risk.fit import fit_and_store
 from risk.survival.pem import PiecewiseExponentialModel
 
@@ -93,3 +94,17 @@ def test_lead_time_judges_the_first_model_on_its_own_aspect_columns(world: Synth
     res = run_candidates(with_aspects, {"pem": PiecewiseExponentialModel}, traj)
     full = res["pem"]["models"]["full"]
     assert "lead_time_days" in full and full["flagged_share"] is not None
+
+
+def test_the_calibration_index_summed_in_blocks_is_the_kernel_smoother() -> None:
+    rng = np.random.default_rng(3)
+    n = 2 * ICI_BLOCK + 123  # three blocks, the last one short
+    p = rng.beta(1, 6, n)
+    y = (rng.random(n) < np.clip(1.3 * p, 0, 1)).astype(int)  # miscalibrated: ICI > 0
+    pc = np.clip(p, 1e-6, 1 - 1e-6)
+    lp = np.log(pc / (1 - pc))
+    grid = np.linspace(lp.min(), lp.max(), 200)
+    w = np.exp(-0.5 * ((grid[:, None] - lp[None, :]) / 0.5) ** 2)  # all at once
+    direct = float(np.mean(np.abs(np.interp(lp, grid, (w @ y) / w.sum(axis=1)) - p)))
+    assert direct > 0.01
+    assert _ici(p, y) == pytest.approx(direct, rel=1e-9)
