@@ -78,15 +78,6 @@ class SurvivalModel(ABC):
             col /= self.scale_[k]
         return x
 
-    def _standardise(self, rows: pd.DataFrame) -> np.ndarray:
-        x = rows[self.features].to_numpy(dtype=float, copy=True)  # our own copy, then in place
-        self.mean_ = x.mean(axis=0)
-        sd = x.std(axis=0)
-        self.scale_ = np.where(sd > 1e-9, sd, 1.0)
-        x -= self.mean_  # the same arithmetic as (x - mean) / scale, without two more copies
-        x /= self.scale_
-        return x
-
     def _z(self, frame: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
         missing = [c for c in self.features if c not in frame]

@@ -77,7 +77,7 @@ class CoxTimeVaryingModel(SurvivalModel):
         from lifelines import CoxTimeVaryingFitter
         from lifelines.exceptions import ConvergenceError
 
-        z = self._standardise(rows)
+        z = self._design(rows)[:, 1:]  # standardised features, without the intercept
         iv = self._intervals(rows)
         cols = list(self.features)
         data = pd.DataFrame(z[iv.index.to_numpy()], columns=cols)

@@ -10,7 +10,7 @@ from synthetic_world import SyntheticWorld
 
 from risk.errors import NotEnoughDataError, NotFittedError
 from risk.forecast import forecast
-from risk.survival.pem import PiecewiseExponentialModel
+from risk.survival.pem import GRAM_ROWS, PiecewiseExponentialModel, weighted_gram
 from risk.trajectories import build_panel
 
 
@@ -85,3 +85,20 @@ def test_accounts_without_a_segment_are_grouped_as_unknown(fitted) -> None:  # t
     names = {s["segment"] for s in segs}
     assert "unknown" in names and not names & {"None", "nan"}
     assert next(s for s in segs if s["segment"] == "unknown")["accounts"] == 3
+
+
+def test_the_design_and_gram_matrices_built_in_pieces_are_the_whole_ones() -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    n = 2 * GRAM_ROWS + 77  # three blocks, the last one short
+    rows = pd.DataFrame({"a": rng.normal(3, 2, n), "b": rng.exponential(1, n), "c": 1.0})
+    model = PiecewiseExponentialModel(["a", "b", "c"])
+    x = model._design(rows)
+    raw = rows[["a", "b", "c"]].to_numpy()
+    sd = raw.std(axis=0)
+    z = (raw - raw.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0)  # a constant stays 0
+    assert np.allclose(x, np.column_stack([np.ones(n), z]), rtol=1e-12, atol=1e-12)
+    assert np.allclose(model.scale_, [2, 1, 1], rtol=0.02)
+    w = rng.random(n)
+    assert np.allclose(weighted_gram(x, w), (x * w[:, None]).T @ x, rtol=1e-10)
