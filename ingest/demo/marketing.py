@@ -224,6 +224,8 @@ def build_marketing(
     week_of = np.array([(d - monday).days // 7 for d in created])
     weekly["realized"] = np.bincount(week_of, weights=opps["amount"], minlength=total)[:total]
     weekly["in_data"] = np.arange(total) < weeks
+    for c in PAID:  # the spend that was executed, the weeks after the data included
+        weekly[f"spend_{c}"] = spend[c]
 
     answers = _answers(rng, opps, leads, style)
     data_end = monday + timedelta(weeks=weeks)  # exclusive: the complete weeks end here
