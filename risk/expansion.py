@@ -482,9 +482,7 @@ def fit_expansion(
     expansions in the store, the predictions are empty and ``metrics["status"]`` says why.
     ``pending``: the back-test already started (``start_backtest``), else run here."""
     cfg = config or ExpansionConfig()
-    today = fit_today(inputs, panel, cfg)
-    if today.model is None:
-        return finish_expansion(inputs, today, cfg, lambda: {})
+    today = fit_today(inputs, panel, cfg)  # without a model the back-test is never waited for
     return finish_expansion(
         inputs, today, cfg, pending or start_backtest(inputs, trajectories, cfg, panels)
     )

@@ -127,7 +127,7 @@ def compact(inputs: RiskInputs) -> RiskInputs:
     panel reads, repeated strings (account ids, kinds) as categoricals. Panels built from
     it are the panels of ``inputs`` (numpy columns travel without pickling each value).
     Inputs that are compact already (``load_inputs`` reads them so) come back as they are,
-    not copied: both back-tests of a fit ask for them."""
+    not copied: each of a fit's task maps asks for them."""
     if all(_is_compact(getattr(inputs, name), cols) for name, cols in PANEL_COLUMNS.items()):
         return inputs
     frames = {}

@@ -1,6 +1,6 @@
 """The sales lists' models, and how the top of each list fared out of time.
 
-``fit_signals`` runs inside every ``undertow fit``, after the churn model is chosen:
+``start_signals`` runs inside every ``undertow fit`` (``risk.fit.compute_fit``):
 
 * the expansion model (``risk.expansion``): back-test, fit on all history, forecast of
   ``p_expand_180d`` with its reason and drivers;
@@ -13,11 +13,12 @@
   by the shrunk sentiment trend, and of all of them (the base rate). The expansion
   list's figures come from the expansion back-test (180-day windows).
 
-Nothing here sees a date after ``as_of``; origins share their panels
+Nothing here sees a date after ``as_of``; in one process the origins share their panels
 (``risk.expansion.OriginPanels``). ``start_signals`` starts the expansion back-test's
-origins as tasks of the fit's compute engine (``nlp.engines``; on a cluster they run while
-the churn model is fitted, each building its own origin panel), ``PendingSignals.result``
-finishes; the result is the same on every engine.
+origins as tasks of the fit's compute engine (``nlp.engines``), and
+``PendingSignals.start_lists`` the list check's once the churn model's kind is known (on
+a cluster each task builds its own origin panel while the driver fits today's models);
+``PendingSignals.result`` finishes. The result is the same on every engine.
 """
 
 from __future__ import annotations
@@ -263,17 +264,5 @@ def start_signals(
     config: SignalsConfig | None = None,
     compute: ComputeEngine | None = None,
 ) -> PendingSignals:
-    """``fit_signals`` in two halves (module docstring)."""
+    """The sales lists' models of the module docstring, started (``PendingSignals``)."""
     return PendingSignals(inputs, trajectories, config or SignalsConfig(), compute)
-
-
-def fit_signals(
-    inputs: RiskInputs,
-    panel: Panel,
-    trajectories: TrajectoryConfig,
-    churn_factory: ModelFactory,
-    config: SignalsConfig | None = None,
-    compute: ComputeEngine | None = None,
-) -> SignalsFit:
-    """The expansion model and the list checks of the module docstring."""
-    return start_signals(inputs, trajectories, config, compute).result(panel, churn_factory)
