@@ -330,6 +330,31 @@ def backtest_origin(
     return frame, listed
 
 
+def expansion_origins(
+    inputs: RiskInputs, trajectories: TrajectoryConfig, config: ExpansionConfig
+) -> list[pd.Timestamp]:
+    """The back-test's origins (oldest first)."""
+    return origins(inputs, config.horizon_days, config.origins_config(), trajectories)
+
+
+def pooled_backtest(
+    config: ExpansionConfig, results: list[tuple[pd.DataFrame, dict[str, Any]] | None]
+) -> dict[str, Any]:
+    """The back-test's figures from its origins' results (``backtest_origin``, in origin
+    order); NotEnoughDataError when no origin could be used."""
+    done = [r for r in results if r is not None]
+    if not done:
+        raise NotEnoughDataError(
+            "too little history for an out-of-time back-test of the expansion model"
+        )
+    return {
+        "horizon_days": config.horizon_days,
+        "origins": [listed["origin"] for _, listed in done],
+        **_judge(pd.concat([f for f, _ in done], ignore_index=True), config.list_sizes),
+        "lists": [listed for _, listed in done],
+    }
+
+
 def start_backtest(
     inputs: RiskInputs,
     trajectories: TrajectoryConfig,
@@ -342,28 +367,14 @@ def start_backtest(
     waits and pools them. In this process the origins share ``panels``; on a cluster
     each task gets the inputs once, compact (``risk.inputs.compact``)."""
     compute = compute or LOCAL
-    ts = origins(inputs, config.horizon_days, config.origins_config(), trajectories)
+    ts = expansion_origins(inputs, trajectories, config)
     shared = (
         (compact(inputs), trajectories, config, None)
         if compute.distributed
         else (inputs, trajectories, config, panels or OriginPanels(inputs, trajectories))
     )
     fits = compute.start_map(backtest_origin, ts, shared)
-
-    def result() -> dict[str, Any]:
-        done = [r for r in fits() if r is not None]
-        if not done:
-            raise NotEnoughDataError(
-                "too little history for an out-of-time back-test of the expansion model"
-            )
-        return {
-            "horizon_days": config.horizon_days,
-            "origins": [listed["origin"] for _, listed in done],
-            **_judge(pd.concat([f for f, _ in done], ignore_index=True), config.list_sizes),
-            "lists": [listed for _, listed in done],
-        }
-
-    return result
+    return lambda: pooled_backtest(config, fits())
 
 
 def backtest(

@@ -225,7 +225,10 @@ def compute_fit(
     pending = start_candidates(
         inputs, {k: cfg.factory_for(k) for k in kinds}, cfg.trajectories, cfg.backtest, compute
     )
-    signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute)
+    # with one candidate the churn model's kind is known now: a cluster starts the risk
+    # list check beside the expansion back-test, sharing the origin they both have
+    known_kind = cfg.factory_for(kinds[0]) if len(kinds) == 1 else None
+    signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute, known_kind)
     panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
     release_memory()  # the build's temporaries, before today's models are fitted on it
     step(1)

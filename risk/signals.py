@@ -17,8 +17,10 @@ Nothing here sees a date after ``as_of``; in one process the origins share their
 (``risk.expansion.OriginPanels``). ``start_signals`` starts the expansion back-test's
 origins as tasks of the fit's compute engine (``nlp.engines``), and
 ``PendingSignals.start_lists`` the list check's once the churn model's kind is known (on
-a cluster each task builds its own origin panel while the driver fits today's models);
-``PendingSignals.result`` finishes. The result is the same on every engine.
+a cluster each task builds its own origin panel while the driver fits today's models;
+when the kind is known at the start, the origin both checks have is one task,
+``both_checks_origin``); ``PendingSignals.result`` finishes. The result is the same on
+every engine.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from risk.expansion import (
     ExpansionFit,
     ExpansionToday,
     OriginPanels,
+    backtest_origin,
+    expansion_origins,
     finish_expansion,
     fit_today,
+    pooled_backtest,
     start_backtest,
     top_rates,
 )
@@ -179,16 +184,75 @@ def start_list_check(
         else (inputs, panels.trajectories, factory, sizes, panels)
     )
     rows = compute.start_map(list_check_origin, ts, shared)
+    return lambda: list_check_result(rows())
 
-    def result() -> dict[str, Any]:
-        return {
-            "horizon_days": LIST_DAYS,
-            "origins": [r for r in rows() if r is not None],
-            "rule": "at each origin, the churn model of the snapshot's kind fitted on what was "
-            "known then ranks the active accounts by p_churn_90d; churn within 90 days",
-        }
 
-    return result
+def list_check_result(rows: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The risk list check's figures from its origins' rows (``list_check_origin``)."""
+    return {
+        "horizon_days": LIST_DAYS,
+        "origins": [r for r in rows if r is not None],
+        "rule": "at each origin, the churn model of the snapshot's kind fitted on what was "
+        "known then ranks the active accounts by p_churn_90d; churn within 90 days",
+    }
+
+
+def both_checks_origin(
+    shared: tuple[Any, ...], t: pd.Timestamp
+) -> tuple[tuple[pd.DataFrame, dict[str, Any]] | None, dict[str, Any] | None]:
+    """The expansion back-test's and the risk list check's results at an origin both
+    have, from one panel of the origin. ``shared`` = (inputs, trajectory config,
+    ExpansionConfig, churn model factory, list sizes). A task of a cluster, which
+    would otherwise build the panel twice (in one process ``OriginPanels`` shares it)."""
+    inputs, trajectories, expansion, factory, sizes = shared
+    panels = OriginPanels(inputs, trajectories)
+    return (
+        backtest_origin((inputs, trajectories, expansion, panels), t),
+        list_check_origin((inputs, trajectories, factory, sizes, panels), t),
+    )
+
+
+def start_both_checks(
+    inputs: RiskInputs,
+    trajectories: TrajectoryConfig,
+    config: SignalsConfig,
+    factory: ModelFactory,
+    compute: ComputeEngine,
+) -> tuple[Callable[[], dict[str, Any]], Callable[[], dict[str, Any]]]:
+    """``start_backtest`` and ``start_list_check`` at once on a cluster, an origin both
+    have (as_of - 180 days) in one task (``both_checks_origin``); the two functions
+    returned wait for the expansion back-test and the list check."""
+    exp = config.expansion
+    ts_exp = expansion_origins(inputs, trajectories, exp)
+    ts_list = list_origins(inputs, trajectories, config)
+    both = [t for t in ts_exp if t in ts_list]
+    small, sizes = compact(inputs), exp.list_sizes
+    # the paired task is the longest: first in the queue, not last
+    paired = compute.start_map(both_checks_origin, both, (small, trajectories, exp, factory, sizes))
+    only_exp = [t for t in ts_exp if t not in both]
+    only_list = [t for t in ts_list if t not in both]
+    exp_rows = compute.start_map(backtest_origin, only_exp, (small, trajectories, exp, None))
+    list_rows = compute.start_map(
+        list_check_origin, only_list, (small, trajectories, factory, sizes, None)
+    )
+    got: dict[str, dict[pd.Timestamp, Any]] = {}
+
+    def pairs() -> dict[pd.Timestamp, Any]:
+        if "pairs" not in got:
+            got["pairs"] = dict(zip(both, paired(), strict=True))
+        return got["pairs"]
+
+    def expansion() -> dict[str, Any]:
+        by_t = {**dict(zip(only_exp, exp_rows(), strict=True)),
+                **{t: r[0] for t, r in pairs().items()}}  # fmt: skip
+        return pooled_backtest(exp, [by_t[t] for t in ts_exp])
+
+    def lists() -> dict[str, Any]:
+        by_t = {**dict(zip(only_list, list_rows(), strict=True)),
+                **{t: r[1] for t, r in pairs().items()}}  # fmt: skip
+        return list_check_result([by_t[t] for t in ts_list])
+
+    return expansion, lists
 
 
 def churn_list_check(
@@ -218,7 +282,9 @@ class PendingSignals:
     (``start_signals``). ``start_lists`` starts the risk list check once the churn model's
     kind is known, ``prefit`` fits today's expansion model once today's panel is (each
     as early as the caller can, so a cluster's workers and the driver work at once), and
-    ``result`` finishes (doing what was not done yet)."""
+    ``result`` finishes (doing what was not done yet). With the churn model's factory
+    known at the start (``churn_factory``) a cluster starts both checks at once
+    (``start_both_checks``)."""
 
     def __init__(
         self,
@@ -226,15 +292,21 @@ class PendingSignals:
         trajectories: TrajectoryConfig,
         config: SignalsConfig,
         compute: ComputeEngine | None,
+        churn_factory: ModelFactory | None = None,
     ) -> None:
         self.inputs, self.trajectories, self.config = inputs, trajectories, config
         self.compute = compute
         self.panels = OriginPanels(inputs, trajectories)
-        self._backtest = start_backtest(
-            inputs, trajectories, config.expansion, self.panels, compute
-        )
         self._lists: Callable[[], dict[str, Any]] | None = None
         self._today: ExpansionToday | None = None
+        if compute is not None and compute.distributed and churn_factory is not None:
+            self._backtest, self._lists = start_both_checks(
+                inputs, trajectories, config, churn_factory, compute
+            )
+        else:
+            self._backtest = start_backtest(
+                inputs, trajectories, config.expansion, self.panels, compute
+            )
 
     def start_lists(self, churn_factory: ModelFactory) -> None:
         """Start the risk list check with the churn model of this factory."""
@@ -263,6 +335,7 @@ def start_signals(
     trajectories: TrajectoryConfig,
     config: SignalsConfig | None = None,
     compute: ComputeEngine | None = None,
+    churn_factory: ModelFactory | None = None,
 ) -> PendingSignals:
     """The sales lists' models of the module docstring, started (``PendingSignals``)."""
-    return PendingSignals(inputs, trajectories, config or SignalsConfig(), compute)
+    return PendingSignals(inputs, trajectories, config or SignalsConfig(), compute, churn_factory)

@@ -37,6 +37,36 @@ def test_a_fit_on_ray_is_the_local_fit(world: SyntheticWorld, ray_engine: object
     )
 
 
+def test_with_one_candidate_a_cluster_builds_the_shared_origin_once(
+    world: SyntheticWorld, ray_engine: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The churn model's kind is known at the start: the expansion back-test and the risk
+    list check share their as_of - 180 origin in one task, and the fit is the local one."""
+    from nlp.engines.ray_backend import RayEngine
+
+    mapped: list[tuple[str, int]] = []
+    real = RayEngine.start_map
+
+    def counted(self, fn, items, shared=None):  # type: ignore[no-untyped-def]
+        mapped.append((fn.__name__, len(items)))
+        return real(self, fn, items, shared)
+
+    monkeypatch.setattr(RayEngine, "start_map", counted)
+    cfg = FitConfig(candidates=("pem",))
+    local = compute_fit(world.inputs, cfg)
+    on_ray = compute_fit(world.inputs, cfg, compute=ray_engine)  # type: ignore[arg-type]
+    names = dict(mapped)
+    assert names["both_checks_origin"] == 1 and names["list_check_origin"] == 1
+    assert names["backtest_origin"] == 2  # the expansion back-test's other origins
+    assert on_ray.model_version == local.model_version
+    assert local.signals is not None and on_ray.signals is not None
+    assert len(local.signals.risk_lists["origins"]) == 2
+    assert on_ray.signals.metrics() == local.signals.metrics()
+    pd.testing.assert_frame_equal(
+        on_ray.signals.expansion.predictions, local.signals.expansion.predictions, check_exact=True
+    )
+
+
 def _snapshot(engine: Engine, run_id: str) -> tuple[dict, pd.DataFrame]:  # type: ignore[type-arg]
     with engine.connect() as conn:
         run = conn.execute(select(risk_runs).where(risk_runs.c.run_id == run_id)).one()._asdict()
