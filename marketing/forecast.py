@@ -19,6 +19,20 @@ without a filter every channel. A forecast under assumptions is shown beside the
 plan, with the difference of the totals drawn with the same random numbers (so it is the
 assumptions' effect, not noise).
 
+**Spend that strays from the plan.** Spend is rarely executed as planned: budgets move,
+events bunch up. A channel that no assumption names keeps its run-rate as the plan's
+middle, and each forecast path scales it by how far that channel's spend strayed from its
+own run-rate in the measured history: for every window of ``weeks`` weeks with
+``TRAILING_WEEKS`` before it, the ratio (mean spend in the window + e) / (mean spend in
+the ``TRAILING_WEEKS`` weeks before it + e), e = 5% of the channel's mean weekly spend;
+the ratios are centred on their median (the plan stays the run-rate) and a path draws
+one window for all channels at once (budgets move together). With fewer than
+``DRIFT_MIN_WINDOWS`` windows the plan is taken as exact, and the output says so
+(``plan_uncertainty``). A channel named by an assumption (or every channel, by an
+assumption without a filter) is taken as stated: that is a plan, not a run-rate. Without
+this the default plan's P10-P90 held the realized 13-week pipeline at 9 of 15 back-test
+origins of the demo worlds; under the spend then executed it held it at 12.
+
 **Horizon.** At most ``MAX_WEEKS`` weeks, and at most half the measured weeks: a model
 fitted on one year does not forecast the next one.
 """
@@ -40,6 +54,8 @@ TRAILING_WEEKS = 13
 MAX_WEEKS = 52
 NOISE_REPLICATES = 4
 MAX_FACTOR = 10.0
+DRIFT_MIN_WINDOWS = 8
+DRIFT_FLOOR = 0.05  # e: share of a channel's mean weekly spend added to both means
 MAX_ASSUMPTIONS = 20
 QUANTILES = (10, 50, 90)
 
@@ -128,13 +144,63 @@ def check_horizon(posterior: MediaPosterior, weeks: int) -> None:
         )
 
 
-def predictive_draws(posterior: MediaPosterior, plan: np.ndarray, seed: int) -> np.ndarray:
-    """Outcome draws (draws x replicates, weeks) for the planned spend."""
-    future = posterior.future_weeks(plan.shape[0])
-    mean = posterior.baseline(future) + posterior.media_after(plan).sum(axis=2)  # (d, w)
-    rng = np.random.default_rng(seed)
-    noise = np.stack([posterior.noise(rng, (plan.shape[0],)) for _ in range(NOISE_REPLICATES)], axis=1)
-    return (mean[:, None, :] + noise).reshape(-1, plan.shape[0])
+def spend_drift(posterior: MediaPosterior, weeks: int) -> np.ndarray | None:
+    """Ratios (windows, channels) of each window's mean spend to the run-rate before it,
+    centred on their median (module docstring); None with too few windows."""
+    spend = np.asarray(posterior.spend, dtype=float)
+    starts = range(TRAILING_WEEKS, len(spend) - weeks + 1)
+    if len(starts) < DRIFT_MIN_WINDOWS:
+        return None
+    floor = DRIFT_FLOOR * spend.mean(axis=0) + 1e-9
+    ratios = np.array([
+        (spend[s : s + weeks].mean(axis=0) + floor) / (spend[s - TRAILING_WEEKS : s].mean(axis=0) + floor)
+        for s in starts
+    ])  # fmt: skip
+    ratios = np.clip(ratios, 0.0, MAX_FACTOR)
+    return ratios / np.median(ratios, axis=0)
+
+
+def predictive_draws(
+    posterior: MediaPosterior, plan: np.ndarray, seed: int, drift: np.ndarray | None = None
+) -> np.ndarray:
+    """Outcome draws (draws x replicates, weeks) for the planned spend; with ``drift``
+    (windows, channels) each path's plan is scaled by one window's row."""
+    weeks = plan.shape[0]
+    future = posterior.future_weeks(weeks)
+    rng = np.random.default_rng(seed)  # the noise: the same paths with and without drift
+    if drift is None:
+        media = posterior.media_after(plan).sum(axis=2)[:, None, :]  # (d, 1, w)
+    else:
+        windows = np.random.default_rng([seed, 1])
+        pick = windows.integers(0, len(drift), (posterior.draws, NOISE_REPLICATES))
+        media = posterior.media_after_paths(plan, drift[pick]).sum(axis=3)  # (d, r, w)
+    mean = posterior.baseline(future)[:, None, :] + media
+    noise = np.stack([posterior.noise(rng, (weeks,)) for _ in range(NOISE_REPLICATES)], axis=1)
+    return (mean + noise).reshape(-1, weeks)
+
+
+def plan_drift(
+    posterior: MediaPosterior, weeks: int, parsed: list[SpendAssumption]
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """The drift of the channels no assumption names (the others' columns are 1), and
+    what the output says about it."""
+    named = {a.channel for a in parsed}
+    free = [] if None in named else [c for c in posterior.channels if c not in named]
+    drift = spend_drift(posterior, weeks) if free else None
+    if drift is None:
+        why = ("every channel's plan is stated by an assumption" if not free else
+               f"fewer than {DRIFT_MIN_WINDOWS} windows of {weeks} weeks in the history")  # fmt: skip
+        return None, {"channels": [], "windows": 0, "note": f"spend taken as planned: {why}"}
+    for j, c in enumerate(posterior.channels):
+        if c not in free:
+            drift[:, j] = 1.0
+    return drift, {
+        "channels": free,
+        "windows": len(drift),
+        "note": "each path scales these channels' run-rate by how far their spend strayed "
+        "from its run-rate in one window of the history (centred: the run-rate stays the "
+        "middle)",
+    }
 
 
 def _q(x: np.ndarray, axis: int | None = None) -> dict[str, Any]:
@@ -155,7 +221,8 @@ def forecast(
         raise MarketingInputError(f"at most {MAX_ASSUMPTIONS} assumptions, got {len(assumptions)}")
     parsed = [parse_spend_assumption(a, posterior.channels) for a in assumptions]
     plan = planned_spend(posterior, weeks, parsed)
-    draws = predictive_draws(posterior, plan, seed)
+    drift, drift_note = plan_drift(posterior, weeks, parsed)
+    draws = predictive_draws(posterior, plan, seed, drift)
     future = posterior.future_weeks(weeks)
     per_week = _q(draws, axis=0)
     total = draws.sum(axis=1)
@@ -168,11 +235,13 @@ def forecast(
         "total": {k: _round(v) for k, v in _q(total).items()},
         "assumptions": [a.as_dict() for a in parsed],
         "spend_plan": {c: _round(plan[:, j].sum()) for j, c in enumerate(posterior.channels)},
+        "plan_uncertainty": drift_note,
         "first_week": future[0].isoformat(),
         "last_week": future[-1].isoformat(),
     }
     if parsed:
-        base = predictive_draws(posterior, base_plan(posterior, weeks), seed)
+        base_drift, _ = plan_drift(posterior, weeks, [])
+        base = predictive_draws(posterior, base_plan(posterior, weeks), seed, base_drift)
         base_total = base.sum(axis=1)
         out["base"] = {
             "total": {k: _round(v) for k, v in _q(base_total).items()},

@@ -131,6 +131,22 @@ class MediaPosterior:
         full = np.vstack([self.spend, np.asarray(future_spend, dtype=float)])
         return self.media(full)[:, len(self.weeks) :, :]
 
+    def media_after_paths(self, future_spend: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """``media_after`` with the planned spend scaled per path: ``factors`` (draws,
+        paths, channels) multiply each channel's planned spend; the result is (draws,
+        paths, future weeks, channels). Adstock is linear, so the carry-over of the fitted
+        weeks and of the plan are computed once and combined before the saturation."""
+        plan = np.asarray(future_spend, dtype=float)
+        n = len(self.weeks)
+        hist = np.vstack([self.spend, np.zeros_like(plan)]) / self.channel_scale
+        ahead = np.vstack([np.zeros_like(self.spend), plan]) / self.channel_scale
+        p = self.params
+        w = adstock_weights(self.adstock, p, self.l_max)
+        a_hist, a_plan = adstock(hist, w)[:, n:, :], adstock(ahead, w)[:, n:, :]
+        a = a_hist[:, None] + np.asarray(factors, dtype=float)[:, :, None, :] * a_plan[:, None]
+        e = np.exp(-p["lam"][:, None, None, :] * a)
+        return p["beta"][:, None, None, :] * (1 - e) / (1 + e) * self.target_scale
+
     # ------------------------------------------------------------ baseline
     def baseline(self, weeks: list[date]) -> np.ndarray:
         """The outcome no spend explains, per draw and week (original units)."""

@@ -204,6 +204,9 @@ def test_forecast_route_and_the_ledger_judges_passed_weeks(store: tuple[Engine, 
         res = get("/v1/forecast", "finance", weeks=6, assumption=["channel=paid_ads:spend+=10%"])
         assert res.status_code == 200 and len(res.json()["weeks"]) == 6
         assert res.json()["assumptions"][0]["percent"] is True
+        # paid_ads is stated; the channels the assumption leaves on their run-rate stray
+        stray = res.json()["plan_uncertainty"]
+        assert "paid_ads" not in stray["channels"] and stray["windows"] > 0, stray
         assert get("/v1/forecast", "marketing", assumption=["channel=tv:spend*=2"]).status_code == 422
         assert get("/v1/forecast", "marketing", weeks=0).status_code == 422
         assert get("/v1/forecasts", "finance").json()["forecasts"]
