@@ -66,6 +66,15 @@ def test_steady_spend_does_not_stray_and_wandering_spend_does() -> None:
     assert wandering is not None and wandering.shape == (80 - 13 - TRAILING_WEEKS + 1, 2)
     assert np.allclose(wandering.mean(axis=0), 1.0)  # the run-rate stays the expected spend
     assert wandering.min() < 0.8 and wandering.max() > 1.25
+    # a channel launched mid-history: the windows before it ran say nothing of it (its
+    # launch is not a 10x budget move waiting to happen again)
+    launched = _wandering()
+    launched[:40, 1] = 0.0
+    late = spend_drift(_posterior(launched), 13)
+    assert late is not None and late[:, 1].max() < 2.5
+    before_launch = 40  # windows from week 13 to week 52: not a whole run-rate behind them
+    assert np.ptp(late[:before_launch, 1]) == 0  # all 1 before the mean's division
+    assert np.ptp(late[before_launch:, 1]) > 0.2  # after it, the channel strays as budgets do
     # too short a history for enough windows: the plan is taken as exact, and said so
     short = _posterior(_wandering(TRAILING_WEEKS + 13 + DRIFT_MIN_WINDOWS - 2))
     assert spend_drift(short, 13) is None
