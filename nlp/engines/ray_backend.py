@@ -11,8 +11,10 @@
   part by part, and a part that is still alive from an earlier call is not put again);
   one task per item (numpy columns reach the workers without a copy).
 - A worker that dies is restarted (``MAX_RESTARTS``) and its batch or task run again
-  (``MAX_RETRIES``); results are keyed, so a batch that was written before the death is
-  not written twice.
+  (``MAX_RETRIES``); a batch that still comes back failed (Ray can answer "actor
+  unavailable" for a task caught while its actor restarts) is sent again by the driver,
+  up to ``MAX_RETRIES`` times. Results are keyed, so a batch that was written before the
+  death is not written twice.
 - An address that cannot be reached fails within ``CONNECT_TIMEOUT_S`` with the address in
   the message (Ray's own connect would retry for minutes or end the process).
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,6 +54,7 @@ READY_TIMEOUT_S = 600.0  # actors loading their model (the int8 export is built 
 IN_FLIGHT = 2
 MAX_RESTARTS = 3
 MAX_RETRIES = 3
+RETRY_WAIT_S = 0.5  # before a frame whose actor died is sent again (it restarts meanwhile)
 DEFAULT_PORT = 6379  # a head's GCS
 CLIENT_PORT = 10001  # Ray Client (ray://)
 
@@ -253,7 +257,7 @@ class RayEngine:
 
     def _run(self, actors: list[Any], frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         free = deque(actors * IN_FLIGHT)
-        running: dict[Any, Any] = {}
+        running: dict[Any, tuple[Any, pd.DataFrame, int]] = {}  # ref -> actor, frame, tries
         todo = iter(frames)
         more = True
         while True:
@@ -263,13 +267,28 @@ class RayEngine:
                     more = False
                     break
                 actor = free.popleft()
-                running[actor.run.remote(frame)] = actor
+                running[actor.run.remote(frame)] = (actor, frame, 0)
             if not running:
                 return
             done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
-                free.append(running.pop(ref))
-                yield self._get(ref)
+                actor, frame, tries = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    # Ray retries a dead actor's tasks itself, but a task caught while its
+                    # actor restarts can still come back as unavailable: send the frame
+                    # again (results are keyed, a rerun writes nothing twice)
+                    if tries >= MAX_RETRIES:
+                        raise EngineError(
+                            f"a Ray worker died {MAX_RETRIES + 1} times on the same work ({exc}); "
+                            "see the worker logs under /tmp/ray/session_latest/logs"
+                        ) from exc
+                    time.sleep(RETRY_WAIT_S * (tries + 1))
+                    running[actor.run.remote(frame)] = (actor, frame, tries + 1)
+                    continue
+                free.append(actor)
+                yield result
 
     def start_map(
         self, fn: Callable[[Any, T], R], items: Sequence[T], shared: Any = None
