@@ -144,8 +144,8 @@ class MediaPosterior:
         w = adstock_weights(self.adstock, p, self.l_max)
         a_hist, a_plan = adstock(hist, w)[:, n:, :], adstock(ahead, w)[:, n:, :]
         a = a_hist[:, None] + np.asarray(factors, dtype=float)[:, :, None, :] * a_plan[:, None]
-        e = np.exp(-p["lam"][:, None, None, :] * a)
-        return p["beta"][:, None, None, :] * (1 - e) / (1 + e) * self.target_scale
+        sat = logistic_saturation(a, p["lam"][:, None, :])  # lam per draw, for every path
+        return p["beta"][:, None, None, :] * sat * self.target_scale
 
     # ------------------------------------------------------------ baseline
     def baseline(self, weeks: list[date]) -> np.ndarray:

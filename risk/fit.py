@@ -227,8 +227,8 @@ def compute_fit(
     )
     # with one candidate the churn model's kind is known now: a cluster starts the risk
     # list check beside the expansion back-test, sharing the origin they both have
-    known_kind = cfg.factory_for(kinds[0]) if len(kinds) == 1 else None
-    signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute, known_kind)
+    known = cfg.factory_for(kinds[0]) if len(kinds) == 1 else None
+    signals_pending = start_signals(inputs, cfg.trajectories, cfg.signals, compute, known)
     panel = build_panel(inputs, cfg.trajectories)  # meanwhile, on a cluster
     release_memory()  # the build's temporaries, before today's models are fitted on it
     step(1)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -235,12 +236,9 @@ def start_both_checks(
     list_rows = compute.start_map(
         list_check_origin, only_list, (small, trajectories, factory, sizes, None)
     )
-    got: dict[str, dict[pd.Timestamp, Any]] = {}
-
+    @cache  # both halves wait for the paired tasks; they are collected once
     def pairs() -> dict[pd.Timestamp, Any]:
-        if "pairs" not in got:
-            got["pairs"] = dict(zip(both, paired(), strict=True))
-        return got["pairs"]
+        return dict(zip(both, paired(), strict=True))
 
     def expansion() -> dict[str, Any]:
         by_t = {**dict(zip(only_exp, exp_rows(), strict=True)),

@@ -204,6 +204,13 @@ def _apply(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
     return one_thread(fn, shared, item)
 
 
+def _died(exc: Exception) -> EngineError:
+    return EngineError(
+        f"a Ray worker died {MAX_RETRIES + 1} times on the same work ({exc}); "
+        "see the worker logs under /tmp/ray/session_latest/logs"
+    )
+
+
 def _import(_: Any, names: Sequence[str]) -> None:
     import importlib
 
@@ -280,10 +287,7 @@ class RayEngine:
                     # actor restarts can still come back as unavailable: send the frame
                     # again (results are keyed, a rerun writes nothing twice)
                     if tries >= MAX_RETRIES:
-                        raise EngineError(
-                            f"a Ray worker died {MAX_RETRIES + 1} times on the same work ({exc}); "
-                            "see the worker logs under /tmp/ray/session_latest/logs"
-                        ) from exc
+                        raise _died(exc) from exc
                     time.sleep(RETRY_WAIT_S * (tries + 1))
                     running[actor.run.remote(frame)] = (actor, frame, tries + 1)
                     continue
@@ -326,7 +330,4 @@ class RayEngine:
         try:
             return ray.get(ref)
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-            raise EngineError(
-                f"a Ray worker died {MAX_RETRIES + 1} times on the same work ({exc}); "
-                "see the worker logs under /tmp/ray/session_latest/logs"
-            ) from exc
+            raise _died(exc) from exc
