@@ -107,3 +107,30 @@ def test_a_fit_whose_tasks_are_shipped_is_the_local_fit(world: SyntheticWorld) -
         local.signals.expansion.predictions,
         check_exact=True,
     )
+
+
+def test_the_fit_holds_the_drivers_blas_to_one_thread_and_gives_it_back(
+    world: SyntheticWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import risk.fit as fit_module
+
+    def blas_threads() -> list[int]:
+        return [
+            p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"
+        ]
+
+    seen: list[list[int]] = []
+    build = fit_module.build_panel
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(blas_threads())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "build_panel", recording)
+    with threadpoolctl.threadpool_limits(2):
+        before = blas_threads()
+        compute_fit(world.inputs, FitConfig())
+        assert blas_threads() == before  # the caller's setting is back
+    assert seen and all(threads == [1] * len(threads) for threads in seen)
+    assert before and any(n > 1 for n in before)
