@@ -232,3 +232,50 @@ def test_provenance_of_channel_impact_figures(store: tuple[Engine, Settings, Pat
         dark = get("/v1/provenance/dark_pipeline/total", "marketing").json()
         assert dark["value"] == latest["result"]["dark_pipeline"]
         assert get("/v1/provenance/roi/podcast", "marketing").status_code == 404
+
+
+def test_a_second_attempt_samples_the_model_compiled_for_the_first(
+    store: tuple[Engine, Settings, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nutpie = pytest.importorskip("nutpie")
+    import marketing.mmm as mmm_module
+    from marketing.mmm import MediaMixModel
+
+    engine, _, _ = store
+    data, _ = measurement_data(engine, END, "pipeline")
+    compiles: list[Any] = []
+    compile_model = nutpie.compile_pymc_model
+
+    def counted(model: Any, **kwargs: Any) -> Any:
+        compiles.append(model)
+        return compile_model(model, **kwargs)
+
+    judged = mmm_module._diagnostics
+    verdicts: list[dict[str, Any]] = []
+
+    def first_one_split(idata: Any, cfg: Any) -> dict[str, Any]:
+        verdict = judged(idata, cfg)
+        if not verdicts:  # as if the chains had split
+            verdict = {**verdict, "converged": False, "problems": ["R-hat 1.4 > 1.05"]}
+        verdicts.append(verdict)
+        return verdict
+
+    sample = nutpie.sample
+    samplings: list[dict[str, Any]] = []
+
+    def recorded(compiled: Any, **kwargs: Any) -> Any:
+        samplings.append({"compiled": compiled, **kwargs})
+        return sample(compiled, **kwargs)
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", counted)
+    monkeypatch.setattr(nutpie, "sample", recorded)
+    monkeypatch.setattr(mmm_module, "_diagnostics", first_one_split)
+    model = MediaMixModel(SMALL).fit(data)
+    assert len(compiles) == 1 and len(verdicts) == 2
+    first, second = samplings
+    assert second["compiled"] is first["compiled"]
+    # the retry tunes twice as long, more carefully, from another seed
+    assert (first["tune"], second["tune"]) == (SMALL.tune, 2 * SMALL.tune)
+    assert second["seed"] != first["seed"] and second["target_accept"] >= 0.95
+    assert model.diagnostics_["attempts"] == 2
+    assert model.diagnostics_["earlier_attempts"][0]["problems"] == ["R-hat 1.4 > 1.05"]
