@@ -7,7 +7,10 @@ SQLite store (``marketing.demo_store``). Then, in the same run:
 1. ``undertow measure --json`` as a subprocess with its default settings (what a user
    runs): wall time of the whole command, from process start to its JSON;
 2. the same model fitted by ``MediaMixModel`` with each sampler at the default draws:
-   wall time, the smallest bulk ESS and ESS per second, the largest R-hat, divergences.
+   wall time, the smallest bulk ESS and ESS per second, the largest R-hat, divergences;
+3. with nutpie, the same fit once more with its first attempt judged not converged (as
+   if its chains had split), so that it samples a second time with twice the tuning:
+   wall time against step 2's, what a second attempt adds.
 
     .venv/bin/python benchmarks/mmm_sampler.py [--seed 7] [--samplers nutpie pymc]
 """
@@ -23,6 +26,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 # benchmarks/ingest.py would shadow the ``ingest`` package: drop this folder from the path
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
@@ -70,6 +74,8 @@ def main() -> None:
             rows.append({"sampler": sampler, "seconds": secs, "ess_bulk_min": d["ess_bulk_min"],
                          "ess_per_second": d["ess_bulk_min"] / secs, "r_hat_max": d["r_hat_max"],
                          "divergences": d["divergences"], "load": os.getloadavg()[0]})  # fmt: skip
+        if "nutpie" in args.samplers:
+            retried = _with_a_second_attempt(MediaMixModel, replace(MediaMixConfig(), sampler="nutpie"), data)
         engine.dispose()
     print(f"\n{'sampler':8s} {'seconds':>8s} {'min bulk ESS':>13s} {'ESS/s':>7s} {'R-hat max':>10s} {'divergences':>12s} {'load':>5s}")
     for r in rows:
@@ -77,6 +83,33 @@ def main() -> None:
               f"{r['r_hat_max']:10.4f} {r['divergences']:12d} {r['load']:5.1f}")  # fmt: skip
     if len(rows) == 2:
         print(f"\n{rows[1]['sampler']} / {rows[0]['sampler']} wall time: {rows[1]['seconds'] / rows[0]['seconds']:.2f}x")
+    if "nutpie" in args.samplers:
+        one = next(r["seconds"] for r in rows if r["sampler"] == "nutpie")
+        print(f"\nnutpie, first attempt judged not converged: {retried:.1f} s for two attempts, "
+              f"{retried / one:.2f}x the one-attempt fit ({one:.1f} s)")
+
+
+def _with_a_second_attempt(model_class: Any, cfg: Any, data: Any) -> float:
+    """Wall time of a fit whose first attempt is judged not converged."""
+    import marketing.mmm as mmm_module
+
+    judged = mmm_module._diagnostics
+    calls: list[int] = []
+
+    def first_one_split(idata: Any, config: Any) -> dict[str, Any]:
+        verdict = judged(idata, config)
+        calls.append(1)
+        return {**verdict, "converged": False} if len(calls) == 1 else verdict
+
+    mmm_module._diagnostics = first_one_split
+    try:
+        t0 = time.perf_counter()
+        model = model_class(cfg).fit(data)
+        secs = time.perf_counter() - t0
+    finally:
+        mmm_module._diagnostics = judged
+    assert model.diagnostics_["attempts"] == 2
+    return secs
 
 
 if __name__ == "__main__":
