@@ -160,4 +160,51 @@ def forecast_list(limit: int, as_json: bool) -> None:
     emit({"forecasts": rows}, as_json, "\n".join(lines))
 
 
+@forecast_command.command("backtest")
+@click.option("--origins", type=click.IntRange(1, 12), default=4, show_default=True,
+              help="How many origins, the latest first, each --weeks apart.")  # fmt: skip
+@click.option("--weeks", type=click.IntRange(1, 52), default=13, show_default=True,
+              help="The forecast horizon whose total is judged.")  # fmt: skip
+@click.option("--draws", type=click.IntRange(1, 20_000), default=500, show_default=True,
+              help="Posterior draws per chain of each origin's fit.")  # fmt: skip
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@json_option
+@handle_errors
+def forecast_backtest(origins: int, weeks: int, draws: int, seed: int, as_json: bool) -> None:
+    """Rolling-origin back-test of the forecast's total beside naive and seasonal naive
+    forecasts: the model is fitted on what the store knew at each origin (a minute each)."""
+    from marketing.forecast_backtest import backtest
+    from marketing.mmm import MediaMixConfig
+
+    config = MediaMixConfig(draws=draws, tune=draws + 200, seed=seed)
+    with console().status("back-testing") as status:
+        out = backtest(state().engine(), origins=origins, horizon=weeks, step=weeks, config=config,
+                       on_origin=lambda d: status.update(f"fitting the model as of {d}"))  # fmt: skip
+    emit(out, as_json, _backtest_summary(out))
+
+
+def _backtest_summary(out: dict[str, Any]) -> str:
+    def band(q: dict[str, Any] | None) -> str:
+        if not q:
+            return "n/a"
+        if q.get("p10") is None:
+            return f"{_money(q['p50'])} (no band)"
+        return f"{_money(q['p50'])} ({_money(q['p10'])}-{_money(q['p90'])})"
+
+    h = out["horizon_weeks"]
+    lines = [f"back-test of the {h}-week total, {len(out['origins'])} origins"]
+    if out.get("note"):
+        lines.append(out["note"])
+    for r in out["origins"]:
+        flag = "" if r["converged"] else "  (model not converged)"
+        lines.append(f"  as of {r['origin']}: actual {_money(r['actual'])}; model {band(r['model'])}; "
+                     f"naive {band(r['naive'])}; seasonal naive {band(r['seasonal_naive'])}{flag}")  # fmt: skip
+    lines.append(f"{'method':16s} {'origins':>7s} {'inside P10-P90':>15s} {'median |P50 error|':>19s}")
+    for method, m in out["summary"].items():
+        cov = "n/a" if m["coverage_p10_p90"] is None else f"{m['coverage_p10_p90']:.0%}"
+        err = "n/a" if m["median_abs_p50_error"] is None else f"{m['median_abs_p50_error']:.1%}"
+        lines.append(f"{method:16s} {m['origins']:>7d} {cov:>15s} {err:>19s}")
+    return "\n".join(lines)
+
+
 COMMANDS = [measure_command, forecast_command]

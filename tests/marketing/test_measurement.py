@@ -279,3 +279,37 @@ def test_a_second_attempt_samples_the_model_compiled_for_the_first(
     assert second["seed"] != first["seed"] and second["target_accept"] >= 0.95
     assert model.diagnostics_["attempts"] == 2
     assert model.diagnostics_["earlier_attempts"][0]["problems"] == ["R-hat 1.4 > 1.05"]
+
+
+def test_forecast_backtest_cli_judges_the_weeks_after_an_origin(store: tuple[Engine, Settings, Path]) -> None:
+    engine, settings, _ = store
+    env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
+    runner = CliRunner()
+    res = runner.invoke(cli, ["forecast", "backtest", "--origins", "2", "--weeks", "8", "--draws", "20",
+                              "--json"], env=env)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    full, _ = measurement_data(engine, END, "pipeline")
+    y = np.asarray(full.outcome, dtype=float)
+    n = len(y)
+    # the earlier origin would leave the model fewer than 27 weeks: left out, and said so
+    assert n - 16 < 27 <= n - 8
+    assert len(out["origins"]) == 1 and "1 of the 2 origins left out" in out["note"]
+    row = out["origins"][0]
+    assert row["weeks_known"] == n - 8
+    assert date.fromisoformat(row["origin"]) == full.weeks[n - 9] + timedelta(days=6)
+    assert row["actual"] == pytest.approx(y[n - 8 :].sum(), abs=0.01)
+    assert row["naive"]["p50"] == pytest.approx(y[n - 16 : n - 8].sum(), abs=0.01)
+    assert row["seasonal_naive"] is None  # the store does not reach a year back
+    assert row["model"]["p10"] < row["model"]["p50"] < row["model"]["p90"]
+    model = out["summary"]["model"]
+    assert model["origins"] == 1
+    inside = row["model"]["p10"] <= row["actual"] <= row["model"]["p90"]
+    assert model["coverage_p10_p90"] == (1.0 if inside else 0.0)
+    error = abs(row["model"]["p50"] - row["actual"]) / row["actual"]
+    assert model["median_abs_p50_error"] == pytest.approx(error, abs=1e-4)
+    assert "back-test of the 8-week total" in res.stderr
+
+    short = runner.invoke(cli, ["forecast", "backtest", "--weeks", "13"], env=env)
+    assert short.exit_code == 2
+    assert f"the store has {n}" in short.output
