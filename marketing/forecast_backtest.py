@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from marketing.errors import NotEnoughWeeksError
+from marketing.errors import MarketingInputError, NotEnoughWeeksError
 from marketing.forecast import forecast
 from marketing.measure import default_as_of, measurement_data
 from marketing.mmm import MediaMixConfig, MediaMixModel
@@ -74,7 +74,7 @@ def backtest(
     origin's fit (a fit takes about a minute here)."""
     config = config or MediaMixConfig()
     if origins < 1 or horizon < 1 or step < 1:
-        raise NotEnoughWeeksError(
+        raise MarketingInputError(
             f"origins, horizon and step must be at least 1, got {origins}, {horizon}, {step}"
         )
     last_day = default_as_of(engine)

@@ -147,6 +147,7 @@ class MediaMixModel:
 
     def __init__(self, config: MediaMixConfig | None = None) -> None:
         self.config = config or MediaMixConfig()
+        self._compiled: tuple[Any, Any] | None = None  # (PyMC model, nutpie's compiled model)
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: MediaMixData, progressbar: bool = False) -> MediaMixModel:
@@ -322,12 +323,10 @@ class MediaMixModel:
         integer seed, as PyMC passes it)."""
         import nutpie
 
-        compiled = getattr(self, "_compiled", None)
-        if compiled is None or compiled[0] is not model:
-            compiled = (model, nutpie.compile_pymc_model(model))
-            self._compiled = compiled
+        if self._compiled is None or self._compiled[0] is not model:
+            self._compiled = (model, nutpie.compile_pymc_model(model))
         return nutpie.sample(
-            compiled[1], draws=cfg.draws, tune=cfg.tune, chains=cfg.chains,
+            self._compiled[1], draws=cfg.draws, tune=cfg.tune, chains=cfg.chains,
             target_accept=cfg.target_accept, seed=cfg.seed, progress_bar=progressbar,
         )  # fmt: skip
 

@@ -223,7 +223,7 @@ def compute_fit(
     The driver's own numerics run on one BLAS thread, as tasks do
     (``nlp.engines.one_thread``). Its matrices are small (Newton steps over a few dozen
     features), and a second OpenBLAS thread mostly spun: at 100k accounts the local fit
-    took the same wall time with one thread and 5-6% less CPU. On a cluster the driver
+    took the same wall time with one thread and about 5% less CPU. On a cluster the driver
     shares its machine with workers, which need those cores."""
     from threadpoolctl import threadpool_limits
 
