@@ -313,3 +313,30 @@ def test_forecast_backtest_cli_judges_the_weeks_after_an_origin(store: tuple[Eng
     short = runner.invoke(cli, ["forecast", "backtest", "--weeks", "13"], env=env)
     assert short.exit_code == 2
     assert f"the store has {n}" in short.output
+
+
+@pytest.mark.parametrize("lift_tests", [True, False])
+def test_a_fit_that_did_not_converge_without_a_lift_test_says_what_would_help(
+    store: tuple[Engine, Settings, Path], monkeypatch: pytest.MonkeyPatch, lift_tests: bool
+) -> None:
+    import dataclasses
+
+    import marketing.mmm as mmm_module
+    from marketing.lift_tests import LiftTests
+    from marketing.mmm import NO_LIFT_TEST_HINT, MediaMixModel
+
+    engine, _, _ = store
+    data, _ = measurement_data(engine, END, "pipeline")
+    assert data.lifts.used  # the demo world has its lift test
+    if not lift_tests:
+        data = dataclasses.replace(data, lifts=LiftTests())
+    judged = mmm_module._diagnostics
+
+    def split(idata: Any, cfg: Any) -> dict[str, Any]:
+        return {**judged(idata, cfg), "converged": False, "problems": ["R-hat 1.4 > 1.05"]}
+
+    monkeypatch.setattr(mmm_module, "_diagnostics", split)
+    model = MediaMixModel(dataclasses.replace(SMALL, retries=0)).fit(data)
+    problems = model.diagnostics_["problems"]
+    assert (NO_LIFT_TEST_HINT in problems) is not lift_tests
+    assert problems[0] == "R-hat 1.4 > 1.05"
