@@ -58,12 +58,12 @@ from marketing.media_posterior import MediaPosterior, control_names, controls
 MODEL_VERSION = "mmm-calibrated-v1"
 R_HAT_LIMIT = 1.05
 ESS_MIN = 100
+DIVERGENCE_SHARE_LIMIT = 0.005
 NO_LIFT_TEST_HINT = (
     "no lift test calibrates the model: without one, how much of a channel's pipeline its "
     "buyers forget and how much pipeline paid channels drove trade off against each other; "
     "a lift test on any paid channel pins them down"
 )
-DIVERGENCE_SHARE_LIMIT = 0.005
 
 
 @dataclass(frozen=True)
