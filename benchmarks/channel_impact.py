@@ -1,7 +1,9 @@
 """What each channel is worth, judged against demo worlds' truth, beside two references.
 
-For each world (``--seeds``; ``--style demo`` or ``alt``, a marketing world built unlike
-the demo's: short lags, flatter saturation, uniform recall, no organic demand) the script
+For each world (``--seeds``; ``--style demo``, or a marketing world built unlike the
+demo's, ``ingest.demo.marketing.STYLES``: ``alt``, short lags, flatter saturation, uniform
+recall, no organic demand; ``long``, carry-over of months and leads that take one to two
+months; ``lean``, paid channels near break-even and most pipeline bought by no spend) the script
 runs the product path on a fresh SQLite store: ``build_world`` + ``write_world``, ingest
 of accounts, leads, opportunities, spend, experiments and answers, channel classification
 (``nlp.channels.classify_store``), then ``marketing.measure.measure_and_store`` with its
@@ -17,7 +19,7 @@ Judged against ``marketing_truth.csv``: per paid channel whether the 90% ROI int
 covers the true ROI, the interval's width over the true ROI, the ROI error; per world the
 paid-total and dark-pipeline errors and wall time. The last table pools every channel.
 
-    .venv/bin/python benchmarks/channel_impact.py [--seeds 7 11 23] [--style demo|alt]
+    .venv/bin/python benchmarks/channel_impact.py [--seeds 7 11 23] [--style demo|alt|long|lean]
         [--accounts 60] [--months 30] [--no-references] [--json]
 """
 
@@ -168,7 +170,7 @@ def summary(worlds: list[dict[str, Any]], method: str) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
-    ap.add_argument("--style", choices=["demo", "alt"], default="demo")
+    ap.add_argument("--style", choices=["demo", "alt", "long", "lean"], default="demo")
     ap.add_argument("--accounts", type=int, default=60)
     ap.add_argument("--months", type=int, default=30)
     ap.add_argument("--no-references", dest="references", action="store_false")

@@ -1,8 +1,8 @@
 """The pipeline forecast judged against demo worlds: the next quarter against the truth,
 and the rolling-origin back-test beside the naive forecasts.
 
-For each world (``--seeds``, marketing side of ``build_world``; ``--style alt`` for worlds
-built unlike the demo's) on a fresh SQLite store: ingest, classify answers, ``undertow
+For each world (``--seeds``, marketing side of ``build_world``; ``--style alt|long|lean``
+for worlds built unlike the demo's) on a fresh SQLite store: ingest, classify answers, ``undertow
 measure`` with its defaults as of the data's end, ``undertow forecast`` of the next 13
 weeks judged against ``pipeline_truth.csv`` (the realized pipeline of the weeks after
 the data, which the store never saw), once with the default plan (trailing spend goes
@@ -13,7 +13,7 @@ error is the deals' noise alone), then ``marketing.forecast_backtest.backtest``
 The churn side is kept to a handful of accounts (``--accounts``): the truth's future
 weeks hold the prospects' pipeline only.
 
-    .venv/bin/python benchmarks/forecast.py [--seeds 7 11 23] [--style demo|alt] [--origins 4 (0: the next quarter only)]
+    .venv/bin/python benchmarks/forecast.py [--seeds 7 11 23] [--style demo|alt|long|lean] [--origins 4 (0: the next quarter only)]
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
-    ap.add_argument("--style", choices=["demo", "alt"], default="demo")
+    ap.add_argument("--style", choices=["demo", "alt", "long", "lean"], default="demo")
     ap.add_argument("--accounts", type=int, default=5)
     ap.add_argument("--months", type=int, default=30)
     ap.add_argument("--origins", type=int, default=4)

@@ -44,16 +44,16 @@ def demo_store(
     end: date | str | None = None,
     style: str = "demo",
 ) -> DemoStore:
-    """A demo world (``style`` demo, or ``alt``: built unlike the demo,
-    ``ingest.demo.marketing.ALT``) written to ``folder/world`` and loaded into a fresh
+    """A demo world (``style`` demo, or one built unlike it: ``alt``, ``long`` or
+    ``lean``, ``ingest.demo.marketing.STYLES``) written to ``folder/world`` and loaded into a fresh
     SQLite store ``folder/store.db``."""
     from ingest.db.engine import open_store
     from ingest.demo import build_world, write_world
-    from ingest.demo.marketing import ALT, MarketingStyle
+    from ingest.demo.marketing import STYLES
     from ingest.settings import Settings
 
     world = build_world(accounts=accounts, months=months, seed=seed, end=end,
-                        marketing_style=ALT if style == "alt" else MarketingStyle())  # fmt: skip
+                        marketing_style=STYLES[style])  # fmt: skip
     paths = write_world(world, folder / "world")
     settings = Settings(database_url=f"sqlite:///{folder / 'store.db'}", data_dir=folder / "data")
     engine = open_store(settings)

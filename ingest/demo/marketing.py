@@ -76,8 +76,8 @@ MISREMEMBER = (("search", 0.4), ("peer_referral", 0.2), ("social", 0.15), ("othe
 @dataclass(frozen=True)
 class MarketingStyle:
     """Structural choices of a marketing world. The demo uses the defaults;
-    ``benchmarks/channel_impact.py --style alt`` also builds worlds unlike it (``ALT``),
-    to check that the measurement is not tuned to one generator."""
+    ``benchmarks/channel_impact.py --style alt|long|lean`` also builds worlds unlike it
+    (``STYLES``), to check that the measurement is not tuned to one generator."""
 
     lag_weeks: tuple[float, float] = (2.0, 5.0)  # range of the mean lead-to-opportunity lag
     recall: tuple[float, float] = (0.65, 0.85)  # share of paid-sourced buyers who name it
@@ -85,12 +85,20 @@ class MarketingStyle:
     hill_shape: tuple[float, float] = (1.0, 2.0)
     misremember: tuple[tuple[str, float], ...] = MISREMEMBER
     response_paid: float = RESPONSE_BY_GROUP["paid"]
+    carry_over: tuple[float, float] | None = None  # every channel's; None: each its own
+    roi_scale: float = 1.0  # the channels' ROI ranges (CHANNEL_SHAPE) times this
+    baseline_share: tuple[float, float] = (0.45, 0.6)  # of the pipeline, what no spend buys
 
 
 ALT = MarketingStyle(
     lag_weeks=(0.5, 1.5), recall=(0.74, 0.80), organic=0.0, hill_shape=(0.7, 1.2),
     misremember=(("search", 0.3), ("peer_referral", 0.4), ("other", 0.3)), response_paid=0.9,
 )  # fmt: skip
+# long B2B cycles: spend carries over for months and leads take one to two months
+LONG = MarketingStyle(lag_weeks=(4.0, 8.0), carry_over=(0.6, 0.85))
+# lean returns: paid channels near break-even, most pipeline bought by no spend
+LEAN = MarketingStyle(roi_scale=0.4, baseline_share=(0.6, 0.75))
+STYLES = {"demo": MarketingStyle(), "alt": ALT, "long": LONG, "lean": LEAN}
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,10 @@ def _channels(rng: np.random.Generator, style: MarketingStyle) -> dict[str, _Cha
     out = {}
     for name, (level, (a_lo, a_hi), (r_lo, r_hi)) in CHANNEL_SHAPE.items():
         level *= float(rng.uniform(0.7, 1.4))
-        alpha = float(rng.uniform(a_lo, a_hi))
+        alpha = float(rng.uniform(*(style.carry_over or (a_lo, a_hi))))
         half = level * float(rng.uniform(0.8, 2.2))
         shape = float(rng.uniform(*style.hill_shape))
-        roi = float(rng.uniform(r_lo, r_hi))  # average ROI at the typical level
+        roi = float(rng.uniform(r_lo, r_hi)) * style.roi_scale  # average ROI at the typical level
         beta = roi * level / float(_hill(np.array([level]), half, shape)[0])
         out[name] = _Channel(name, level, alpha, half, shape, beta)
     return out
@@ -212,7 +220,7 @@ def build_marketing(
     for exp in experiments:  # the test's spend change is part of the actual spend
         spend[exp.channel][exp.w0 : exp.w1 + 1] += exp.weekly_delta
     media = {c: _expected(_media(channels[c], spend[c]), lag) for c in PAID}
-    base = _baseline(rng, total, sum(float(m[:weeks].mean()) for m in media.values()))
+    base = _baseline(rng, total, sum(float(m[:weeks].mean()) for m in media.values()), style)
     mix = rng.dirichlet(np.array([8, 4, 2, 3, 3, 9, 4, style.organic, style.organic], dtype=float) * 3 + 1e-9)
     expected_by = {**media, **{f"organic:{c}" if c in PAID else c: base * s
                                for c, s in zip(BASE_CHANNELS, mix, strict=True)}}
@@ -243,9 +251,11 @@ def build_marketing(
     return MarketingWorld(frames=frames, truth=truth, weekly_truth=weekly)
 
 
-def _baseline(rng: np.random.Generator, total: int, media_mean: float) -> np.ndarray:
+def _baseline(
+    rng: np.random.Generator, total: int, media_mean: float, style: MarketingStyle
+) -> np.ndarray:
     """Weekly expected pipeline no spend buys: trend x yearly season, sized to the media."""
-    share = float(rng.uniform(0.45, 0.6))  # baseline share of all pipeline
+    share = float(rng.uniform(*style.baseline_share))  # baseline share of all pipeline
     level = media_mean * share / (1 - share)
     t = np.arange(total)
     trend = 1 + float(rng.uniform(-0.1, 0.35)) * t / 52.0 / 2.5

@@ -257,3 +257,26 @@ def test_the_pipeline_truth_holds_the_spend_executed_in_and_after_the_data(world
         len(after) >= 13 and (after[[c for c in truth if c.startswith("spend_")]] >= 0).all().all()
     )
     assert after["spend_paid_ads"].sum() > 0
+
+
+def test_marketing_worlds_built_unlike_the_demo_differ_as_their_styles_say() -> None:
+    # benchmarks/channel_impact.py --style long|lean judges the measurement on these
+    from ingest.demo.marketing import STYLES, build_marketing
+
+    def truth(style: str) -> pd.DataFrame:
+        world = build_marketing(np.random.default_rng(5), date(2026, 11, 29), 104, style=STYLES[style])
+        return world.truth
+
+    demo, long, lean = truth("demo"), truth("long"), truth("lean")
+    channel = demo["figure"] == "channel"
+    # long cycles: every channel carries over 0.6-0.85 a week, where the demo's vary by channel
+    assert long.loc[channel, "alpha"].between(0.6, 0.85).all()
+    assert demo.loc[channel, "alpha"].min() < 0.6
+    # lean returns: the same channels at 0.4 of their returns, and more pipeline no spend bought
+    assert np.allclose(lean.loc[channel, "roi"], 0.4 * demo.loc[channel, "roi"])
+    share = {
+        name: t.set_index("figure").loc["baseline", "contribution"]
+        / (t.set_index("figure").loc[["baseline", "paid_total"], "contribution"].sum())
+        for name, t in (("demo", demo), ("lean", lean))
+    }
+    assert share["lean"] > share["demo"] + 0.1
