@@ -10,6 +10,12 @@ weighs all the evidence at once:
    ``l_max`` weeks of carry-over (B2B cycles are long), logistic saturation, an intercept,
    a linear trend and yearly Fourier terms as controls. Priors are stated on the scaled
    data (outcome / its largest week, spend / its channel's largest week) and are weak.
+   The baseline (intercept, trend and season: the pipeline no spend bought) is held at
+   or above zero in every week by a potential, ``-0.5 (min(baseline_t, 0) /
+   baseline_floor)^2`` summed over the weeks. Without it a world with months of
+   carry-over (``benchmarks/channel_impact.py --style long``, seed 11) split its chains:
+   one found a baseline falling below zero within the history, which let the paid
+   channels explain twice the pipeline (paid total +42%).
 2. **Lift tests** (``marketing.lift_tests``): each stored experiment is an observation of
    the change of its channel's contribution within the test's days, as the model computes
    it through the same adstock and saturation.
@@ -29,7 +35,8 @@ weighs all the evidence at once:
 ``MediaMixModel(config).fit(data)`` samples the posterior (nutpie by default; PyMC's own
 NUTS with ``sampler="pymc"``), checks convergence (``diagnostics_``: R-hat at most 1.05,
 bulk ESS, divergent transitions), samples once more with twice the tuning if it did not
-converge (``retries``), and keeps a thinned posterior as a ``MediaPosterior``
+converge (``retries``), serves the attempt whose chains agree best
+(``served_attempt``), and keeps a thinned posterior as a ``MediaPosterior``
 (``posterior_``), from which every figure is computed. A fit that still did not converge
 says so (``diagnostics_["converged"]`` false, with the problems).
 """
@@ -87,6 +94,7 @@ class MediaMixConfig:
     use_answers: bool = True
     use_lift_tests: bool = True
     min_weeks: int = 26
+    baseline_floor: float = 0.01  # scale of the penalty on a negative weekly baseline; 0: none
     min_active_weeks: int = 4  # weeks with spend a channel needs to be modelled
     keep_draws: int = 400
     seed: int = 0
@@ -170,25 +178,33 @@ class MediaMixModel:
         y = np.asarray(data.outcome, dtype=float)
         mmm, extras = self._build(data, channels, spend, y)
         idata = self._sample(mmm.model, progressbar, cfg)
-        diagnostics = _diagnostics(idata, cfg)
-        attempts = [dict(diagnostics)]
+        attempts = [(idata, _diagnostics(idata, cfg))]
         for k in range(cfg.retries):
-            if diagnostics["converged"]:
+            if attempts[-1][1]["converged"]:
                 break
             # chains that disagree usually found different modes before adapting: tune
             # twice as long, step more carefully, start elsewhere
             longer = replace(cfg, tune=2 * cfg.tune, target_accept=max(cfg.target_accept, 0.95),
                              seed=cfg.seed + 1000 * (k + 1))  # fmt: skip
             idata = self._sample(mmm.model, progressbar, longer)
-            diagnostics = _diagnostics(idata, longer)
-            attempts.append(dict(diagnostics))
+            attempts.append((idata, _diagnostics(idata, longer)))
+        served = served_attempt([d for _, d in attempts])
+        idata, diagnostics = attempts[served][0], dict(attempts[served][1])
+        diagnostics["problems"] = list(diagnostics["problems"])
+        if served < len(attempts) - 1:
+            later = attempts[-1][1]
+            diagnostics["problems"].append(
+                f"attempt {len(attempts)} (tuned longer) did worse (R-hat {later['r_hat_max']}): "
+                f"the draws of attempt {served + 1} are served"
+            )
         if not diagnostics["converged"] and not (cfg.use_lift_tests and data.lifts.used):
             # measured on the demo worlds at 78 weeks without a lift test: the chains split
             # on how much buyers forget against how much pipeline paid channels drove
             diagnostics["problems"].append(NO_LIFT_TEST_HINT)
         diagnostics["attempts"] = len(attempts)
         if len(attempts) > 1:
-            diagnostics["earlier_attempts"] = attempts[:-1]
+            diagnostics["served_attempt"] = served + 1
+            diagnostics["earlier_attempts"] = [d for i, (_, d) in enumerate(attempts) if i != served]
         self.idata_, self.mmm_ = idata, mmm
         self.diagnostics_ = diagnostics
         self.posterior_ = self._posterior(idata, mmm, data.weeks, channels, spend, y)
@@ -262,6 +278,13 @@ class MediaMixModel:
 
             media = model["channel_contribution"].values  # (date, channel), scaled
             base = model["intercept_contribution"].values + model["control_contribution"].values.sum(axis=1)
+            if cfg.baseline_floor:
+                # the baseline is the pipeline no spend bought: never below zero in a week
+                # (built from the free variables: a potential's graph is not lowered from
+                # xtensor, whose products have no gradient)
+                floor = model["intercept_contribution"].values + pt.dot(z, model["gamma_control"].values)
+                below = pt.minimum(floor, 0.0) / cfg.baseline_floor
+                pm.Potential("baseline_not_negative", -0.5 * pt.sum(below**2))
             if cfg.use_lift_tests and data.lifts.used:
                 base_fp = forward(x_scaled)
                 for k, obs in enumerate(data.lifts.used):
@@ -437,6 +460,17 @@ def _diagnostics(idata: Any, cfg: MediaMixConfig) -> dict[str, Any]:
         "converged": bool(converged),
         "problems": problems,
     }
+
+
+def served_attempt(verdicts: list[dict[str, Any]]) -> int:
+    """Which attempt's draws a fit serves: one that converged, else the one whose chains
+    agree best (the smallest R-hat). A second attempt, tuned longer from another seed,
+    can split its chains where the first only mixed slowly."""
+    def worse(i: int) -> tuple[bool, float, int]:
+        r = verdicts[i]["r_hat_max"]
+        return (not verdicts[i]["converged"], math.inf if r is None else r, -i)
+
+    return min(range(len(verdicts)), key=worse)
 
 
 def _derived(name: str) -> bool:

@@ -253,10 +253,11 @@ def test_a_second_attempt_samples_the_model_compiled_for_the_first(
     judged = mmm_module._diagnostics
     verdicts: list[dict[str, Any]] = []
 
-    def first_one_split(idata: Any, cfg: Any) -> dict[str, Any]:
-        verdict = judged(idata, cfg)
-        if not verdicts:  # as if the chains had split
-            verdict = {**verdict, "converged": False, "problems": ["R-hat 1.4 > 1.05"]}
+    def both_split(idata: Any, cfg: Any) -> dict[str, Any]:
+        # as if the chains had split, the second attempt's further than the first's
+        r_hat = 1.9 if verdicts else 1.4
+        verdict = {**judged(idata, cfg), "converged": False, "r_hat_max": r_hat,
+                   "problems": [f"R-hat {r_hat} > 1.05"]}  # fmt: skip
         verdicts.append(verdict)
         return verdict
 
@@ -264,12 +265,13 @@ def test_a_second_attempt_samples_the_model_compiled_for_the_first(
     samplings: list[dict[str, Any]] = []
 
     def recorded(compiled: Any, **kwargs: Any) -> Any:
-        samplings.append({"compiled": compiled, **kwargs})
-        return sample(compiled, **kwargs)
+        idata = sample(compiled, **kwargs)
+        samplings.append({"compiled": compiled, "idata": idata, **kwargs})
+        return idata
 
     monkeypatch.setattr(nutpie, "compile_pymc_model", counted)
     monkeypatch.setattr(nutpie, "sample", recorded)
-    monkeypatch.setattr(mmm_module, "_diagnostics", first_one_split)
+    monkeypatch.setattr(mmm_module, "_diagnostics", both_split)
     model = MediaMixModel(SMALL).fit(data)
     assert len(compiles) == 1 and len(verdicts) == 2
     first, second = samplings
@@ -277,8 +279,15 @@ def test_a_second_attempt_samples_the_model_compiled_for_the_first(
     # the retry tunes twice as long, more carefully, from another seed
     assert (first["tune"], second["tune"]) == (SMALL.tune, 2 * SMALL.tune)
     assert second["seed"] != first["seed"] and second["target_accept"] >= 0.95
-    assert model.diagnostics_["attempts"] == 2
-    assert model.diagnostics_["earlier_attempts"][0]["problems"] == ["R-hat 1.4 > 1.05"]
+    # neither converged: the first attempt's chains agreed better, its draws are served
+    d = model.diagnostics_
+    assert d["attempts"] == 2 and d["served_attempt"] == 1 and d["r_hat_max"] == 1.4
+    assert d["earlier_attempts"][0]["problems"] == ["R-hat 1.9 > 1.05"]
+    assert any("attempt 2 (tuned longer) did worse (R-hat 1.9)" in p for p in d["problems"])
+    assert model.idata_ is first["idata"]
+    for attempt, same in ((first, True), (second, False)):
+        draws = mmm_module._thin(mmm_module._flat(attempt["idata"].posterior["saturation_beta"]), SMALL.keep_draws)
+        assert np.array_equal(model.posterior_.params["beta"], draws) is same
 
 
 def test_forecast_backtest_cli_judges_the_weeks_after_an_origin(store: tuple[Engine, Settings, Path]) -> None:

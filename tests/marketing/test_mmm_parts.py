@@ -15,7 +15,7 @@ from marketing.answer_evidence import answer_evidence
 from marketing.errors import MarketingInputError, NotEnoughWeeksError
 from marketing.lift_tests import DEFAULT_RELATIVE_SE, Z90, lift_observations
 from marketing.media_posterior import MediaPosterior, adstock, adstock_weights, controls
-from marketing.mmm import MediaMixConfig, MediaMixData, _diagnostics, check_data
+from marketing.mmm import MediaMixConfig, MediaMixData, _diagnostics, check_data, served_attempt
 
 MONDAY = date(2025, 1, 6)
 WEEKS = [MONDAY + timedelta(weeks=k) for k in range(8)]
@@ -168,6 +168,19 @@ def test_chains_that_disagree_are_not_called_converged() -> None:
     assert _diagnostics(fine, MediaMixConfig(draws=400, chains=2))["converged"]
 
 
+def test_a_fit_serves_the_attempt_whose_chains_agree_best() -> None:
+    def verdict(converged: bool, r_hat: float | None) -> dict[str, object]:
+        return {"converged": converged, "r_hat_max": r_hat}
+
+    assert served_attempt([verdict(False, 1.4), verdict(True, 1.01)]) == 1
+    # measured: a world with months of carry-over mixed slowly at first (R-hat 1.03, bulk ESS
+    # 50), and its retry split its chains (R-hat 1.67, paid total +51% against -1%)
+    assert served_attempt([verdict(False, 1.03), verdict(False, 1.67)]) == 0
+    assert served_attempt([verdict(False, None), verdict(False, 1.2)]) == 1
+    assert served_attempt([verdict(False, 1.2), verdict(False, 1.2)]) == 1  # a tie: the later
+    assert served_attempt([verdict(True, 1.01)]) == 0
+
+
 def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     """Paid-sourced buyers answer half as often as the rest, inside one tracked stratum
     (the post-stratification cannot see it). Outcome 100: event's spend bought 40 (its
@@ -226,3 +239,34 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     beside.loc["event", "event"], beside.loc["event", "peer_referral"] = 28.0, 4.0
     second = dark_pipeline()
     assert second is not None and second.mean == pytest.approx(30.0, abs=0.3)
+
+
+def test_a_negative_baseline_is_penalised_in_every_week_it_is_negative() -> None:
+    # a mode with pipeline below zero had no spend bought it split the chains of a world with
+    # months of carry-over (benchmarks/channel_impact.py --style long, seed 11)
+    from marketing.mmm import MediaMixModel
+
+    weeks = [MONDAY + timedelta(weeks=k) for k in range(30)]
+    rng = np.random.default_rng(3)
+    spend = rng.uniform(50, 150, (30, 1))
+    data = MediaMixData(weeks=weeks, outcome=200 + spend[:, 0], spend=pd.DataFrame({"paid_ads": spend[:, 0]}))
+    cfg = MediaMixConfig(use_answers=False, use_lift_tests=False)
+    mmm, _ = MediaMixModel(cfg)._build(data, ["paid_ads"], spend, data.outcome)
+    model = mmm.model
+    k = len(model.coords["control"])
+
+    def value(intercept: float, trend: float) -> float:
+        gamma = np.zeros(k)
+        gamma[0] = trend  # the trend runs from 0 in the first week to 1 after the last
+        given = {model["intercept_contribution"]: np.asarray(intercept), model["gamma_control"]: gamma}
+        return float(model["baseline_not_negative"].eval(given))
+
+    assert value(0.3, 0.0) == 0.0 and value(0.3, -0.25) == 0.0
+    # 0.05 below zero in all 30 weeks: (0.05 / 0.01)^2 / 2 each
+    assert value(-0.05, 0.0) == pytest.approx(-30 * 12.5)
+    # a falling trend that crosses zero in week 10: only the weeks below it count
+    below = np.minimum(0.1 - 0.3 * np.arange(30) / 30, 0.0)
+    assert (below < 0).sum() == 19
+    assert value(0.1, -0.3) == pytest.approx(-0.5 * ((below / 0.01) ** 2).sum())
+    off = MediaMixModel(MediaMixConfig(use_answers=False, use_lift_tests=False, baseline_floor=0.0))
+    assert "baseline_not_negative" not in off._build(data, ["paid_ads"], spend, data.outcome)[0].model
