@@ -181,9 +181,11 @@ def main() -> None:
         w = one_world(seed, args)
         worlds.append(w)
         u = w["undertow"]
+        d = u["diagnostics"]
+        served = f" (attempt {d['served_attempt']} of {d['attempts']} served)" if d["attempts"] > 1 else ""
         print(f"seed {seed} ({args.style}, {w['weeks']} weeks): measure {u['seconds']:.0f} s, "
-              f"R-hat {u['diagnostics']['r_hat_max']}, divergences {u['diagnostics']['divergences']}",
-              file=sys.stderr)  # fmt: skip
+              f"R-hat {d['r_hat_max']}, divergences {d['divergences']}, "
+              f"{'converged' if d['converged'] else 'NOT CONVERGED'}{served}", file=sys.stderr)  # fmt: skip
         for r in u["channels"]:
             print(f"  {r['channel']:12s} ROI {r['roi']:5.2f} ({r['low']:.2f}-{r['high']:.2f}) true "
                   f"{r['true_roi']:.2f} {'covered' if r['covered'] else 'MISSED'}", file=sys.stderr)  # fmt: skip
