@@ -268,5 +268,12 @@ def test_a_negative_baseline_is_penalised_in_every_week_it_is_negative() -> None
     below = np.minimum(0.1 - 0.3 * np.arange(30) / 30, 0.0)
     assert (below < 0).sum() == 19
     assert value(0.1, -0.3) == pytest.approx(-0.5 * ((below / 0.01) ** 2).sum())
+    # with the season too, the weeks below zero of the model's own baseline are the ones
+    gamma = np.array([-0.3, 0.05, -0.02, 0.01, 0.03])[:k]
+    given = {model["intercept_contribution"]: np.asarray(0.1), model["gamma_control"]: gamma}
+    own = (model["intercept_contribution"].values + model["control_contribution"].values.sum(axis=1)).eval(given)
+    assert (own < 0).any() and (own > 0).any()
+    expected = -0.5 * ((np.minimum(own, 0.0) / 0.01) ** 2).sum()
+    assert float(model["baseline_not_negative"].eval(given)) == pytest.approx(expected)
     off = MediaMixModel(MediaMixConfig(use_answers=False, use_lift_tests=False, baseline_floor=0.0))
     assert "baseline_not_negative" not in off._build(data, ["paid_ads"], spend, data.outcome)[0].model
