@@ -198,8 +198,9 @@ class MediaMixModel:
                 f"the draws of attempt {served + 1} are served"
             )
         if not diagnostics["converged"] and not (cfg.use_lift_tests and data.lifts.used):
-            # measured on the demo worlds at 78 weeks without a lift test: the chains split
-            # on how much buyers forget against how much pipeline paid channels drove
+            # measured on the demo worlds at 78 weeks without a lift test, before the
+            # baseline floor: the chains split on how much buyers forget against how much
+            # pipeline paid channels drove (with the floor those three fits converged)
             diagnostics["problems"].append(NO_LIFT_TEST_HINT)
         diagnostics["attempts"] = len(attempts)
         if len(attempts) > 1:
