@@ -90,22 +90,22 @@ def test_a_rerun_on_ray_scores_only_what_is_missing(
 def test_a_worker_that_dies_is_restarted_and_its_batch_run_again(
     tmp_path: Path, ray_engine: object
 ) -> None:
-    marker = tmp_path / "die"
-    marker.touch()
+    died = tmp_path / "died"
 
     def make() -> Callable[[pd.DataFrame], pd.DataFrame]:
         def step(frame: pd.DataFrame) -> pd.DataFrame:
-            if marker.exists():  # the first batch: its worker process dies mid-batch
-                marker.unlink()
-                os._exit(1)
-            return frame.assign(pid=os.getpid())
+            try:  # the first batch to claim the file (an atomic create): its worker dies
+                os.close(os.open(died, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return frame.assign(pid=os.getpid())
+            os._exit(1)
 
         return step
 
     frames = [pd.DataFrame({"i": [k]}) for k in range(8)]
     with ray_engine.batches(make) as run:  # type: ignore[attr-defined]
         out = pd.concat(list(run(frames)))
-    assert not marker.exists()  # a worker did die
+    assert died.exists()  # a worker did die
     assert sorted(out["i"]) == list(range(8))  # and no batch was lost
 
 
