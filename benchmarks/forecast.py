@@ -8,7 +8,9 @@ weeks judged against ``pipeline_truth.csv`` (the realized pipeline of the weeks 
 the data, which the store never saw), once with the default plan (trailing spend goes
 on) and once under the spend the world then executed (its future spend, as per-channel
 factors), beside the world's own expected pipeline (what a perfect model would say: its
-error is the deals' noise alone), then ``marketing.forecast_backtest.backtest``
+error is the deals' noise alone) under the spend executed and under the run-rate plan
+(``expected_at_run_rate``: what a perfect model forecasts without knowing the spend to
+come, the floor of the default plan's error), then ``marketing.forecast_backtest.backtest``
 (4 origins, 13 weeks apart) with the naive and seasonal naive forecasts in the same run.
 The churn side is kept to a handful of accounts (``--accounts``): the truth's future
 weeks hold the prospects' pipeline only.
@@ -77,7 +79,8 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
             "seed": seed, "style": args.style,
             "next_quarter": {"actual": actual, **t, "inside": t["p10"] <= actual <= t["p90"],
                              "p50_error": (t["p50"] - actual) / actual,
-                             "expected": float(future["expected"].sum())},
+                             "expected": float(future["expected"].sum()),
+                             "expected_at_run_rate": float(future["expected_at_run_rate"].sum())},
             "measure_and_forecast_seconds": time.perf_counter() - t0,
         }  # fmt: skip
         # the same forecast under the spend that was then executed (the world's own
@@ -115,7 +118,9 @@ def main() -> None:
         print(f"seed {seed} ({args.style}): next quarter actual {nq['actual']:,.0f}, P50 {nq['p50']:,.0f} "
               f"({nq['p50_error']:+.1%}), P10-P90 {nq['p10']:,.0f}-{nq['p90']:,.0f} "
               f"{'inside' if nq['inside'] else 'OUTSIDE'}; the world's expected {nq['expected']:,.0f} "
-              f"({(nq['expected'] - nq['actual']) / nq['actual']:+.1%})", file=sys.stderr)  # fmt: skip
+              f"({(nq['expected'] - nq['actual']) / nq['actual']:+.1%}); under the run-rate plan "
+              f"{nq['expected_at_run_rate']:,.0f} ({(nq['expected_at_run_rate'] - nq['actual']) / nq['actual']:+.1%})",
+              file=sys.stderr)  # fmt: skip
         ex = w["executed_plan"]
         print(f"  under the executed spend: P50 {ex['p50']:,.0f} ({ex['p50_error']:+.1%}), P10-P90 "
               f"{ex['p10']:,.0f}-{ex['p90']:,.0f} {'inside' if ex['inside'] else 'OUTSIDE'}",
@@ -127,12 +132,14 @@ def main() -> None:
         print(json.dumps(worlds, default=float, indent=1))
         return
     print(f"\n{'world':10s} {'next quarter P50 error':>23s} {'inside P10-P90':>15s} "
-          f"{'executed spend: error':>22s} {'inside':>7s} {'expected vs actual':>19s}")  # fmt: skip
+          f"{'executed spend: error':>22s} {'inside':>7s} {'expected vs actual':>19s} "
+          f"{'run-rate expected vs actual':>28s}")  # fmt: skip
     for w in worlds:
         nq, ex = w["next_quarter"], w["executed_plan"]
         print(f"{w['seed']:<10d} {nq['p50_error']:>+23.1%} {str(nq['inside']):>15s} "
               f"{ex['p50_error']:>+22.1%} {str(ex['inside']):>7s} "
-              f"{(nq['expected'] - nq['actual']) / nq['actual']:>+19.1%}")  # fmt: skip
+              f"{(nq['expected'] - nq['actual']) / nq['actual']:>+19.1%} "
+              f"{(nq['expected_at_run_rate'] - nq['actual']) / nq['actual']:>+28.1%}")  # fmt: skip
     if not args.origins:
         return
     print(

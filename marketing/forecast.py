@@ -3,9 +3,10 @@
 ``forecast(posterior, weeks, assumptions)`` draws the outcome of each week after the
 measured ones from the media-mix model's posterior predictive distribution:
 
-    outcome_t = baseline_t (intercept + trend + yearly season, extrapolated)
-              + sum_c media_ct (planned spend, plus the carry-over of the spend before)
-              + noise_t (the model's observation noise, one draw per week)
+    outcome_t = max(0, baseline_t (intercept + trend + yearly season, extrapolated; at
+                   least 0)
+                   + sum_c media_ct (planned spend, plus the carry-over of the spend before)
+                   + noise_t (the model's observation noise, one draw per week))
 
 so ``p10``/``p50``/``p90`` are quantiles of what will be observed, not of its mean
 (CONTRACT.md section 5). Each posterior draw is paired with ``NOISE_REPLICATES`` noise
@@ -180,9 +181,12 @@ def predictive_draws(
         windows = np.random.default_rng([seed, 1])
         pick = windows.integers(0, len(drift), (posterior.draws, NOISE_REPLICATES))
         media = posterior.media_after_paths(plan, drift[pick]).sum(axis=3)  # (d, r, w)
-    mean = posterior.baseline(future)[:, None, :] + media
+    # the model holds its baseline at or above zero in the history (``baseline_floor``); a
+    # trend extrapolated past it is held there too, and no week's outcome is below zero
+    base = np.maximum(posterior.baseline(future), 0.0)
+    mean = base[:, None, :] + media
     noise = np.stack([posterior.noise(rng, (weeks,)) for _ in range(NOISE_REPLICATES)], axis=1)
-    return (mean + noise).reshape(-1, weeks)
+    return np.maximum(mean + noise, 0.0).reshape(-1, weeks)
 
 
 def plan_drift(

@@ -57,27 +57,46 @@ def _summary(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# the media-mix model's sampling defaults (``marketing.mmm.MediaMixConfig``; a test keeps
+# them equal), written out so that ``undertow --help`` does not import the model
+SAMPLING_DEFAULTS = {"draws": 250, "tune": 700, "chains": 4}
+
+
+def sampling_options(command: Any) -> Any:
+    """``--draws``, ``--tune`` and ``--chains`` of a command that fits the media-mix model."""
+    for option in reversed((
+        click.option("--draws", type=click.IntRange(1, 20_000), default=SAMPLING_DEFAULTS["draws"],
+                     show_default=True, help="Posterior draws per chain."),
+        click.option("--tune", type=click.IntRange(0, 20_000), default=SAMPLING_DEFAULTS["tune"],
+                     show_default=True, help="Tuning steps per chain before the draws."),
+        click.option("--chains", type=click.IntRange(1, 8), default=SAMPLING_DEFAULTS["chains"],
+                     show_default=True, help="Chains, sampled two at a time; R-hat compares them."),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.command("measure")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Measure with what was known at this date (default: the latest spend or opportunity date).")  # fmt: skip
 @click.option("--outcome", type=click.Choice(["pipeline", "opportunities", "leads"]),
               default="pipeline", show_default=True)  # fmt: skip
-@click.option("--draws", type=click.IntRange(1, 20_000), default=500, show_default=True,
-              help="Posterior draws per chain (after as many tuning steps plus 200).")  # fmt: skip
+@sampling_options
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default="nutpie",
               show_default=True, help="nutpie (default, faster here) or PyMC's own NUTS.")  # fmt: skip
 @json_option
 @handle_errors
 def measure_command(
-    as_of: str | None, outcome: str, draws: int, seed: int, sampler: str, as_json: bool
+    as_of: str | None, outcome: str, draws: int, tune: int, chains: int, seed: int,
+    sampler: str, as_json: bool,
 ) -> None:
     """Fit the media-mix model (calibrated by lift tests and buyers' answers) and store a run."""
     from marketing.measure import measure_and_store
     from marketing.mmm import MediaMixConfig
 
     when = _date(as_of) if as_of else None
-    config = MediaMixConfig(draws=draws, tune=draws + 200, seed=seed, sampler=sampler)
+    config = MediaMixConfig(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler)
     with console().status("measuring") as status:
         run = measure_and_store(state().engine(), as_of=when, outcome=outcome, config=config,
                                 on_step=lambda msg: status.update(msg))  # fmt: skip
@@ -165,18 +184,19 @@ def forecast_list(limit: int, as_json: bool) -> None:
               help="How many origins, the latest first, each --weeks apart.")  # fmt: skip
 @click.option("--weeks", type=click.IntRange(1, 52), default=13, show_default=True,
               help="The forecast horizon whose total is judged.")  # fmt: skip
-@click.option("--draws", type=click.IntRange(1, 20_000), default=500, show_default=True,
-              help="Posterior draws per chain of each origin's fit.")  # fmt: skip
+@sampling_options
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @json_option
 @handle_errors
-def forecast_backtest(origins: int, weeks: int, draws: int, seed: int, as_json: bool) -> None:
+def forecast_backtest(
+    origins: int, weeks: int, draws: int, tune: int, chains: int, seed: int, as_json: bool
+) -> None:
     """Rolling-origin back-test of the forecast's total beside naive and seasonal naive
     forecasts: the model is fitted on what the store knew at each origin (a minute each)."""
     from marketing.forecast_backtest import backtest
     from marketing.mmm import MediaMixConfig
 
-    config = MediaMixConfig(draws=draws, tune=draws + 200, seed=seed)
+    config = MediaMixConfig(draws=draws, tune=tune, chains=chains, seed=seed)
     with console().status("back-testing") as status:
         out = backtest(state().engine(), origins=origins, horizon=weeks, step=weeks, config=config,
                        on_origin=lambda d: status.update(f"fitting the model as of {d}"))  # fmt: skip

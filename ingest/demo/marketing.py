@@ -55,6 +55,7 @@ DEAL_MEAN = {"smb": 4_000.0, "mid_market": 14_000.0, "enterprise": 50_000.0}  # 
 DEAL_SIGMA = 0.6  # log-scale spread of deal amounts
 LAG_WEEKS = 13  # longest lead-to-opportunity lag modelled
 FUTURE_WEEKS = 26  # weeks simulated after the data's end (truth only)
+RUN_RATE_WEEKS = 13  # the trailing weeks of a run-rate plan (as marketing.forecast's)
 FUNNEL = {"mql": 0.55, "sql": 0.5, "opp": 0.6}  # stage-to-stage conversion of a lead
 WIN_RATE = 0.27
 QUESTION = attr.QUESTION
@@ -234,6 +235,14 @@ def build_marketing(
     weekly["in_data"] = np.arange(total) < weeks
     for c in PAID:  # the spend that was executed, the weeks after the data included
         weekly[f"spend_{c}"] = spend[c]
+    # what a perfect model forecasts under a run-rate plan (each channel's spend after the
+    # data held at its mean of the data's last RUN_RATE_WEEKS): a forecast that does not
+    # know the spend to come cannot beat it on average
+    held = {c: np.where(np.arange(total) < weeks, spend[c], spend[c][weeks - RUN_RATE_WEEKS : weeks].mean())
+            for c in PAID}  # fmt: skip
+    weekly["expected_at_run_rate"] = weekly["expected"] + sum(
+        _expected(_media(channels[c], held[c]), lag) - media[c] for c in PAID
+    )
 
     answers = _answers(rng, opps, leads, style)
     data_end = monday + timedelta(weeks=weeks)  # exclusive: the complete weeks end here

@@ -60,7 +60,8 @@ COLUMNS = {
     "marketing_truth": ["figure", "channel", "spend", "contribution", "roi", "marginal_roi",
                         "alpha", "half_saturation", "hill_shape"],
     # the spend each paid channel got each week, the weeks after the data included
-    "pipeline_truth": ["week", "expected", "realized", "in_data", *(f"spend_{c}" for c in PAID)],
+    "pipeline_truth": ["week", "expected", "expected_at_run_rate", "realized", "in_data",
+                       *(f"spend_{c}" for c in PAID)],  # fmt: skip
     "truth": ["account_id", "segment", "arr", "contract_start", "churned_at_true",
               "expanded_at_true", "health_end", "health_mean_3m", "fit_end", "mood_end", "hazard_end",
               "answered", "reported_channels", "true_channel", "tracked_source"],

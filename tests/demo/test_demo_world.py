@@ -257,6 +257,11 @@ def test_the_pipeline_truth_holds_the_spend_executed_in_and_after_the_data(world
         len(after) >= 13 and (after[[c for c in truth if c.startswith("spend_")]] >= 0).all().all()
     )
     assert after["spend_paid_ads"].sum() > 0
+    # the floor of a run-rate forecast: the same expected pipeline while the data last,
+    # another once the executed spend strays from the run-rate
+    assert np.allclose(inside["expected_at_run_rate"], inside["expected"])
+    assert (after["expected_at_run_rate"] > 0).all()
+    assert not np.allclose(after["expected_at_run_rate"], after["expected"], rtol=1e-3)
 
 
 def test_marketing_worlds_built_unlike_the_demo_differ_as_their_styles_say() -> None:

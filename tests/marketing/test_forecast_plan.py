@@ -14,6 +14,7 @@ from marketing.forecast import (
     forecast,
     parse_spend_assumption,
     plan_drift,
+    predictive_draws,
     spend_drift,
 )
 from marketing.media_posterior import MediaPosterior
@@ -106,3 +107,20 @@ def test_a_channel_an_assumption_names_is_taken_as_stated() -> None:
     out = forecast(post, 13, ["channel=event:spend*=0.5"])
     assert out["plan_uncertainty"]["channels"] == ["paid_ads"]
     assert out["change"]["p50"] < 0  # half the events: less pipeline
+
+
+def test_a_baseline_that_trends_below_zero_is_held_at_zero_and_so_is_every_week() -> None:
+    post = _posterior(_wandering(), draws=400)
+    # a level that falls by almost itself over the history: it crosses zero soon after
+    post.params["intercept"] = np.full(post.draws, 0.30)
+    post.params["gamma"] = np.zeros((post.draws, 3))
+    post.params["gamma"][:, 0] = -0.28
+    post.params["sigma"] = np.full(post.draws, 0.05)
+    future = post.future_weeks(26)
+    assert (post.baseline(future)[:, -1] < -0.05 * post.target_scale).all()  # a sigma below
+    no_spend = np.zeros((26, 2))  # the carry-over of the history is gone by the last week
+    draws = predictive_draws(post, no_spend, seed=1)
+    assert (draws >= 0).all()
+    # the last week: a baseline held at zero plus symmetric noise, so half the paths are
+    # zero; the baseline of the trend alone (below zero) would leave nearly 90% at zero
+    assert np.mean(draws[:, -1] == 0) == pytest.approx(0.5, abs=0.04)

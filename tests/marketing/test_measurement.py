@@ -83,12 +83,16 @@ def test_cli_measure_json_and_exit_codes(store: tuple[Engine, Settings, Path]) -
     _, settings, folder = store
     env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
     runner = CliRunner()
-    res = runner.invoke(cli, ["measure", "--draws", "20", "--seed", "3", "--json"], env=env)
+    res = runner.invoke(cli, ["measure", "--draws", "20", "--tune", "200", "--chains", "3", "--seed", "3",
+                              "--json"], env=env)  # fmt: skip
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
+    assert (out["diagnostics"]["draws"], out["diagnostics"]["chains"]) == (20, 3)
     assert {"as_of", "outcome", "weeks", "model_version", "channels", "baseline", "diagnostics"} <= set(out)
     assert {"channel", "dark", "spend", "contribution", "roi", "marginal_roi", "self_reported_share",
             "tracked_share", "experiment_lift"} <= set(out["channels"][0])  # fmt: skip
+    many = runner.invoke(cli, ["measure", "--chains", "9"], env=env)
+    assert many.exit_code == 2 and "--chains" in many.output
     bad = runner.invoke(cli, ["measure", "--as-of", "2026-02-30"], env=env)
     assert bad.exit_code == 2 and "--as-of" in bad.output
     future = runner.invoke(cli, ["measure", "--as-of", "2199-01-01"], env=env)
@@ -295,7 +299,7 @@ def test_forecast_backtest_cli_judges_the_weeks_after_an_origin(store: tuple[Eng
     env = {"UNDERTOW_DATABASE_URL": settings.database_url, "UNDERTOW_DATA_DIR": str(settings.data_dir)}
     runner = CliRunner()
     res = runner.invoke(cli, ["forecast", "backtest", "--origins", "2", "--weeks", "8", "--draws", "20",
-                              "--json"], env=env)  # fmt: skip
+                              "--tune", "200", "--chains", "2", "--json"], env=env)  # fmt: skip
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     full, _ = measurement_data(engine, END, "pipeline")

@@ -151,6 +151,14 @@ def test_the_model_refuses_too_little_history_and_bad_settings() -> None:
         check_data(zero, MediaMixConfig(min_weeks=5))
 
 
+def test_the_clis_sampling_defaults_are_the_models() -> None:
+    from api.commands.measuring import SAMPLING_DEFAULTS
+
+    default = MediaMixConfig()
+    assert SAMPLING_DEFAULTS == {"draws": default.draws, "tune": default.tune, "chains": default.chains}
+    default.check()
+
+
 def test_chains_that_disagree_are_not_called_converged() -> None:
     rng = np.random.default_rng(1)
     far_apart = np.stack([rng.normal(0, 1, 200), rng.normal(5, 1, 200)])
