@@ -38,6 +38,7 @@ import pandas as pd
 from nlp.engines import LOCAL, ComputeEngine, release_memory
 from risk.errors import NotEnoughDataError, RiskError
 from risk.inputs import RiskInputs, compact
+from risk.metrics import auc
 from risk.survival.base import SurvivalModel
 from risk.trajectories import ASPECT_PREFIX, Panel, TrajectoryConfig, build_panel
 
@@ -106,14 +107,6 @@ def origins(
     return sorted(pd.Timestamp(t).normalize() for t in out if t >= earliest)
 
 
-def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    if y.min() == y.max():
-        return None
-    return float(roc_auc_score(y, score))
-
-
 ICI_BLOCK = 16_384
 
 
@@ -161,12 +154,12 @@ def judge(pred: pd.DataFrame, horizon_days: int) -> dict[str, Any]:
         "events": int(y.sum()),
         "c_index": float(concordance_index(dur, -p, y)) if 0 < y.sum() < len(y) else None,
         "integrated_brier": float(np.mean(briers)),
-        f"auc_{h}d": _auc(y, p),
+        f"auc_{h}d": auc(y, p, digits=None),
         "expected": round(float(p.sum()), 2),
         "observed": int(y.sum()),
     }
     if h > 90 and "F_90" in pred:
-        out["auc_90d"] = _auc(((dur <= 90) & (y == 1)).astype(int), pred["F_90"].to_numpy())
+        out["auc_90d"] = auc(((dur <= 90) & (y == 1)).astype(int), pred["F_90"].to_numpy(), digits=None)
     deciles = (
         pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False)
         if len(p) >= 10

@@ -50,6 +50,7 @@ from risk.backtest import BacktestConfig, calibration_factor, origins, usable_fe
 from risk.drivers import explain
 from risk.errors import NotEnoughDataError
 from risk.inputs import RiskInputs, compact
+from risk.metrics import auc
 from risk.survival.pem import PiecewiseExponentialModel
 from risk.trajectories import DAYS_PER_MONTH, Panel, TrajectoryConfig, build_panel
 
@@ -232,14 +233,6 @@ def p_expand(model: ExpansionHazardModel, current: pd.DataFrame, days: int) -> n
     return 1.0 - np.exp(-total)
 
 
-def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    if len(y) == 0 or y.min() == y.max():
-        return None
-    return round(float(roc_auc_score(y, score)), 4)
-
-
 def top_rates(score: np.ndarray, outcome: np.ndarray, sizes: tuple[int, ...]) -> dict[str, Any]:
     """Outcome rate among the ``n`` highest scores (ties: first come) for each size."""
     order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
@@ -262,9 +255,9 @@ def _judge(frame: pd.DataFrame, sizes: tuple[int, ...]) -> dict[str, Any]:
         "n": len(frame),
         "events": int(y.sum()),
         "base_rate": round(float(y.mean()), 4),
-        "auc": _auc(y, p),
-        "auc_trend": _auc(y, frame["trend"].to_numpy(dtype=float)),
-        "auc_crm_history": _auc(y, frame["p_baseline"].to_numpy(dtype=float)),
+        "auc": auc(y, p),
+        "auc_trend": auc(y, frame["trend"].to_numpy(dtype=float)),
+        "auc_crm_history": auc(y, frame["p_baseline"].to_numpy(dtype=float)),
         "brier": round(float(np.mean((y - p) ** 2)), 5),
         "ici": round(_ici(p, y.astype(float)), 5),
         "expected": round(float(p.sum()), 2),

@@ -75,7 +75,7 @@ from risk.trajectories import Panel, TrajectoryConfig, build_panel, panel_size
 FIT_STEPS = 5
 FULL = ("text", "activity", "crm")  # the feature groups of the model a fit stores
 # what a fit's tasks import: Ray workers load them as they start (``nlp.engines``)
-RAY_PRELOAD = ("risk.fit", "lifelines.utils", "sklearn.metrics")
+RAY_PRELOAD = ("risk.fit", "lifelines.utils")
 BATCH = 5_000
 TRAJECTORY_MONTHS = 24
 

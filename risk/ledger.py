@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, insert, select, update
 
 from ingest.db.schema import forecast_ledger
+from risk.metrics import auc
 
 BATCH = 5_000
 
@@ -107,11 +108,6 @@ def summary(conn: Connection) -> list[dict[str, Any]]:
     out = []
     for (run, as_of, h), g in df.groupby(["run_id", "as_of", "horizon_days"]):
         y, p = g["y"].to_numpy(), g["p"].to_numpy()
-        auc = None
-        if 0 < y.sum() < len(y):
-            from sklearn.metrics import roc_auc_score
-
-            auc = round(float(roc_auc_score(y, p)), 4)
         out.append(
             {
                 "run_id": run,
@@ -121,7 +117,7 @@ def summary(conn: Connection) -> list[dict[str, Any]]:
                 "expected": round(float(p.sum()), 2),
                 "observed": int(y.sum()),
                 "brier": round(float(np.mean((y - p) ** 2)), 5),
-                "auc": auc,
+                "auc": auc(y, p),
             }
         )
     return out

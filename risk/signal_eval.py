@@ -32,17 +32,9 @@ from sqlalchemy import Engine
 
 from risk.errors import RiskInputError
 from risk.feeds import get_run, signals_frame
+from risk.metrics import auc
 
 SIZES = (25, 50, 100)
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    ok = np.isfinite(score)
-    if ok.sum() < 2 or y[ok].min() == y[ok].max():
-        return None
-    return round(float(roc_auc_score(y[ok], score[ok])), 4)
 
 
 def _cuts(ranked_ids: list[str], outcome: pd.Series, sizes: tuple[int, ...]) -> dict[str, Any]:
@@ -72,7 +64,7 @@ def _list(
     for name, (ids, score) in rankings.items():
         out["rankings"][name] = {
             "top": _cuts(ids, outcome, sizes),
-            "auc": None if score is None else _auc(y.astype(int), score),
+            "auc": None if score is None else auc(y.astype(int), score),
         }
     out["rankings"]["oracle"] = {"top": _cuts(best, outcome, sizes), "auc": 1.0}
     return out

@@ -30,6 +30,7 @@ from risk.backtest import MODEL_GROUPS, calibration_factor, fit_group
 from risk.errors import RiskInputError
 from risk.feeds import check_horizon, churn_risk_frame, get_run
 from risk.fit import FitConfig
+from risk.metrics import auc
 from risk.replay import replay
 
 TRUTH_COLUMNS = ("account_id", "churned_at_true")
@@ -74,16 +75,10 @@ def _dates(p: Path, frame: pd.DataFrame, col: str) -> pd.Series:
     return dates
 
 
-def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    return None if y.min() == y.max() else round(float(roc_auc_score(y, p)), 4)
-
-
 def _judge(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     expected, observed = float(p.sum()), int(y.sum())
     return {
-        "auc": _auc(y, p),
+        "auc": auc(y, p),
         "expected": round(expected, 2),
         "observed": observed,
         "expected_error_pct": round(100.0 * (expected - observed) / observed, 2)
