@@ -82,7 +82,7 @@ class MediaMixConfig:
     noise_nu: float = 5.0  # degrees of freedom of the weekly noise (Student-t)
     block_weeks: int = 4  # answers are compared with the model in blocks of weeks
     # four chains of 250 draws: the same 1,000 draws as two of 500, in the same wall time
-    # here (demo seeds 7/11/23: 50-55 s a measure, figures within a point or two); split
+    # here (demo seeds 7/11/23: 38-58 s a measure, figures within a point or two); split
     # modes show in R-hat more surely with four
     draws: int = 250
     tune: int = 700
