@@ -17,7 +17,8 @@ default settings (what ``undertow measure`` runs). Side by side, on the same wee
 
 Judged against ``marketing_truth.csv``: per paid channel whether the 90% ROI interval
 covers the true ROI, the interval's width over the true ROI, the ROI error; per world the
-paid-total and dark-pipeline errors and wall time. The last table pools every channel.
+paid-total and dark-pipeline errors, whether their 90% intervals hold the truth, and wall
+time. The last table pools every channel.
 
     .venv/bin/python benchmarks/channel_impact.py [--seeds 7 11 23] [--style demo|alt|long|lean]
         [--accounts 60] [--months 30] [--no-references] [--json]
@@ -106,6 +107,7 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
             "undertow": {
                 "channels": judge(res["channels"], truth),
                 "paid_error": res["paid_contribution"] / tf["paid_total"] - 1,
+                "paid_covered": res["paid_contribution_low"] <= tf["paid_total"] <= res["paid_contribution_high"],
                 "dark_error": res["dark_pipeline"] / tf["dark_pipeline"] - 1,
                 "dark_covered": res["dark_pipeline_low"] <= tf["dark_pipeline"] <= res["dark_pipeline_high"],
                 "seconds": wall, "diagnostics": run["diagnostics"],
@@ -135,9 +137,11 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
                 roi = ref["draws"][:, j] / spend[c]
                 lo, hi = np.percentile(roi, [5, 95])
                 a_rows.append({"channel": c, "roi": float(roi.mean()), "roi_low": float(lo), "roi_high": float(hi)})
+            paid_lo, paid_hi = np.percentile(ref["draws"].sum(axis=1), [5, 95])
             out["pymc_marketing_defaults"] = {
                 "channels": judge(a_rows, truth),
                 "paid_error": float(ref["draws"].sum(axis=1).mean()) / tf["paid_total"] - 1,
+                "paid_covered": bool(paid_lo <= tf["paid_total"] <= paid_hi),
                 "dark_error": None, "seconds": wall, "divergences": ref["divergences"],
             }  # fmt: skip
         engine.dispose()
@@ -152,6 +156,15 @@ def _pct(errors: list[float | None]) -> str:
     return " ".join("-" if e is None else f"{e:+.1%}" for e in errors)
 
 
+def _held(covered: bool) -> str:
+    return "holds the truth" if covered else "MISSES the truth"
+
+
+def _count(flags: list[bool | None]) -> str | None:
+    known = [f for f in flags if f is not None]
+    return f"{sum(known)}/{len(known)}" if known else None
+
+
 def summary(worlds: list[dict[str, Any]], method: str) -> dict[str, Any]:
     rows = [c for w in worlds if method in w for c in w[method]["channels"]]
     if not rows:
@@ -163,6 +176,9 @@ def summary(worlds: list[dict[str, Any]], method: str) -> dict[str, Any]:
         "median_error": float(np.median([r["error"] for r in rows])),
         "paid_errors": [_rounded(w[method]["paid_error"]) for w in worlds if method in w],
         "dark_errors": [_rounded(w[method]["dark_error"]) for w in worlds if method in w],
+        # how often the 90% intervals of the two totals held the truth (None: no interval)
+        "paid_covered": _count([w[method].get("paid_covered") for w in worlds if method in w]),
+        "dark_covered": _count([w[method].get("dark_covered") for w in worlds if method in w]),
         "seconds": [round(w[method]["seconds"], 1) for w in worlds if method in w],
     }
 
@@ -189,19 +205,25 @@ def main() -> None:
         for r in u["channels"]:
             print(f"  {r['channel']:12s} ROI {r['roi']:5.2f} ({r['low']:.2f}-{r['high']:.2f}) true "
                   f"{r['true_roi']:.2f} {'covered' if r['covered'] else 'MISSED'}", file=sys.stderr)  # fmt: skip
-        print(f"  paid total {u['paid_error']:+.1%}, dark pipeline {u['dark_error']:+.1%}", file=sys.stderr)
+        print(f"  paid total {u['paid_error']:+.1%} (90% interval {_held(u['paid_covered'])}), dark pipeline "
+              f"{u['dark_error']:+.1%} (90% interval {_held(u['dark_covered'])})", file=sys.stderr)  # fmt: skip
     methods = ["undertow", "pymc_marketing_defaults", "answers_alone"]
     table = {m: summary(worlds, m) for m in methods}
     if args.json:
         print(json.dumps({"worlds": worlds, "summary": table}, default=float, indent=1))
         return
     print(f"\n{'method':26s} {'covered':>9s} {'width/true':>10s} {'ROI error':>9s}  paid-total errors      dark errors           seconds")
+    lines = []
     for m in methods:
         s = table[m]
         if not s:
             continue
         print(f"{m:26s} {s['covered']:>3d}/{s['rois']:<5d} {s['median_width']:>10.2f} {s['median_error']:>9.1%}  "
               f"{_pct(s['paid_errors']):22s} {_pct(s['dark_errors']):21s} {s['seconds']}")  # fmt: skip
+        if s["paid_covered"] or s["dark_covered"]:
+            lines.append(f"{m}: the 90% interval held the true paid total on {s['paid_covered'] or '-'} "
+                         f"worlds, the true dark pipeline on {s['dark_covered'] or '-'}")  # fmt: skip
+    print("\n".join(["", *lines]) if lines else "")
 
 
 if __name__ == "__main__":
