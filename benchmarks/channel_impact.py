@@ -137,10 +137,11 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
                 roi = ref["draws"][:, j] / spend[c]
                 lo, hi = np.percentile(roi, [5, 95])
                 a_rows.append({"channel": c, "roi": float(roi.mean()), "roi_low": float(lo), "roi_high": float(hi)})
-            paid_lo, paid_hi = np.percentile(ref["draws"].sum(axis=1), [5, 95])
+            paid = ref["draws"].sum(axis=1)
+            paid_lo, paid_hi = np.percentile(paid, [5, 95])
             out["pymc_marketing_defaults"] = {
                 "channels": judge(a_rows, truth),
-                "paid_error": float(ref["draws"].sum(axis=1).mean()) / tf["paid_total"] - 1,
+                "paid_error": float(paid.mean()) / tf["paid_total"] - 1,
                 "paid_covered": bool(paid_lo <= tf["paid_total"] <= paid_hi),
                 "dark_error": None, "seconds": wall, "divergences": ref["divergences"],
             }  # fmt: skip

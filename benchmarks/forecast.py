@@ -99,6 +99,11 @@ def one_world(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _off(quarter: dict[str, Any], key: str) -> float:
+    """How far the quarter's figure ``key`` is from the realized pipeline, relatively."""
+    return (quarter[key] - quarter["actual"]) / quarter["actual"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,8 +123,8 @@ def main() -> None:
         print(f"seed {seed} ({args.style}): next quarter actual {nq['actual']:,.0f}, P50 {nq['p50']:,.0f} "
               f"({nq['p50_error']:+.1%}), P10-P90 {nq['p10']:,.0f}-{nq['p90']:,.0f} "
               f"{'inside' if nq['inside'] else 'OUTSIDE'}; the world's expected {nq['expected']:,.0f} "
-              f"({(nq['expected'] - nq['actual']) / nq['actual']:+.1%}); under the run-rate plan "
-              f"{nq['expected_at_run_rate']:,.0f} ({(nq['expected_at_run_rate'] - nq['actual']) / nq['actual']:+.1%})",
+              f"({_off(nq, 'expected'):+.1%}); under the run-rate plan "
+              f"{nq['expected_at_run_rate']:,.0f} ({_off(nq, 'expected_at_run_rate'):+.1%})",
               file=sys.stderr)  # fmt: skip
         ex = w["executed_plan"]
         print(f"  under the executed spend: P50 {ex['p50']:,.0f} ({ex['p50_error']:+.1%}), P10-P90 "
@@ -138,8 +143,7 @@ def main() -> None:
         nq, ex = w["next_quarter"], w["executed_plan"]
         print(f"{w['seed']:<10d} {nq['p50_error']:>+23.1%} {str(nq['inside']):>15s} "
               f"{ex['p50_error']:>+22.1%} {str(ex['inside']):>7s} "
-              f"{(nq['expected'] - nq['actual']) / nq['actual']:>+19.1%} "
-              f"{(nq['expected_at_run_rate'] - nq['actual']) / nq['actual']:>+28.1%}")  # fmt: skip
+              f"{_off(nq, 'expected'):>+19.1%} {_off(nq, 'expected_at_run_rate'):>+28.1%}")  # fmt: skip
     if not args.origins:
         return
     print(

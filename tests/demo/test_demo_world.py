@@ -260,6 +260,10 @@ def test_the_pipeline_truth_holds_the_spend_executed_in_and_after_the_data(world
     # the floor of a run-rate forecast: the same expected pipeline while the data last,
     # another once the executed spend strays from the run-rate
     assert np.allclose(inside["expected_at_run_rate"], inside["expected"])
+    from ingest.demo.marketing import RUN_RATE_WEEKS  # ingest cannot import marketing's
+    from marketing.forecast import TRAILING_WEEKS
+
+    assert RUN_RATE_WEEKS == TRAILING_WEEKS
     assert (after["expected_at_run_rate"] > 0).all()
     assert not np.allclose(after["expected_at_run_rate"], after["expected"], rtol=1e-3)
 
