@@ -7,7 +7,7 @@ Every measured run is a fresh child process (Ray, when used, is started inside i
 local instance with 2 CPUs); the parent samples the child's whole process tree (Ray's
 GCS, raylet and workers included) every 0.2 s and reports the peak of the summed PSS
 (proportional set size: shared pages such as the object store counted once) and of the
-summed RSS.
+summed RSS, and the sampler's own CPU seconds.
 
 1. Scoring (sentiment, the served int8 model): a demo world of ``--accounts`` accounts x
    24 months is ingested into SQLite once; each run scores a copy of that store.
@@ -24,8 +24,10 @@ summed RSS.
    driver's share of scoring), into SQLite and, with ``--postgres``, PostgreSQL.
 3. The fit (``risk.fit.compute_fit``, store I/O excluded, as ``benchmarks/fit.py``) at
    ``--fit-accounts`` x 24 months: local, then Ray (2 CPUs, workers warmed while the
-   world is generated), ``--repeat`` pairs back to back; every pair's results are checked
-   identical, and the median of the pairs' time ratios is printed. The world's frames are
+   world is generated). One pair is sampled for PSS (memory), then ``--repeat`` pairs
+   back to back are timed with RSS sampling only (PSS sampling would take a sixth of a
+   core from the Ray run, see ``TreeMemory``); every pair's results are checked
+   identical, and the median of the timed pairs' ratios is printed. The world's frames are
    compacted first, as ``risk.inputs.load_inputs`` returns a store's.
 """
 
@@ -55,14 +57,22 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 # ---------------------------------------------------------------- process-tree memory
 class TreeMemory:
-    """Peak summed PSS and RSS of a process and all its descendants, sampled."""
+    """Peak summed RSS, and with ``pss`` the peak summed PSS, of a process and all its
+    descendants, sampled every ``every`` seconds; ``cpu_s`` is the sampler's own CPU.
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
+    PSS makes the kernel walk every page table of every process at each sample: for a
+    Ray fit's process tree that took 6.2 CPU-s of this process per run at 0.2 s, a sixth
+    of a core taken from an engine that keeps both cores busy (the local engine leaves
+    one free for it). So timed runs sample RSS only (``/proc/PID/statm``, counters), and
+    PSS is measured in runs of its own (``bench_fit``)."""
+
+    def __init__(self, pid: int, every: float = 0.2, pss: bool = True) -> None:
         import psutil
 
         self.root = psutil.Process(pid)
-        self.every = every
+        self.every, self.pss = every, pss
         self.peak_pss = self.peak_rss = 0
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -70,6 +80,7 @@ class TreeMemory:
     def _run(self) -> None:
         import psutil
 
+        cpu0 = time.thread_time()
         while not self._stop.is_set():
             pss = rss = 0
             try:
@@ -78,25 +89,28 @@ class TreeMemory:
                 break
             for p in procs:
                 try:
-                    info = p.memory_full_info()
+                    info = p.memory_full_info() if self.pss else p.memory_info()
                 except psutil.Error:
                     continue
                 pss += getattr(info, "pss", info.rss)
                 rss += info.rss
             self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self.cpu_s = time.thread_time() - cpu0
             self._stop.wait(self.every)
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, float | None]:
         self._stop.set()
         self._thread.join()
         return {
-            "peak_pss_gb": round(self.peak_pss / 1e9, 2),
+            "peak_pss_gb": round(self.peak_pss / 1e9, 2) if self.pss else None,
             "peak_rss_gb": round(self.peak_rss / 1e9, 2),
+            "sampler_cpu_s": round(self.cpu_s, 2),
         }
 
 
-def child(args: list[str], timeout: float = 1800) -> dict[str, Any]:
-    """Run ``scale.py --child ...`` in a fresh process; its last stdout line is JSON."""
+def child(args: list[str], timeout: float = 1800, pss: bool = True) -> dict[str, Any]:
+    """Run ``scale.py --child ...`` in a fresh process; its last stdout line is JSON.
+    ``pss``: sample PSS as well as RSS (``TreeMemory``)."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", *args],
         stdout=subprocess.PIPE,
@@ -104,7 +118,7 @@ def child(args: list[str], timeout: float = 1800) -> dict[str, Any]:
         text=True,
         cwd=ROOT,
     )
-    memory = TreeMemory(proc.pid)
+    memory = TreeMemory(proc.pid, pss=pss)
     out, err = proc.communicate(timeout=timeout)
     mem = memory.stop()
     if proc.returncode != 0:
@@ -208,23 +222,39 @@ def _score_with_parts(engine: Any, settings: Any, compute: Any, parts: int) -> d
     return {"scored": scored, "texts_per_second": round(scored / (time.perf_counter() - t0), 1)}
 
 
-def child_fit(n: int, mode: str) -> dict[str, Any]:
+def child_world(n: int, path: str) -> dict[str, Any]:
+    """The fit's world, generated once and written compact (as ``risk.inputs`` reads a
+    store) for every fit run to load: a run's memory is then the fit's, not what the
+    generator's temporaries left in the heap (0.6 GB at 100k accounts, fragments that
+    neither the garbage collector nor ``malloc_trim`` hand back)."""
+    import pickle
+
     from synthetic_world import make_world
 
-    from risk.fit import RAY_PRELOAD, FitConfig, compute_fit
     from risk.inputs import compact
 
-    out: dict[str, Any] = {"mode": mode, "accounts": n}
+    t0 = time.perf_counter()
+    inputs = compact(make_world(n, months=24, seed=1).inputs)
+    Path(path).write_bytes(pickle.dumps(inputs, protocol=5))
+    return {"generate_s": round(time.perf_counter() - t0, 2)}
+
+
+def child_fit(path: str, mode: str) -> dict[str, Any]:
+    import pickle
+
+    from risk.fit import RAY_PRELOAD, FitConfig, compute_fit
+
+    out: dict[str, Any] = {"mode": mode}
     compute = None
     if mode == "ray":
         out["ray_init_s"] = start_ray()
         from nlp.engines.ray_backend import RayEngine
 
         compute = RayEngine()
-        compute.warm(RAY_PRELOAD)  # imports happen while the world is generated
+        compute.warm(RAY_PRELOAD)  # imports happen while the world is read
     t0 = time.perf_counter()
-    inputs = compact(make_world(n, months=24, seed=1).inputs)  # as risk.inputs reads a store
-    out["generate_s"] = round(time.perf_counter() - t0, 2)
+    inputs = pickle.loads(Path(path).read_bytes())
+    out["read_s"] = round(time.perf_counter() - t0, 2)
     if compute is not None:
         compute.wait_warm()  # the timed fit starts on warm workers
     t0 = time.perf_counter()
@@ -362,26 +392,38 @@ def bench_writer(folder: Path, postgres: str | None, n: int = 50_000) -> None:
         admin.dispose()
 
 
-def bench_fit(n: int, repeat: int) -> None:
+def bench_fit(folder: Path, n: int, repeat: int) -> None:
+    """One pair sampled for PSS (its times are shown, not counted), then ``repeat`` timed
+    pairs sampling RSS only (``TreeMemory``: PSS sampling costs the Ray run a sixth of a
+    core); the sampler's own CPU seconds are printed beside each run."""
     import statistics
 
     print(f"\n## fit: {n:,} accounts x 24 months, risk.fit.compute_fit (load {load()})", flush=True)
-    print(f"{'engine':<8}{'fit s':>8}{'vs local':>10}{'ray init s':>12}{'peak PSS GB':>13}"
-          f"{'peak RSS GB':>13}{'load':>7}", flush=True)  # fmt: skip
-    ratios, same = [], True
-    for _ in range(repeat):  # local then Ray, back to back: a shared machine's load drifts
+    world = folder / "fit-world.pkl"
+    made = child(["world", str(n), str(world)], pss=False)
+    print(f"(world generated once in {made['generate_s']:.1f} s; each run reads it)", flush=True)
+    print(f"{'engine':<8}{'run':<7}{'fit s':>8}{'vs local':>10}{'ray init s':>12}{'peak PSS GB':>13}"
+          f"{'peak RSS GB':>13}{'sampler s':>11}{'load':>7}", flush=True)  # fmt: skip
+    ratios, same, pss = [], True, {}
+    for k in range(repeat + 1):  # local then Ray, back to back: a shared machine's load drifts
+        timed = k > 0
         results = {}
         for mode in ("local", "ray"):
-            res = results[mode] = child(["fit", str(n), mode])
+            res = results[mode] = child(["fit", str(world), mode], pss=not timed)
             ratio = res["fit_s"] / results["local"]["fit_s"]
-            print(f"{mode:<8}{res['fit_s']:>8.1f}{ratio:>9.2f}x{res.get('ray_init_s', 0):>12.1f}"
-                  f"{res['peak_pss_gb']:>13.2f}{res['peak_rss_gb']:>13.2f}{load():>7}",
-                  flush=True)  # fmt: skip
-        ratios.append(results["ray"]["fit_s"] / results["local"]["fit_s"])
+            if not timed:
+                pss[mode] = res["peak_pss_gb"]
+            shown = "-" if res["peak_pss_gb"] is None else f"{res['peak_pss_gb']:.2f}"
+            print(f"{mode:<8}{'timed' if timed else 'memory':<7}{res['fit_s']:>8.1f}{ratio:>9.2f}x"
+                  f"{res.get('ray_init_s', 0):>12.1f}{shown:>13}{res['peak_rss_gb']:>13.2f}"
+                  f"{res['sampler_cpu_s']:>11.1f}{load():>7}", flush=True)  # fmt: skip
+        if timed:
+            ratios.append(results["ray"]["fit_s"] / results["local"]["fit_s"])
         same = same and results["local"]["fingerprint"] == results["ray"]["fingerprint"]
     print(
         f"panel rows {results['local']['panel_rows']:,}; Ray / local fit time: median "
-        f"{statistics.median(ratios):.2f} of {repeat} pair(s); Ray results identical to local: {same}"
+        f"{statistics.median(ratios):.2f} of {repeat} timed pair(s); peak PSS local "
+        f"{pss['local']:.2f} GB, Ray {pss['ray']:.2f} GB; Ray results identical to local: {same}"
     )
 
 
@@ -397,7 +439,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
-        res = child_score(*rest) if kind == "score" else child_fit(int(rest[0]), rest[1])
+        if kind == "score":
+            res = child_score(*rest)
+        elif kind == "world":
+            res = child_world(int(rest[0]), rest[1])
+        else:
+            res = child_fit(*rest)
         print(json.dumps(res))
         return
     import logging
@@ -412,7 +459,7 @@ def main() -> None:
             bench_scoring(folder, args.accounts)
         bench_writer(folder, args.postgres)
         if not args.skip_fit:
-            bench_fit(args.fit_accounts, args.repeat)
+            bench_fit(folder, args.fit_accounts, args.repeat)
     print(f"\nload average at end {load()}")
 
 
