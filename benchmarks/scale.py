@@ -19,16 +19,19 @@ summed RSS, and the sampler's own CPU seconds.
    actors, reading and writing the store.
    Each Ray run's scores are compared with the local run's (max |diff| per text), and one
    more run splits batches by the worker's own thread (parts=1) to show what int8 dynamic
-   quantization does when a batch is cut differently.
+   quantization does when a batch is cut differently. The scoring runs are timed while
+   PSS is sampled: all but ``ray x1`` keep both cores busy (the local engine with its two
+   threads), so the sampler's cost falls alike on the engines compared.
 2. The writer: ``nlp.result_rows.write_rows`` of sentiment rows in batches of 128 (the
    driver's share of scoring), into SQLite and, with ``--postgres``, PostgreSQL.
 3. The fit (``risk.fit.compute_fit``, store I/O excluded, as ``benchmarks/fit.py``) at
    ``--fit-accounts`` x 24 months: local, then Ray (2 CPUs, workers warmed while the
-   world is generated). One pair is sampled for PSS (memory), then ``--repeat`` pairs
+   world is read). One pair is sampled for PSS (memory), then ``--repeat`` pairs
    back to back are timed with RSS sampling only (PSS sampling would take a sixth of a
    core from the Ray run, see ``TreeMemory``); every pair's results are checked
-   identical, and the median of the timed pairs' ratios is printed. The world's frames are
-   compacted first, as ``risk.inputs.load_inputs`` returns a store's.
+   identical, and the median of the timed pairs' ratios is printed. The world is generated
+   once, compacted (as ``risk.inputs.load_inputs`` returns a store's) and written; each
+   run reads it (``child_world``).
 """
 
 from __future__ import annotations
