@@ -420,21 +420,6 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
         months=TRAJECTORY_MONTHS - 1
     )
     monthly = monthly[monthly["month"] >= start]
-    traj_rows = [
-        {
-            "run_id": run_id,
-            "account_id": m.account_id,
-            "month": m.month.date(),
-            "sentiment": None if pd.isna(m.sentiment) else round(float(m.sentiment), 4),
-            "n_texts": int(m.n_texts),
-            "features": {
-                "tickets": int(m.tickets),
-                "sentiment_level": round(float(m.sentiment_level), 4),
-                "nps_level": round(float(m.nps_level), 3),
-            },
-        }
-        for m in monthly.itertuples(index=False)
-    ]
     with engine.begin() as conn:
         conn.execute(
             insert(risk_runs),
@@ -454,13 +439,36 @@ def store(engine: Engine, result: FitResult, config: FitConfig) -> StoredFit:
         )
         for lo in range(0, len(rows), BATCH):
             conn.execute(insert(risk_predictions), rows[lo : lo + BATCH])
-        for lo in range(0, len(traj_rows), BATCH):
-            conn.execute(insert(risk_trajectories), traj_rows[lo : lo + BATCH])
+        for lo in range(0, len(monthly), BATCH):
+            conn.execute(
+                insert(risk_trajectories), trajectory_rows(run_id, monthly[lo : lo + BATCH])
+            )
         ledger.record(conn, run_id, as_of, pred, config.forecast.horizons)
         churn = result.inputs.accounts.set_index("account_id")["churned_at"]
         judged = ledger.judge_open(conn, run_id, as_of, churn)
         history = ledger.summary(conn)
     return StoredFit(result, run_id, metrics, {"judged_now": judged, "runs": history})
+
+
+def trajectory_rows(run_id: str, monthly: pd.DataFrame) -> list[dict[str, Any]]:
+    """``risk_trajectories`` rows of account-months. The store builds them a batch at a
+    time: all at once, 24 months of 100k accounts were 2.4M dicts beside the
+    fit's frames."""
+    return [
+        {
+            "run_id": run_id,
+            "account_id": m.account_id,
+            "month": m.month.date(),
+            "sentiment": None if pd.isna(m.sentiment) else round(float(m.sentiment), 4),
+            "n_texts": int(m.n_texts),
+            "features": {
+                "tickets": int(m.tickets),
+                "sentiment_level": round(float(m.sentiment_level), 4),
+                "nps_level": round(float(m.nps_level), 3),
+            },
+        }
+        for m in monthly.itertuples(index=False)
+    ]
 
 
 def fit_and_store(
