@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale.py [--accounts 400] [--fit-accounts 100000] [--repeat 3]
                                          [--postgres URL] [--skip-fit] [--skip-score]
+                                         [--command-accounts 100000]
 
 Every measured run is a fresh child process (Ray, when used, is started inside it as a
 local instance with 2 CPUs); the parent samples the child's whole process tree (Ray's
@@ -32,6 +33,9 @@ summed RSS, and the sampler's own CPU seconds.
    identical, and the median of the timed pairs' ratios is printed. The world is generated
    once, compacted (as ``risk.inputs.load_inputs`` returns a store's) and written; each
    run reads it (``child_world``).
+4. With ``--command-accounts N``: ``undertow fit --engine local|ray`` itself on a SQLite
+   store of that world at N accounts (written once, ``child_store``), reading the store
+   and writing the snapshot as a user's run does; its wall time and peak PSS.
 """
 
 from __future__ import annotations
@@ -111,21 +115,27 @@ class TreeMemory:
         }
 
 
-def child(args: list[str], timeout: float = 1800, pss: bool = True) -> dict[str, Any]:
-    """Run ``scale.py --child ...`` in a fresh process; its last stdout line is JSON.
-    ``pss``: sample PSS as well as RSS (``TreeMemory``)."""
+def sampled(
+    cmd: list[str], pss: bool, timeout: float = 1800, env: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Run ``cmd`` with its process tree sampled (``TreeMemory``): (stdout, memory and
+    wall seconds); SystemExit with its stderr if it fails."""
+    t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
     )
     memory = TreeMemory(proc.pid, pss=pss)
     out, err = proc.communicate(timeout=timeout)
     mem = memory.stop()
     if proc.returncode != 0:
-        raise SystemExit(f"child {args} failed ({proc.returncode}):\n{err[-3000:]}")
+        raise SystemExit(f"{cmd[1:]} failed ({proc.returncode}):\n{err[-3000:]}")
+    return out, {**mem, "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def child(args: list[str], timeout: float = 1800, pss: bool = True) -> dict[str, Any]:
+    """Run ``scale.py --child ...`` in a fresh process; its last stdout line is JSON.
+    ``pss``: sample PSS as well as RSS (``TreeMemory``)."""
+    out, mem = sampled([sys.executable, __file__, "--child", *args], pss, timeout)
     return {**json.loads(out.strip().splitlines()[-1]), **mem}
 
 
@@ -273,6 +283,21 @@ def child_fit(path: str, mode: str) -> dict[str, Any]:
         json.dumps(result.forecast.revenue_risk, sort_keys=True),
     ]
     return out
+
+
+def child_store(n: int, db: str) -> dict[str, Any]:
+    """A SQLite store holding the fit's world (``synthetic_world.write_to_store``: accounts,
+    texts with their scores, surveys, opportunities), for ``undertow fit`` to read."""
+    from synthetic_world import make_world, write_to_store
+
+    from ingest.db.engine import make_engine, upgrade
+
+    t0 = time.perf_counter()
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    world = make_world(n, months=24, seed=1)
+    write_to_store(engine, world)
+    return {"write_s": round(time.perf_counter() - t0, 1), "as_of": str(world.inputs.as_of.date())}
 
 
 # ---------------------------------------------------------------- parent steps
@@ -430,6 +455,28 @@ def bench_fit(folder: Path, n: int, repeat: int) -> None:
     )
 
 
+def bench_command(folder: Path, n: int) -> None:
+    """``undertow fit`` itself, local then Ray, on a store of the fit's world: what a user
+    runs, reading the store and writing the snapshot too; PSS sampled, so the times carry
+    the sampler's cost (``TreeMemory``)."""
+    db = folder / "command.db"
+    print(f"\n## undertow fit on a SQLite store of {n:,} accounts x 24 months (load {load()})",
+          flush=True)  # fmt: skip
+    made = child(["store", str(n), str(db)], pss=False)
+    print(f"(store written once in {made['write_s']:.0f} s)", flush=True)
+    print(
+        f"{'engine':<8}{'wall s':>8}{'peak PSS GB':>13}{'peak RSS GB':>13}{'load':>7}", flush=True
+    )
+    undertow = str(Path(sys.executable).with_name("undertow"))
+    env = {**os.environ, "UNDERTOW_DATABASE_URL": f"sqlite:///{db}",
+           "UNDERTOW_DATA_DIR": str(folder / "command-data")}  # fmt: skip
+    for engine in ("local", "ray"):
+        cmd = [undertow, "fit", "--engine", engine, "--as-of", made["as_of"], "--json"]
+        _, mem = sampled(cmd, pss=True, env=env)
+        print(f"{engine:<8}{mem['wall_s']:>8.1f}{mem['peak_pss_gb']:>13.2f}{mem['peak_rss_gb']:>13.2f}"
+              f"{load():>7}", flush=True)  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", type=int, default=400, help="demo world for scoring")
@@ -438,6 +485,8 @@ def main() -> None:
     ap.add_argument("--skip-score", action="store_true")
     ap.add_argument("--skip-fit", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="local/Ray fit pairs")
+    ap.add_argument("--command-accounts", type=int, default=0,
+                    help="also run `undertow fit` on a store of this many accounts (0: skip)")  # fmt: skip
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -446,6 +495,8 @@ def main() -> None:
             res = child_score(*rest)
         elif kind == "world":
             res = child_world(int(rest[0]), rest[1])
+        elif kind == "store":
+            res = child_store(int(rest[0]), rest[1])
         else:
             res = child_fit(*rest)
         print(json.dumps(res))
@@ -463,6 +514,8 @@ def main() -> None:
         bench_writer(folder, args.postgres)
         if not args.skip_fit:
             bench_fit(folder, args.fit_accounts, args.repeat)
+        if args.command_accounts:
+            bench_command(folder, args.command_accounts)
     print(f"\nload average at end {load()}")
 
 
