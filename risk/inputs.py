@@ -250,7 +250,7 @@ def _frame(
     """The query's rows as a frame, ``READ_CHUNK`` rows at a time, each chunk's columns
     typed as they arrive (``types``, see ``_typed``). Read whole, 3.1M text rows were
     Python objects (rows, datetimes, strings, floats: 2 GB at 100k accounts), and the
-    fragments they left, 1.7 GB, stayed in the process for the whole fit; chunk by chunk
+    fragments they left, 1.6 GB, stayed in the process for the whole fit; chunk by chunk
     the objects of one chunk at a time exist, and the next chunk reuses their memory."""
     types = types or {}
     parts = []
