@@ -4,8 +4,11 @@ Runs the whole compute path of `undertow fit` on a synthetic world (``tests/supp
 about 2 texts per account-month): panel build, out-of-time back-test (3 origins x 3
 models), final fit, forecast with 200-draw intervals, LTV and drivers. Store I/O is not
 included (it depends on the database). Each size runs in a fresh subprocess so peak RSS
-(``ru_maxrss``) is its own. Reference in the same run: lifelines CoxPHFitter on the final
-panel's rows (static covariates), the plain baseline a user would reach for.
+(``ru_maxrss``) is its own; it covers the world's generation too, which runs in that
+process first (``benchmarks/scale.py`` reads a world generated beforehand, and measures
+``undertow fit`` itself with ``--command-accounts``). Reference in the same run:
+lifelines CoxPHFitter on the final panel's rows (static covariates), the plain baseline a
+user would reach for.
 
     .venv/bin/python benchmarks/fit.py [--sizes 10000 100000]
 """
