@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = os.environ.get("UNDERTOW_CHROMIUM", "/usr/bin/chromium")
+# set where Chromium is installed on purpose (CI): a browser that is missing or does not
+# start then fails the browser tests instead of skipping them
+REQUIRE_BROWSER = os.environ.get("UNDERTOW_REQUIRE_BROWSER") == "1"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,6 +32,19 @@ def free_port() -> int:
 
 def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+
+
+def why_no_browser(playwright: Any) -> tuple[Any, str | None]:
+    """(a launched browser, None), or (None, why there is none): no file at ``CHROMIUM``,
+    or one that does not start (a stub such as Ubuntu's snap placeholder, a wrapper
+    whose binary is missing, libraries that are not installed)."""
+    if not Path(CHROMIUM).exists():
+        return None, f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        return launch(playwright), None
+    except Exception as exc:  # playwright's Error, whatever the launch ran into
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        return None, f"Chromium at {CHROMIUM} does not start ({first.strip()[:200]})"
 
 
 def shrink_png(path: Path, max_bytes: int = MAX_SCREENSHOT_BYTES) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, RolePage, free_port, launch
+from browser_support import REQUIRE_BROWSER, RolePage, free_port, why_no_browser
 from conftest import UiStore, make_ui_app
 
 pytestmark = pytest.mark.browser
@@ -55,11 +55,15 @@ def server(ui_store: UiStore) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    """Chromium, or a skip saying why there is none (a failure with
+    ``UNDERTOW_REQUIRE_BROWSER=1``, as CI sets where it installs Chromium)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = launch(p)
+        b, why = why_no_browser(p)
+        if b is None and REQUIRE_BROWSER:
+            pytest.fail(f"{why}; UNDERTOW_REQUIRE_BROWSER=1 asks for the browser tests")
+        if b is None:
+            pytest.skip(str(why))
         yield b
         b.close()
 
