@@ -159,7 +159,9 @@ def judge(pred: pd.DataFrame, horizon_days: int) -> dict[str, Any]:
         "observed": int(y.sum()),
     }
     if h > 90 and "F_90" in pred:
-        out["auc_90d"] = auc(((dur <= 90) & (y == 1)).astype(int), pred["F_90"].to_numpy(), digits=None)
+        out["auc_90d"] = auc(
+            ((dur <= 90) & (y == 1)).astype(int), pred["F_90"].to_numpy(), digits=None
+        )
     deciles = (
         pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False)
         if len(p) >= 10

@@ -24,7 +24,9 @@ def _tag_aspects(engine: Engine) -> None:
     """Aspect rows on every 40th text, three aspects in turn (a chunk of 7 rows holds
     some of them only: the chunks' categories differ)."""
     with engine.connect() as conn:
-        hashes = conn.execute(select(documents.c.text_hash).order_by(documents.c.id)).scalars().all()
+        hashes = (
+            conn.execute(select(documents.c.text_hash).order_by(documents.c.id)).scalars().all()
+        )
     rows = [
         {"text_hash": h, "model_version": "aspects-test", "aspect": ("pricing", "support",
          "onboarding")[k % 3], "confidence": 0.9, "sentiment": (k % 5 - 2) / 2, "method": "test"}
