@@ -14,7 +14,9 @@ answers, ``marketing.mmm``) and the period's ``AnswerEvidence``:
 - ``baseline``: the period's observed outcome minus every channel's contribution, so the
   figures add up to the outcome.
 - ``dark_pipeline``: the part of the baseline (the pipeline no spend bought) that its
-  buyers credit to the dark channels: ``dark = baseline x D / B``, a dark share read
+  buyers credit to the dark channels: ``dark = (baseline - expansions) x D / B`` (the
+  answers speak for new business only: existing accounts' expansions, the outcome
+  beyond ``AnswerEvidence.pipeline``, are baseline no buyer credits), a dark share read
   among the baseline's own buyers, because buyers sourced by paid channels answer at
   their own rate (post-stratifying by tracked source cannot see that within a stratum,
   and the dark share of all answers moves with it). In shares of the answers
@@ -235,7 +237,10 @@ def _dark_pipeline(
     q = misnamed_dark_share(posterior, answers, rng, n)
     by_baseline = (1 - sourced - forgotten).clip(min=1e-6)  # B
     fraction = ((dark_said - q * elsewhere - beside_dark) / by_baseline).clip(0, 1)  # D / B
-    baseline = (outcome - contrib.sum(axis=1)).clip(min=0)
+    # what no buyer answered for (existing accounts' expansions) is baseline that buyers
+    # credit to no channel: the fraction speaks for the new business's baseline alone
+    unanswered = min(max(outcome - answers.pipeline, 0.0), outcome)
+    baseline = (outcome - unanswered - contrib.sum(axis=1)).clip(min=0)
     return Interval.of(baseline * fraction)
 
 

@@ -505,4 +505,6 @@ def _truth(
     rows.append({"figure": "dark_pipeline", "contribution": dark})
     rows.append({"figure": "paid_total", "contribution": sum(r["contribution"] for r in rows[:len(PAID)])})
     rows.append({"figure": "realized_pipeline", "contribution": float(opps_in_data["amount"].sum())})
+    dark_opps = opps_in_data["channel"].isin(DARK_CHANNELS)
+    rows.append({"figure": "realized_dark_pipeline", "contribution": float(opps_in_data.loc[dark_opps, "amount"].sum())})
     return pd.DataFrame(rows)

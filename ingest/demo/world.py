@@ -280,6 +280,7 @@ def _add_marketing(frames: dict[str, pd.DataFrame], mw: MarketingWorld) -> None:
     dark = initial[initial["account_id"].map(channel_of).isin(DARK_CHANNELS)]
     truth.loc["baseline", "contribution"] += float(inside["amount"].sum())
     truth.loc["dark_pipeline", "contribution"] += float(dark["amount"].sum())
+    truth.loc["realized_dark_pipeline", "contribution"] += float(dark["amount"].sum())
     truth.loc["realized_pipeline", "contribution"] += float(inside["amount"].sum())
     frames["marketing_truth"] = truth.reset_index().reindex(columns=COLUMNS["marketing_truth"])
     week_of = inside["day"].map(lambda d: (d - first).days // DAYS_PER_WEEK)

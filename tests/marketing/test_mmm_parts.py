@@ -195,8 +195,9 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     buyers recall it 80% of the time; who forgets names a dark channel or search, half
     each), the baseline 60: 30 dark, 30 search. The answered credit: event 16, dark 30 + 2,
     search 30 + 2, of 80 answers. The dark share of all answers (0.40) says 40 less the
-    forgotten 4 = 36; among the baseline's buyers it is 30. Then everyone answering, and
-    paid buyers naming a second, dark, channel beside theirs."""
+    forgotten 4 = 36; among the baseline's buyers it is 30. Then everyone answering,
+    paid buyers naming a second, dark, channel beside theirs, and existing accounts'
+    expansions in the outcome, which no buyer answered for."""
     from types import SimpleNamespace
 
     from marketing.channel_impact import Interval, _dark_pipeline
@@ -212,6 +213,7 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     beside.loc["event", "event"] = 16.0  # who names event names nothing beside it
     answers = SimpleNamespace(
         answered=80,
+        pipeline=100.0,  # the new business's pipeline the answers speak for
         shares=pd.DataFrame(
             {"channel": ["event"], "share": [0.2], "share_low": [0.2], "share_high": [0.2]}
         ),
@@ -220,12 +222,12 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
         other_credit=other,
         beside_credit=beside,
     )
-    def dark_pipeline() -> Interval | None:
+    def dark_pipeline(outcome: float = 100.0) -> Interval | None:
         return _dark_pipeline(
             posterior,  # type: ignore[arg-type]
             answers,  # type: ignore[arg-type]
             np.full((n, 1), 40.0),
-            100.0,
+            outcome,
             np.random.default_rng(0),
         )
 
@@ -247,6 +249,10 @@ def test_dark_pipeline_is_read_among_the_baselines_own_buyers() -> None:
     beside.loc["event", "event"], beside.loc["event", "peer_referral"] = 28.0, 4.0
     second = dark_pipeline()
     assert second is not None and second.mean == pytest.approx(30.0, abs=0.3)
+    # expansions of 20 join the outcome (120; the baseline 80): buyers credit none of it,
+    # so the dark pipeline stays 30, not the fraction of the whole baseline (40)
+    expanded = dark_pipeline(outcome=120.0)
+    assert expanded is not None and expanded.mean == pytest.approx(30.0, abs=0.3)
 
 
 def test_a_negative_baseline_is_penalised_in_every_week_it_is_negative() -> None:
