@@ -137,9 +137,10 @@ METHODS = {
     "(a 1% bump, carry-over included), media-mix model {mv} (run {run})",
     Metric.baseline: "outcome of the period's weeks minus every channel's contribution, "
     "media-mix model {mv} (run {run})",
-    Metric.dark_pipeline: "dark share of the answers (non-response corrected) x outcome, less "
-    "the paid pipeline buyers forgot that may have been named dark; media-mix model {mv} "
-    "(run {run})",
+    Metric.dark_pipeline: "the new business's baseline (the outcome less existing accounts' "
+    "expansions and every channel's contribution) x the dark share among the baseline's own "
+    "buyers (answers non-response corrected by tracked source, less what paid buyers named "
+    "for a channel they forgot or beside theirs); media-mix model {mv} (run {run})",
 }
 
 
