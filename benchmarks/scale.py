@@ -489,6 +489,8 @@ def main() -> None:
                     help="also run `undertow fit` on a store of this many accounts (0: skip)")  # fmt: skip
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1 (the timed local/Ray pairs the ratio is the median of)")
     if args.child:
         kind, *rest = args.child
         if kind == "score":

@@ -57,7 +57,13 @@ def server(ui_store: UiStore) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """Chromium, or a skip saying why there is none (a failure with
     ``UNDERTOW_REQUIRE_BROWSER=1``, as CI sets where it installs Chromium)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError as exc:
+        why = f"playwright is not installed ({exc})"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{why}; UNDERTOW_REQUIRE_BROWSER=1 asks for the browser tests")
+        pytest.skip(why)
     with sync_api.sync_playwright() as p:
         b, why = why_no_browser(p)
         if b is None and REQUIRE_BROWSER:

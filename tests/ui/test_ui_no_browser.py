@@ -15,10 +15,15 @@ HERE = Path(__file__).resolve().parent
 
 
 def _run_browser_tests(
-    tmp_path: Path, chromium: str, require: bool
+    tmp_path: Path, chromium: str, require: bool, hide_playwright: bool = False
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "UNDERTOW_REQUIRE_BROWSER"}
     env["UNDERTOW_CHROMIUM"] = chromium
+    if hide_playwright:  # a package of that name, first on the path, that fails to import
+        fake = tmp_path / "hidden" / "playwright"
+        fake.mkdir(parents=True)
+        (fake / "__init__.py").write_text('raise ImportError("hidden by the test")\n')
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(fake.parent), env.get("PYTHONPATH")]))
     if require:
         env["UNDERTOW_REQUIRE_BROWSER"] = "1"
     return subprocess.run(
@@ -55,3 +60,12 @@ def test_ci_asking_for_the_browser_tests_fails_without_a_working_chromium(
     run = _run_browser_tests(tmp_path, stub_chromium, require=True)
     assert run.returncode == 1, run.stdout[-2000:]
     assert "UNDERTOW_REQUIRE_BROWSER=1" in run.stdout and "skipped" not in run.stdout
+
+
+def test_ci_asking_for_the_browser_tests_fails_without_playwright(tmp_path: Path) -> None:
+    skipped = _run_browser_tests(tmp_path / "a", "/usr/bin/chromium", require=False, hide_playwright=True)
+    assert skipped.returncode == 0 and "5 skipped" in skipped.stdout, skipped.stdout[-2000:]
+    assert "playwright is not installed" in skipped.stdout
+    failed = _run_browser_tests(tmp_path / "b", "/usr/bin/chromium", require=True, hide_playwright=True)
+    assert failed.returncode == 1, failed.stdout[-2000:]
+    assert "skipped" not in failed.stdout
